@@ -1,0 +1,32 @@
+# The README's two quick-start commands: `make e2e` (the main job on the embedded engine) and
+# `make test` (the whole gate). Both bootstrap their own virtual environment in .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: e2e test policy unit integration lint type localstack clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Deploy the six stacks to the embedded engine, verify every resource, smoke-test, destroy.
+e2e: $(STAMP)
+	$(BIN)/concert-platform e2e --engine embedded --environment e2e-local
+
+## The whole gate: every tox environment except localstack.
+test: $(STAMP)
+	$(BIN)/tox run-parallel --parallel auto --parallel-no-spinner
+
+policy unit integration lint type: $(STAMP)
+	$(BIN)/tox -e $@
+
+## Needs Docker: docker compose -f docker-compose.localstack.yml up -d
+localstack: $(STAMP)
+	$(BIN)/tox -e localstack
+
+clean:
+	rm -rf $(VENV) .tox build reports

@@ -1,0 +1,236 @@
+"""The `concert-platform` console script: policy, deploy, destroy, status, outputs, e2e, graph."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from concert_platform.errors import ConcertPlatformError, UsageError
+
+DEFAULT_REGION = "us-east-1"
+
+
+def _add_target_arguments(parser: argparse.ArgumentParser, default_engine: str = "embedded") -> None:
+    parser.add_argument("--environment", "-e", default="development", help="environment slug (default: development)")
+    parser.add_argument(
+        "--region", "-r", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    )
+    parser.add_argument("--engine", choices=("embedded", "localstack", "aws"), default=default_engine)
+    parser.add_argument("--endpoint-url", help="override the engine's endpoint (e.g. http://localhost:4566)")
+
+
+def _add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_target_arguments(parser)
+    parser.add_argument("--parameters-file", type=Path, help="JSON/YAML of input or ParameterKey values")
+    parser.add_argument("--only", nargs="+", metavar="STACK", help="deploy only these stacks (keys from stacks.yaml)")
+    parser.add_argument("--yes", "-y", action="store_true", help="answer yes to confirmations (replace failed stacks)")
+    parser.add_argument("--alert-email", help="e-mail subscribed to the alert topics (or ALERT_EMAIL)")
+    parser.add_argument("--bedrock-agent-id", help="Bedrock agent id (or BEDROCK_AGENT_ID)")
+    parser.add_argument("--bedrock-agent-alias-id", help="Bedrock agent alias id (or BEDROCK_AGENT_ALIAS_ID)")
+    parser.add_argument("--log-retention-days", help="log retention outside production (default 7)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="concert-platform",
+        description="Deploy, verify and police the Concert Data Platform's six CloudFormation stacks.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from concert_platform.policy import command as policy_command
+
+    policy = commands.add_parser("policy", help="run cfn-lint, checkov and our checks over templates")
+    policy_command.add_arguments(policy)
+    policy.set_defaults(handler=policy_command.run)
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="create or update the stacks in order through change sets",
+        description="The Redshift master password comes from REDSHIFT_MASTER_PASSWORD, --parameters-file or a "
+        "prompt (never a flag: flags show up in process lists and shell history).",
+    )
+    _add_deploy_arguments(deploy)
+    deploy.add_argument("--load-sample-data", action="store_true", help="load the deterministic sample data set")
+    deploy.set_defaults(handler=_run_deploy)
+
+    destroy = commands.add_parser("destroy", help="empty the buckets and delete the stacks in reverse order")
+    _add_target_arguments(destroy)
+    destroy.add_argument("--only", nargs="+", metavar="STACK")
+    destroy.add_argument("--yes", "-y", action="store_true", help="do not ask (required for production without a terminal)")
+    destroy.add_argument("--json", action="store_true")
+    destroy.set_defaults(handler=_run_destroy)
+
+    status = commands.add_parser("status", help="show each stack's status")
+    _add_target_arguments(status, default_engine="aws")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=_run_status)
+
+    outputs = commands.add_parser("outputs", help="show each stack's outputs")
+    _add_target_arguments(outputs, default_engine="aws")
+    outputs.add_argument("--json", action="store_true")
+    outputs.set_defaults(handler=_run_outputs)
+
+    from concert_platform import e2e
+
+    e2e_parser = commands.add_parser("e2e", help="deploy, verify every resource, smoke-test, destroy")
+    e2e.add_arguments(e2e_parser)
+    e2e_parser.set_defaults(handler=e2e.run)
+
+    from concert_platform import graph
+
+    graph_parser = commands.add_parser("graph", help="write the stack dependency graph as Mermaid")
+    graph.add_arguments(graph_parser)
+    graph_parser.set_defaults(handler=graph.run)
+    return parser
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def confirm_on_terminal(yes: bool) -> Callable[[str], bool]:
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        answer = input(f"{question} [y/N] ").strip().lower()
+        return answer in ("y", "yes")
+
+    return confirm
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Validate the target before touching anything; returns (manifest, engine)."""
+    from concert_platform.engines import create_engine
+    from concert_platform.manifest import load_manifest
+    from concert_platform.naming import validate_environment, validate_names, validate_region
+
+    manifest = load_manifest()
+    validate_environment(args.environment)
+    validate_region(args.region)
+    for spec in manifest.select(getattr(args, "only", None)):
+        if not manifest.template_path(spec.key).is_file():
+            raise UsageError(f"template {manifest.template_path(spec.key)} for stack {spec.key} is missing")
+    validate_names(manifest, args.environment)
+    engine = create_engine(args.engine, args.region, args.endpoint_url)
+    return manifest, engine
+
+
+def _run_deploy(args: argparse.Namespace) -> int:
+    from concert_platform.workflow import deploy_environment
+
+    manifest, engine = _prepare(args)
+    flags = {
+        "alert_email": args.alert_email,
+        "bedrock_agent_id": args.bedrock_agent_id,
+        "bedrock_agent_alias_id": args.bedrock_agent_alias_id,
+        "log_retention_days": args.log_retention_days,
+    }
+    console = stderr_console()
+    with engine:
+        report = deploy_environment(
+            engine,
+            manifest,
+            args.environment,
+            only=args.only,
+            flags=flags,
+            parameters_file=args.parameters_file,
+            confirm=confirm_on_terminal(args.yes),
+            console=console,
+            load_sample=args.load_sample_data,
+        )
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return 0 if report["ok"] else 1
+
+
+def _run_destroy(args: argparse.Namespace) -> int:
+    from concert_platform.workflow import destroy_environment
+
+    manifest, engine = _prepare(args)
+    if args.environment == "production" and not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("refusing to destroy production without a terminal to confirm: pass --yes if you mean it")
+        typed = input("This deletes every production stack and empties its buckets. Type 'production' to go on: ")
+        if typed.strip() != "production":
+            raise UsageError("production destroy cancelled")
+    with engine:
+        report = destroy_environment(engine, manifest, args.environment, only=args.only, console=stderr_console())
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    from concert_platform.deploy import StackOperator
+
+    manifest, engine = _prepare(args)
+    with engine:
+        operator = StackOperator(engine, manifest, args.environment)
+        rows = []
+        for spec in manifest.stacks:
+            name = operator.stack_name(spec.key)
+            stack = operator.describe(name)
+            rows.append(
+                {
+                    "key": spec.key,
+                    "name": name,
+                    "status": stack["StackStatus"] if stack else "NOT_DEPLOYED",
+                    "updated": str(stack.get("LastUpdatedTime") or stack.get("CreationTime")) if stack else "",
+                    "reason": (stack or {}).get("StackStatusReason", ""),
+                }
+            )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        table = Table("stack", "name", "status", "updated", "reason", title=f"{args.environment} on {args.engine}")
+        for row in rows:
+            table.add_row(row["key"], row["name"], row["status"], row["updated"], row["reason"])
+        Console().print(table)
+    return 0
+
+
+def _run_outputs(args: argparse.Namespace) -> int:
+    from concert_platform.deploy import StackOperator
+
+    manifest, engine = _prepare(args)
+    with engine:
+        outputs = StackOperator(engine, manifest, args.environment).all_outputs()
+    if args.json:
+        print(json.dumps(outputs, indent=2))
+    else:
+        table = Table("stack", "output", "value", title=f"{args.environment} outputs")
+        for key, values in outputs.items():
+            for name, value in sorted(values.items()):
+                table.add_row(key, name, value)
+            if not values:
+                table.add_row(key, "-", "not deployed")
+        Console().print(table)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConcertPlatformError as exc:
+        stderr_console().print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        stderr_console().print("[red]interrupted[/red]: stacks already in progress keep running in CloudFormation")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

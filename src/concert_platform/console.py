@@ -1,0 +1,50 @@
+"""Terminal output: live stack progress on stderr (stdout stays clean for --json)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+
+from concert_platform.deploy import StackResult
+
+_COLOURS = {"COMPLETE": "green", "FAILED": "red", "IN_PROGRESS": "yellow", "ROLLBACK": "red"}
+
+
+def _colour(status: str) -> str:
+    for marker, colour in _COLOURS.items():
+        if marker in status:
+            return colour
+    return "white"
+
+
+class ConsoleProgress:
+    """Prints one line per stack action and per resource event: stack, resource, status, reason."""
+
+    def __init__(self, console: Console | None = None, verbose: bool = True) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self.verbose = verbose
+
+    def stack_started(self, key: str, name: str, action: str) -> None:
+        self.console.print(f"[bold]{action:>6}[/bold] {name}")
+
+    def resource_event(self, name: str, event: Mapping[str, Any]) -> None:
+        status = event.get("ResourceStatus", "")
+        failed = status.endswith("FAILED")
+        if not self.verbose and not failed:
+            return
+        reason = event.get("ResourceStatusReason") or ""
+        logical = event.get("LogicalResourceId", "")
+        self.console.print(
+            f"        {logical:<34} [{_colour(status)}]{status:<20}[/] "
+            f"{event.get('ResourceType', ''):<38} [dim]{reason}[/dim]",
+            soft_wrap=True,
+        )
+
+    def stack_finished(self, result: StackResult) -> None:
+        colour = "red" if result.status == "failed" else "green"
+        self.console.print(f"[{colour}]{result.status:>10}[/] {result.name} [dim]({result.seconds:.1f}s)[/dim]")
+
+    def note(self, message: str) -> None:
+        self.console.print(f"[dim]        {message}[/dim]")

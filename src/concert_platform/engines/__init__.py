@@ -1,0 +1,31 @@
+"""Engines the tool deploys to: embedded (moto in-process), localstack, aws.
+
+Nothing outside this package knows which engine it runs on beyond an endpoint URL and the
+engine's capability list (resource types it cannot show back, each with a reason).
+"""
+
+from __future__ import annotations
+
+from concert_platform.engines.base import Engine
+from concert_platform.errors import UsageError
+
+ENGINE_NAMES = ("embedded", "localstack", "aws")
+
+
+def create_engine(name: str, region: str, endpoint_url: str | None = None) -> Engine:
+    if name == "embedded":
+        from concert_platform.engines.embedded import EmbeddedEngine
+
+        return EmbeddedEngine(region=region)
+    if name == "localstack":
+        from concert_platform.engines.localstack import LocalStackEngine
+
+        return LocalStackEngine(region=region, endpoint_url=endpoint_url)
+    if name == "aws":
+        from concert_platform.engines.aws import AwsEngine
+
+        return AwsEngine(region=region, endpoint_url=endpoint_url)
+    raise UsageError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINE_NAMES)}")
+
+
+__all__ = ["ENGINE_NAMES", "Engine", "create_engine"]

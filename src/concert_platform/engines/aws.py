@@ -1,0 +1,22 @@
+"""Real AWS through the normal credential chain (env vars, profiles, SSO, instance roles)."""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from concert_platform.engines.base import Engine
+from concert_platform.errors import UsageError
+
+
+class AwsEngine(Engine):
+    name = "aws"
+
+    def start(self) -> None:
+        super().start()
+        try:
+            self.client("sts").get_caller_identity()
+        except (BotoCoreError, ClientError) as exc:
+            raise UsageError(
+                f"no usable AWS credentials for region {self.region}: {exc}; configure them "
+                "(aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+            ) from None

@@ -1,0 +1,264 @@
+"""The stack manifest (stacks.yaml): stack order, names, templates and parameter wiring.
+
+Everything that needs the list of stacks (deploy, destroy, verify, tests, docs) reads it here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from concert_platform.errors import UsageError
+
+MANIFEST_FILE = "stacks.yaml"
+_SOURCE_KINDS = ("environment", "stack", "input", "artifact")
+
+
+def project_root() -> Path:
+    """The directory holding stacks.yaml: $CONCERT_PLATFORM_HOME, else the source checkout."""
+    override = os.environ.get("CONCERT_PLATFORM_HOME")
+    if override:
+        return Path(override).resolve()
+    here = Path(__file__).resolve()
+    for candidate in (Path.cwd(), *here.parents):
+        if (candidate / MANIFEST_FILE).is_file() and (candidate / "templates").is_dir():
+            return candidate
+    raise UsageError(
+        f"cannot find {MANIFEST_FILE}: run from the project checkout or set CONCERT_PLATFORM_HOME"
+    )
+
+
+@dataclass(frozen=True)
+class ParameterSource:
+    """Where one template parameter's value comes from."""
+
+    kind: str  # one of _SOURCE_KINDS
+    name: str = ""  # stack key, input name or artifact name
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """A deploy input the guide's script asks for (password, email, Bedrock ids...)."""
+
+    name: str
+    env: str
+    prompt: str = ""
+    secret: bool = False
+    required: bool = False
+    default: str | None = None
+    min_length: int = 0
+
+
+@dataclass(frozen=True)
+class ArtifactSpec:
+    name: str
+    kind: str
+    key_prefix: str
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    key: str
+    title: str
+    template: str
+    parameters: Mapping[str, ParameterSource]
+    capabilities: tuple[str, ...] = ()
+    needs_artifacts: bool = False
+
+    def stack_name(self, environment: str, pattern: str) -> str:
+        return pattern.format(key=self.key, environment=environment)
+
+    def input_names(self) -> set[str]:
+        return {src.name for src in self.parameters.values() if src.kind == "input"}
+
+    def upstream_keys(self) -> tuple[str, ...]:
+        return tuple(src.name for src in self.parameters.values() if src.kind == "stack")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    root: Path
+    name_pattern: str
+    stacks: tuple[StackSpec, ...]
+    inputs: Mapping[str, InputSpec]
+    artifacts: Mapping[str, ArtifactSpec]
+    artifact_bucket: tuple[str, str]  # (stack key, output key) of the deployment bucket
+    _by_key: Mapping[str, StackSpec] = field(default_factory=dict, repr=False)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.stacks)
+
+    def stack(self, key: str) -> StackSpec:
+        try:
+            return self._by_key[key]
+        except KeyError:
+            raise UsageError(f"unknown stack {key!r}; known stacks: {', '.join(self.keys)}") from None
+
+    def stack_name(self, key: str, environment: str) -> str:
+        return self.stack(key).stack_name(environment, self.name_pattern)
+
+    def template_path(self, key: str) -> Path:
+        return self.root / "templates" / self.stack(key).template
+
+    def load_template(self, key: str) -> dict[str, Any]:
+        return load_cfn_yaml(self.template_path(key).read_text())
+
+    def select(self, only: list[str] | None) -> tuple[StackSpec, ...]:
+        """The stacks to act on, in deploy order; `only` may name keys in any order."""
+        if not only:
+            return self.stacks
+        wanted = {self.stack(k).key for k in only}
+        return tuple(s for s in self.stacks if s.key in wanted)
+
+    def inputs_for(self, stacks: tuple[StackSpec, ...]) -> list[InputSpec]:
+        names: list[str] = []
+        for spec in stacks:
+            for src in spec.parameters.values():
+                if src.kind == "input" and src.name not in names:
+                    names.append(src.name)
+        return [self.inputs[n] for n in names]
+
+    def parameter_for_input(self, input_name: str) -> list[str]:
+        """Template parameter keys wired to a deploy input (to read CLI-style parameter files)."""
+        found: list[str] = []
+        for spec in self.stacks:
+            for key, src in spec.parameters.items():
+                if src.kind == "input" and src.name == input_name and key not in found:
+                    found.append(key)
+        return found
+
+    def resolve_parameters(
+        self,
+        key: str,
+        environment: str,
+        inputs: Mapping[str, str],
+        artifact_keys: Mapping[str, str],
+    ) -> list[dict[str, str]]:
+        """CloudFormation Parameters for one stack, in template order."""
+        spec = self.stack(key)
+        resolved = []
+        for param, src in spec.parameters.items():
+            if src.kind == "environment":
+                value = environment
+            elif src.kind == "stack":
+                value = self.stack_name(src.name, environment)
+            elif src.kind == "input":
+                value = inputs.get(src.name, "")
+            else:
+                if src.name not in artifact_keys:
+                    raise UsageError(f"stack {key}: artifact {src.name!r} has not been built")
+                value = artifact_keys[src.name]
+            resolved.append({"ParameterKey": param, "ParameterValue": value})
+        return resolved
+
+
+def _parse_source(stack_key: str, param: str, raw: Any) -> ParameterSource:
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise UsageError(f"{MANIFEST_FILE}: {stack_key}.{param} must be a one-key mapping")
+    ((kind, value),) = raw.items()
+    if kind not in _SOURCE_KINDS:
+        raise UsageError(f"{MANIFEST_FILE}: {stack_key}.{param}: unknown source {kind!r}")
+    return ParameterSource(kind=kind, name="" if kind == "environment" else str(value))
+
+
+def parse_manifest(data: Mapping[str, Any], root: Path) -> Manifest:
+    inputs = {
+        name: InputSpec(
+            name=name,
+            env=spec["env"],
+            prompt=spec.get("prompt", ""),
+            secret=bool(spec.get("secret", False)),
+            required=bool(spec.get("required", False)),
+            default=None if spec.get("default") is None else str(spec["default"]),
+            min_length=int(spec.get("min_length", 0)),
+        )
+        for name, spec in data.get("inputs", {}).items()
+    }
+    raw_artifacts = dict(data.get("artifacts", {}))
+    bucket = raw_artifacts.pop("artifact_bucket_output")
+    artifacts = {
+        name: ArtifactSpec(name=name, kind=spec["kind"], key_prefix=spec["key_prefix"])
+        for name, spec in raw_artifacts.items()
+    }
+    stacks: list[StackSpec] = []
+    seen: set[str] = set()
+    for raw in data["stacks"]:
+        key = raw["key"]
+        params = {p: _parse_source(key, p, src) for p, src in raw.get("parameters", {}).items()}
+        for param, src in params.items():
+            if src.kind == "stack" and src.name not in seen:
+                raise UsageError(f"{MANIFEST_FILE}: {key}.{param} imports {src.name!r}, not an earlier stack")
+            if src.kind == "input" and src.name not in inputs:
+                raise UsageError(f"{MANIFEST_FILE}: {key}.{param} uses undeclared input {src.name!r}")
+            if src.kind == "artifact" and src.name not in artifacts:
+                raise UsageError(f"{MANIFEST_FILE}: {key}.{param} uses undeclared artifact {src.name!r}")
+        if key in seen:
+            raise UsageError(f"{MANIFEST_FILE}: duplicate stack key {key!r}")
+        seen.add(key)
+        stacks.append(
+            StackSpec(
+                key=key,
+                title=raw.get("title", key),
+                template=raw["template"],
+                parameters=params,
+                capabilities=tuple(raw.get("capabilities", ())),
+                needs_artifacts=bool(raw.get("needs_artifacts", False)),
+            )
+        )
+    if bucket["stack"] not in seen:
+        raise UsageError(f"{MANIFEST_FILE}: artifact bucket stack {bucket['stack']!r} is not a stack")
+    return Manifest(
+        root=root,
+        name_pattern=data["name_pattern"],
+        stacks=tuple(stacks),
+        inputs=inputs,
+        artifacts=artifacts,
+        artifact_bucket=(bucket["stack"], bucket["output"]),
+        _by_key={s.key: s for s in stacks},
+    )
+
+
+@cache
+def _load(root: Path) -> Manifest:
+    path = root / MANIFEST_FILE
+    return parse_manifest(yaml.safe_load(path.read_text()), root)
+
+
+def load_manifest(root: Path | None = None) -> Manifest:
+    return _load((root or project_root()).resolve())
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short-form tags (!Ref, !Sub...) into long form."""
+
+
+def _construct_cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if name == "Fn::GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_cfn_tag)
+
+
+def load_cfn_yaml(text: str) -> dict[str, Any]:
+    """Parse a CloudFormation YAML (or JSON) template into plain long-form data."""
+    data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    if not isinstance(data, dict):
+        raise UsageError("not a CloudFormation template: the document is not a mapping")
+    return data

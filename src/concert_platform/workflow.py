@@ -1,0 +1,117 @@
+"""Whole-environment operations shared by the CLI, the e2e run and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from concert_platform.console import ConsoleProgress
+from concert_platform.deploy import StackOperator, StackResult
+from concert_platform.engines.base import Engine
+from concert_platform.errors import DeployError
+from concert_platform.inputs import read_parameters_file, redact, resolve_inputs
+from concert_platform.manifest import Manifest
+from concert_platform.packaging import Artifact, build_artifacts
+from concert_platform.postdeploy import run_post_deploy
+
+
+def _result_row(result: StackResult) -> dict[str, Any]:
+    return {"key": result.key, "name": result.name, "status": result.status, "seconds": round(result.seconds, 3)}
+
+
+def deploy_environment(
+    engine: Engine,
+    manifest: Manifest,
+    environment: str,
+    *,
+    only: list[str] | None = None,
+    flags: Mapping[str, str | None] | None = None,
+    parameters_file: Path | None = None,
+    confirm: Callable[[str], bool] | None = None,
+    console: Console | None = None,
+    load_sample: bool = False,
+    environ: Mapping[str, str] | None = None,
+    artifacts: Mapping[str, Artifact] | None = None,
+    interactive: bool | None = None,
+) -> dict[str, Any]:
+    """Resolve inputs, deploy the selected stacks, run the post-deployment steps; returns a report.
+
+    Raises UsageError for bad input (before anything is created) and DeployError on failure.
+    """
+    import os
+
+    progress = ConsoleProgress(console) if console else None
+    operator = StackOperator(engine, manifest, environment, progress=progress, confirm=confirm)
+    stacks = manifest.select(only)
+    existing = operator.existing()
+    # Inputs only existing stacks use may be left out: CloudFormation keeps their previous value.
+    to_create = [s for s in stacks if existing.get(s.key) in (None, "ROLLBACK_COMPLETE")]
+    needed = set().union(*(s.input_names() for s in to_create)) if to_create else set()
+    skip_required = set().union(*(s.input_names() for s in stacks)) - needed
+    file_values = read_parameters_file(parameters_file, manifest) if parameters_file else {}
+    inputs = resolve_inputs(
+        manifest.inputs_for(stacks),
+        flags=flags or {},
+        file_values=file_values,
+        skip_required=skip_required,
+        environ=os.environ if environ is None else environ,
+        interactive=interactive,
+    )
+    secrets = [inputs[name] for name, spec in manifest.inputs.items() if spec.secret and name in inputs]
+    built: dict[str, Artifact] = dict(artifacts or {})
+
+    def artifact_factory() -> Mapping[str, Artifact]:
+        if not built:
+            built.update(build_artifacts(manifest))
+        return built
+
+    try:
+        results = operator.deploy(stacks, inputs, artifacts=artifact_factory)
+    except DeployError as exc:
+        raise DeployError(redact(str(exc), secrets)) from None
+    outputs = operator.all_outputs()
+    changed = {r.key for r in results if r.status != "no changes"}
+    checks = run_post_deploy(engine, outputs, changed, inputs.get("alert_email", ""))
+    if load_sample:
+        from concert_platform.sample_data import load_sample_data
+
+        flat = {k: v for values in outputs.values() for k, v in values.items()}
+        load_sample_data(_EngineClients(engine), flat)
+    if console:
+        for check in checks:
+            mark = "[green]ok[/green]" if check.ok else "[red]FAILED[/red]"
+            console.print(f"{mark:>20} {check.name}: {check.detail}", soft_wrap=True)
+    return {
+        "ok": all(c.ok for c in checks),
+        "engine": engine.name,
+        "environment": environment,
+        "stacks": [_result_row(r) for r in results],
+        "post_deploy": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+    }
+
+
+class _EngineClients:
+    """A boto3-session look-alike whose clients point at the engine's endpoint."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def client(self, service: str, **_: Any) -> Any:
+        return self.engine.client(service)
+
+
+def destroy_environment(
+    engine: Engine,
+    manifest: Manifest,
+    environment: str,
+    *,
+    only: list[str] | None = None,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    progress = ConsoleProgress(console) if console else None
+    operator = StackOperator(engine, manifest, environment, progress=progress)
+    results = operator.destroy(manifest.select(only))
+    return {"engine": engine.name, "environment": environment, "stacks": [_result_row(r) for r in results]}
