@@ -1,0 +1,78 @@
+"""The stack manifest: the single source of order, names and wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from concert_platform.errors import UsageError
+from concert_platform.manifest import load_cfn_yaml, load_manifest, parse_manifest
+
+GUIDE_ORDER = ("networking", "storage", "compute", "chatbot", "monitoring", "logging")
+
+
+def test_order_and_names_follow_the_guide() -> None:
+    manifest = load_manifest()
+    assert manifest.keys == GUIDE_ORDER
+    assert manifest.stack_name("networking", "development") == "concert-platform-networking-development"
+    assert [manifest.stack(k).template[:2] for k in manifest.keys] == ["01", "02", "03", "04", "05", "06"]
+
+
+def test_stack_parameters_point_only_at_earlier_stacks() -> None:
+    manifest = load_manifest()
+    for index, spec in enumerate(manifest.stacks):
+        earlier = set(manifest.keys[:index])
+        assert set(spec.upstream_keys()) <= earlier, spec.key
+
+
+def test_resolve_parameters_wires_stack_names_inputs_and_artifacts() -> None:
+    manifest = load_manifest()
+    params = manifest.resolve_parameters(
+        "compute", "pr-7", {"bedrock_agent_id": "", "bedrock_agent_alias_id": "", "log_retention_days": "7"},
+        {"handlers_package": "functions/a.zip", "shared_layer_package": "layers/b.zip"},
+    )
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in params}
+    assert values["NetworkStackName"] == "concert-platform-networking-pr-7"
+    assert values["StorageStackName"] == "concert-platform-storage-pr-7"
+    assert values["HandlersS3Key"] == "functions/a.zip"
+    with pytest.raises(UsageError, match="artifact"):
+        manifest.resolve_parameters("compute", "pr-7", {}, {})
+
+
+def _manifest_data(**stack_overrides: object) -> dict:
+    data = yaml.safe_load((load_manifest().root / "stacks.yaml").read_text())
+    data["stacks"][1].update(stack_overrides)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"parameters": {"NetworkStackName": {"stack": "compute"}}}, "not an earlier stack"),
+        ({"parameters": {"X": {"input": "nope"}}}, "undeclared input"),
+        ({"parameters": {"X": {"magic": 1}}}, "unknown source"),
+        ({"key": "networking"}, "duplicate stack key"),
+    ],
+)
+def test_inconsistent_manifests_are_rejected(override: dict, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_manifest(_manifest_data(**override), Path("."))
+
+
+def test_select_keeps_deploy_order_and_rejects_unknown_keys() -> None:
+    manifest = load_manifest()
+    assert [s.key for s in manifest.select(["logging", "networking"])] == ["networking", "logging"]
+    with pytest.raises(UsageError, match="unknown stack 'nope'"):
+        manifest.select(["nope"])
+
+
+def test_cfn_yaml_short_forms_become_long_forms() -> None:
+    data = load_cfn_yaml("A: !Ref X\nB: !GetAtt R.Arn\nC: !Sub '${X}'\nD: !Select [0, !GetAZs '']\n")
+    assert data == {
+        "A": {"Ref": "X"},
+        "B": {"Fn::GetAtt": ["R", "Arn"]},
+        "C": {"Fn::Sub": "${X}"},
+        "D": {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+    }
