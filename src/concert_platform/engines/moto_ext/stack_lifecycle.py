@@ -73,6 +73,8 @@ def _physical_id(resource: Any) -> str:
 def _wrap_resource_operation(original: Any, verb: str) -> Any:
     @functools.wraps(original)
     def wrapper(logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(resource_json, dict) or "Type" not in resource_json:
+            return original(logical_id, resource_json, resources_map, *args, **kwargs)  # a parameter, not a resource
         resource_type = resource_json.get("Type", "")
         condition = resource_json.get("Condition")
         if verb == "CREATE" and condition and not resources_map.lazy_condition_map[condition]:
@@ -97,6 +99,8 @@ def _rollback_created(stack: Any) -> None:
     """Delete whatever the failed creation made, recording DELETE events; never raises."""
     resource_map = stack.resource_map
     for logical_id in reversed(list(resource_map._parsed_resources)):
+        if logical_id not in resource_map._resource_json_map:
+            continue  # parameters, pseudo parameters and mappings share the map; they are not resources
         resource = resource_map._parsed_resources.get(logical_id)
         if resource is None or isinstance(resource, str):
             continue
@@ -293,4 +297,6 @@ def apply() -> None:
     backend_cls.create_stack = _patched_create_stack(backend_cls.create_stack)
     backend_cls.delete_stack = _patched_backend_delete_stack(backend_cls.delete_stack)
     cfn_models.Stack.delete = _patched_stack_delete(cfn_models.Stack.delete)
+    # Resources whose Condition is false are not created; moto still lists them as empty rows.
+    cfn_models.Stack.stack_resources = property(lambda self: [r for r in self.resource_map.values() if r is not None and not isinstance(r, str | dict)])  # type: ignore[assignment]
     setattr(parsing, _PATCHED_FLAG, True)

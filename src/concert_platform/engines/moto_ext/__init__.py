@@ -1,0 +1,119 @@
+"""The embedded engine's additions to moto 5.2, one module per AWS service.
+
+`register()` (idempotent) makes every resource type of the platform's six templates really
+exist in moto's service backends when deployed through moto's CloudFormation, describable
+through the normal AWS APIs, both under `mock_aws` and with `ThreadedMotoServer`:
+
+- CloudFormation models for types moto lacks (each module's classes register themselves: moto
+  builds its type map from `CloudFormationModel.__subclasses__()`);
+- fixes to moto models that drop properties (S3 buckets, security-group egress) or crash
+  (API Gateway MOCK integrations);
+- wire handlers where the backend lacks an API (X-Ray groups and sampling rules, Logs query
+  definitions) and a whole service where moto has none (Redshift Serverless);
+- CloudFormation stack lifecycle semantics: resource events, failures, rollback (stack_lifecycle).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+CAPABILITIES: dict[str, dict[str, str]] = {
+    "added": {
+        "AWS::S3::BucketPolicy": "s3",
+        "AWS::EC2::SecurityGroupEgress": "ec2",
+        "AWS::Glue::Database": "glue",
+        "AWS::SecretsManager::Secret": "secretsmanager",
+        "AWS::RedshiftServerless::Namespace": "redshift_serverless (new backend)",
+        "AWS::RedshiftServerless::Workgroup": "redshift_serverless (new backend)",
+        "AWS::ApiGateway::Stage": "apigateway",
+        "AWS::ApiGateway::Account": "apigateway",
+        "AWS::ApiGateway::ApiKey": "apigateway",
+        "AWS::ApiGateway::UsagePlan": "apigateway",
+        "AWS::ApiGateway::UsagePlanKey": "apigateway",
+        "AWS::SNS::Subscription": "sns",
+        "AWS::SNS::TopicPolicy": "sns",
+        "AWS::SQS::QueuePolicy": "sqs",
+        "AWS::CloudWatch::Alarm": "cloudwatch",
+        "AWS::Logs::MetricFilter": "logs",
+        "AWS::Logs::SubscriptionFilter": "logs",
+        "AWS::Logs::QueryDefinition": "logs (new API)",
+        "AWS::XRay::Group": "xray (new API)",
+        "AWS::XRay::SamplingRule": "xray (new API)",
+        "AWS::CloudTrail::Trail": "cloudtrail",
+        "AWS::ApplicationAutoScaling::ScalableTarget": "applicationautoscaling",
+        "AWS::ApplicationAutoScaling::ScalingPolicy": "applicationautoscaling",
+    },
+    "fixed": {
+        "AWS::S3::Bucket": "versioning, public access block, lifecycle, logging and ownership applied; non-empty buckets refuse deletion",
+        "AWS::EC2::SecurityGroup": "inline SecurityGroupEgress applied (replacing the default allow-all rule)",
+        "AWS::ApiGateway::Method": "MOCK integrations without IntegrationHttpMethod no longer crash; method responses kept",
+        "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED, exports of change-set stacks",
+    },
+    "partial": {
+        "AWS::CloudWatch::Alarm": "stored and described; never evaluates metrics or changes state",
+        "AWS::Logs::MetricFilter": "stored and described; produces no metrics",
+        "AWS::Logs::SubscriptionFilter": "stored and described; delivers nothing (the smoke run emulates delivery)",
+        "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
+        "AWS::RedshiftServerless::Workgroup": "control plane only; SQL goes to moto's redshift-data, which returns no rows",
+        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs handlers)",
+    },
+}
+
+_registered = False
+
+
+def _register_redshift_serverless() -> None:
+    import re
+
+    from moto import backend_index
+
+    from concert_platform.engines.moto_ext import redshift_serverless
+
+    # moto's get_backend("redshift-serverless") imports moto.redshiftserverless.
+    sys.modules.setdefault("moto.redshiftserverless", redshift_serverless)
+    pattern = ("redshift-serverless", re.compile(r"https?://redshift-serverless\.(.+)\.amazonaws\.com"))
+    if pattern[0] not in {name for name, _ in backend_index.backend_url_patterns}:
+        backend_index.backend_url_patterns.append(pattern)
+
+
+def register() -> None:
+    """Install every extension into moto; safe to call more than once."""
+    global _registered
+    if _registered:
+        return
+    from moto.cloudformation import parsing
+
+    from concert_platform.engines.moto_ext import (  # noqa: F401 - importing registers the models
+        apigateway,
+        applicationautoscaling,
+        awslambda,
+        cloudtrail,
+        cloudwatch,
+        ec2,
+        glue,
+        logs,
+        s3,
+        secretsmanager,
+        sns,
+        sqs,
+        stack_lifecycle,
+        xray,
+    )
+    from concert_platform.engines.moto_ext.redshift_serverless import models as _redshift_models  # noqa: F401
+
+    stack_lifecycle.apply()
+    s3.patch_bucket_model()
+    ec2.patch_security_group_model()
+    apigateway.patch_method_model()
+    awslambda.patch_models()
+    logs.patch_wire()
+    xray.patch_wire()
+    _register_redshift_serverless()
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+    _registered = True
+
+
+def emulated_types() -> dict[str, Any]:
+    return CAPABILITIES

@@ -1,0 +1,239 @@
+"""API Gateway: Stage, Account, ApiKey, UsagePlan, UsagePlanKey; and a Method model that accepts
+MOCK integrations (moto reads Integration.IntegrationHttpMethod unconditionally: KeyError, HTTP 500)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.apigateway import models as apigw_models
+
+from moto.core.common_models import CloudFormationModel
+
+from concert_platform.engines.moto_ext._base import EmulatedResource, as_bool
+
+
+def _backend(account_id: str, region_name: str) -> Any:
+    return apigw_models.apigateway_backends[account_id][region_name]
+
+
+def _method_settings(stage: Any, settings: list[dict[str, Any]]) -> None:
+    keys = {
+        "MetricsEnabled": "metricsEnabled",
+        "LoggingLevel": "loggingLevel",
+        "DataTraceEnabled": "dataTraceEnabled",
+        "ThrottlingRateLimit": "throttlingRateLimit",
+        "ThrottlingBurstLimit": "throttlingBurstLimit",
+        "CachingEnabled": "cachingEnabled",
+    }
+    for setting in settings:
+        path = setting.get("ResourcePath", "/*").lstrip("/") or "*"
+        key = f"{path}/{setting.get('HttpMethod', '*')}"
+        stage.method_settings[key] = {api: setting[cfn] for cfn, api in keys.items() if cfn in setting}
+
+
+class Stage(EmulatedResource, CloudFormationModel):
+    CFN_TYPE = "AWS::ApiGateway::Stage"
+
+    def __init__(self, rest_api_id: str, name: str) -> None:
+        self.rest_api_id = rest_api_id
+        self.name = name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::Stage"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> Stage:
+        backend = _backend(account_id, region_name)
+        stage = backend.create_stage(
+            function_id=properties["RestApiId"],
+            stage_name=properties["StageName"],
+            deploymentId=properties["DeploymentId"],
+            variables=properties.get("Variables"),
+            description=properties.get("Description", ""),
+            cacheClusterEnabled=as_bool(properties.get("CacheClusterEnabled", False)),
+            cacheClusterSize=properties.get("CacheClusterSize"),
+            tracing_enabled=as_bool(properties.get("TracingEnabled", False)),
+        )
+        access = properties.get("AccessLogSetting")
+        if access:
+            stage.access_log_settings = {"destinationArn": access.get("DestinationArn"), "format": access.get("Format")}
+        _method_settings(stage, properties.get("MethodSettings", []))
+        return cls(properties["RestApiId"], properties["StageName"])
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.rest_api_id in backend.apis and self.name in backend.apis[self.rest_api_id].stages:
+            backend.delete_stage(self.rest_api_id, self.name)
+
+
+class Account(EmulatedResource, CloudFormationModel):
+    CFN_TYPE = "AWS::ApiGateway::Account"
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::Account"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.account_id
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> Account:
+        _backend(account_id, region_name).update_account(
+            [{"op": "replace", "path": "/cloudwatchRoleArn", "value": properties.get("CloudWatchRoleArn")}]
+        )
+        return cls(account_id)
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        # Deleting the resource leaves the account setting as it is, as CloudFormation does.
+        return None
+
+
+class ApiKey(EmulatedResource, CloudFormationModel):
+    CFN_TYPE = "AWS::ApiGateway::ApiKey"
+    ATTRIBUTES = ("APIKeyId",)
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        self.APIKeyId = key_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::ApiKey"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.key_id
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> ApiKey:
+        payload = {
+            "name": properties.get("Name", logical_id),
+            "description": properties.get("Description"),
+            "enabled": as_bool(properties.get("Enabled", False)),
+            "value": properties.get("Value"),
+            "customerId": properties.get("CustomerId"),
+        }
+        key = _backend(account_id, region_name).create_api_key({k: v for k, v in payload.items() if v is not None})
+        return cls(key.id)
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.key_id in backend.keys:
+            backend.delete_api_key(self.key_id)
+
+
+class UsagePlan(EmulatedResource, CloudFormationModel):
+    CFN_TYPE = "AWS::ApiGateway::UsagePlan"
+
+    def __init__(self, plan_id: str) -> None:
+        self.plan_id = plan_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::UsagePlan"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.plan_id
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> UsagePlan:
+        throttle = properties.get("Throttle", {})
+        quota = properties.get("Quota", {})
+        payload = {
+            "name": properties.get("UsagePlanName", logical_id),
+            "description": properties.get("Description"),
+            "apiStages": [{"apiId": s["ApiId"], "stage": s["Stage"]} for s in properties.get("ApiStages", [])],
+            "throttle": {"rateLimit": throttle.get("RateLimit"), "burstLimit": throttle.get("BurstLimit")} if throttle else None,
+            "quota": {"limit": quota.get("Limit"), "period": quota.get("Period"), "offset": quota.get("Offset", 0)} if quota else None,
+        }
+        plan = _backend(account_id, region_name).create_usage_plan({k: v for k, v in payload.items() if v is not None})
+        return cls(plan.id)
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.plan_id in backend.usage_plans:
+            backend.delete_usage_plan(self.plan_id)
+
+
+class UsagePlanKey(EmulatedResource, CloudFormationModel):
+    CFN_TYPE = "AWS::ApiGateway::UsagePlanKey"
+
+    def __init__(self, plan_id: str, key_id: str) -> None:
+        self.plan_id = plan_id
+        self.key_id = key_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::UsagePlanKey"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.key_id}:{self.plan_id}"
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> UsagePlanKey:
+        _backend(account_id, region_name).create_usage_plan_key(
+            properties["UsagePlanId"], {"keyId": properties["KeyId"], "keyType": properties.get("KeyType", "API_KEY")}
+        )
+        return cls(properties["UsagePlanId"], properties["KeyId"])
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.key_id in backend.usage_plan_keys.get(self.plan_id, {}):
+            backend.delete_usage_plan_key(self.plan_id, self.key_id)
+
+
+def patch_method_model() -> None:
+    """Accept integrations without IntegrationHttpMethod/Uri (MOCK), and keep their responses."""
+    method_cls = apigw_models.Method
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = cloudformation_json["Properties"]
+        backend = _backend(account_id, region_name)
+        method = backend.put_method(
+            function_id=properties["RestApiId"],
+            resource_id=properties["ResourceId"],
+            method_type=properties["HttpMethod"],
+            authorization_type=properties.get("AuthorizationType"),
+            api_key_required=as_bool(properties.get("ApiKeyRequired", False)),
+            request_validator_id=properties.get("RequestValidatorId"),
+        )
+        integration = properties.get("Integration", {})
+        if integration:
+            backend.put_integration(
+                function_id=properties["RestApiId"],
+                resource_id=properties["ResourceId"],
+                method_type=properties["HttpMethod"],
+                integration_type=integration["Type"],
+                uri=integration.get("Uri"),
+                integration_method=integration.get("IntegrationHttpMethod"),
+                request_templates=integration.get("RequestTemplates"),
+            )
+        for response in properties.get("MethodResponses", []):
+            method.create_response(str(response["StatusCode"]), response.get("ResponseModels", {}), response.get("ResponseParameters", {}))
+        method.cfn_physical_id = f"{properties['RestApiId']}-{properties['ResourceId']}-{properties['HttpMethod']}"
+        method.cfn_location = (properties["RestApiId"], properties["ResourceId"], properties["HttpMethod"])
+        return method
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        rest_api_id, resource_id, http_method = self.cfn_location
+        backend = _backend(account_id, region_name)
+        try:
+            backend.delete_method(rest_api_id, resource_id, http_method)
+        except Exception:  # noqa: BLE001 - the API or resource may already be gone
+            return
+
+    method_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    method_cls.physical_resource_id = property(lambda self: getattr(self, "cfn_physical_id", ""))  # type: ignore[attr-defined]
+    method_cls.delete = delete  # type: ignore[attr-defined]
+    apigw_models.Deployment.physical_resource_id = property(lambda self: self.id)  # type: ignore[attr-defined]

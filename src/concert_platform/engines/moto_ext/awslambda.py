@@ -1,0 +1,38 @@
+"""Lambda: physical ids for Permission and LayerVersion (moto reports none, so nothing could
+verify them), and permissions that carry a statement id and are removed with their stack."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from moto.awslambda import models as lambda_models
+
+
+def patch_models() -> None:
+    permission_cls = lambda_models.Permission
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = dict(cloudformation_json["Properties"])
+        statement_id = properties.get("StatementId") or f"{kwargs.get('LogicalId', 'permission')}-{uuid.uuid4().hex[:12]}"
+        properties["StatementId"] = statement_id
+        backend = lambda_models.lambda_backends[account_id][region_name]
+        backend.get_function(properties["FunctionName"]).policy.add_statement(raw=json.dumps(properties))
+        permission = cls(region=region_name)
+        permission.statement_id = statement_id
+        permission.function_name = properties["FunctionName"]
+        permission.account_id = account_id
+        return permission
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        backend = lambda_models.lambda_backends[account_id][region_name]
+        try:
+            backend.remove_permission(self.function_name, self.statement_id)
+        except Exception:  # noqa: BLE001 - the function may already be gone with its policy
+            return
+
+    permission_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    permission_cls.physical_resource_id = property(lambda self: getattr(self, "statement_id", ""))  # type: ignore[attr-defined]
+    permission_cls.delete = delete  # type: ignore[attr-defined]
+    lambda_models.LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]

@@ -1,0 +1,100 @@
+"""EC2: AWS::EC2::SecurityGroupEgress, and the inline SecurityGroupEgress rules moto's
+SecurityGroup model ignores (keeping the default allow-all rule that AWS removes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.ec2 import models as ec2_models
+from moto.ec2.models.security_groups import SecurityGroup
+
+from moto.core.common_models import CloudFormationModel
+
+from concert_platform.engines.moto_ext._base import EmulatedResource
+
+
+def _backend(account_id: str, region_name: str) -> Any:
+    return ec2_models.ec2_backends[account_id][region_name]
+
+
+def _authorize_egress(backend: Any, group_id: str, rule: dict[str, Any], vpc_id: str | None) -> None:
+    destination = rule.get("DestinationSecurityGroupId")
+    backend.authorize_security_group_egress(
+        group_name_or_id=group_id,
+        ip_protocol=str(rule["IpProtocol"]),
+        from_port=rule.get("FromPort"),
+        to_port=rule.get("ToPort"),
+        ip_ranges=[{"CidrIp": rule["CidrIp"], "Description": rule.get("Description", "")}] if rule.get("CidrIp") else [],
+        source_groups=[{"GroupId": destination}] if destination else [],
+        vpc_id=vpc_id,
+    )
+
+
+class SecurityGroupEgress(EmulatedResource, CloudFormationModel):
+    CFN_TYPE = "AWS::EC2::SecurityGroupEgress"
+
+    def __init__(self, group_id: str, rule: dict[str, Any], rule_id: str) -> None:
+        self.group_id = group_id
+        self.rule = rule
+        self.rule_id = rule_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::SecurityGroupEgress"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.rule_id
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> SecurityGroupEgress:
+        backend = _backend(account_id, region_name)
+        group = backend.get_security_group_by_name_or_id(properties["GroupId"])
+        rules_before = {r.id for r in group.egress_rules}
+        _authorize_egress(backend, properties["GroupId"], properties, group.vpc_id)
+        new = [r.id for r in group.egress_rules if r.id not in rules_before]
+        return cls(properties["GroupId"], properties, new[0] if new else f"{properties['GroupId']}-{logical_id}")
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        group = backend.get_security_group_by_name_or_id(self.group_id)
+        if group is None:
+            return
+        destination = self.rule.get("DestinationSecurityGroupId")
+        backend.revoke_security_group_egress(
+            group_name_or_id=self.group_id,
+            ip_protocol=str(self.rule["IpProtocol"]),
+            from_port=self.rule.get("FromPort"),
+            to_port=self.rule.get("ToPort"),
+            ip_ranges=[{"CidrIp": self.rule["CidrIp"], "Description": self.rule.get("Description", "")}] if self.rule.get("CidrIp") else [],
+            source_groups=[{"GroupId": destination}] if destination else [],
+            vpc_id=group.vpc_id,
+        )
+
+
+def _ingress_physical_id(self: Any) -> str:
+    props = self.properties
+    source = props.get("SourceSecurityGroupId") or props.get("CidrIp") or ""
+    return f"{self.security_group.id}-ingress-{props.get('IpProtocol')}-{props.get('FromPort')}-{props.get('ToPort')}-{source}"
+
+
+def patch_security_group_model() -> None:
+    from moto.ec2.models.security_groups import SecurityGroupIngress
+
+    SecurityGroupIngress.physical_resource_id = property(_ingress_physical_id)  # type: ignore[attr-defined]
+    original = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        egress = cloudformation_json.get("Properties", {}).get("SecurityGroupEgress")
+        if egress:
+            backend = _backend(account_id, region_name)
+            # As on AWS: explicit egress rules replace the default allow-all rule.
+            for rule in list(group.egress_rules):
+                if rule.ip_protocol == "-1":
+                    group.egress_rules.remove(rule)
+            for rule in egress:
+                _authorize_egress(backend, group.id, rule, group.vpc_id)
+        return group
+
+    SecurityGroup.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]

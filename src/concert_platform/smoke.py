@@ -1,0 +1,392 @@
+"""Smoke flows over a deployed platform with the sample data loaded.
+
+- every API route answers as docs/api.md documents, bad input gets a 4xx with CORS headers;
+- the scheduled maintenance and analytics functions run and change state as expected;
+- an ERROR log line reaches the error processor through the subscription filter and produces
+  an alert on the right SNS topic.
+
+On the embedded engine the functions run through local_invoke (deployed handler, environment
+and code, called against the engine); on LocalStack and AWS through the deployed API Gateway
+stage (with the deployed API key) and Lambda Invoke.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from concert_platform.deploy import StackOperator
+from concert_platform.engines.base import Engine
+from concert_platform.filter_pattern import matches
+from concert_platform.local_invoke import DeployedCode, describe_function, invoke
+from concert_platform.manifest import Manifest
+
+API_ROUTES = {
+    "chat": ("POST", "/chat", "ChatbotFunctionName"),
+    "venue-popularity": ("GET", "/venues/popularity", "VenuePopularityFunctionName"),
+    "ticket-prediction": ("POST", "/predictions/tickets", "TicketPredictionFunctionName"),
+    "recommendations": ("GET", "/recommendations", "RecommendationsFunctionName"),
+    "health": ("GET", "/health", "HealthCheckFunctionName"),
+}
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class Platform:
+    """How the smoke run reaches the deployed functions on one engine."""
+
+    def __init__(self, engine: Engine, manifest: Manifest, environment: str) -> None:
+        self.engine = engine
+        operator = StackOperator(engine, manifest, environment)
+        self.outputs = operator.all_outputs()
+        self.parameters = {
+            spec.key: {p["ParameterKey"]: p.get("ParameterValue", "") for p in (operator.describe(operator.stack_name(spec.key)) or {}).get("Parameters", [])}
+            for spec in manifest.stacks
+        }
+        self.local = engine.name == "embedded"
+        self._code = DeployedCode(engine) if self.local else None
+        self._functions: dict[str, Any] = {}
+        self._api_key: str | None = None
+
+    def out(self, stack: str, key: str) -> str:
+        value = self.outputs.get(stack, {}).get(key)
+        if not value:
+            raise LookupError(f"the {stack} stack has no {key} output")
+        return value
+
+    # ---- invoking functions --------------------------------------------------------------------
+    def _local_function(self, name: str, stack: str) -> Any:
+        if name not in self._functions:
+            bucket = self.out("storage", "LambdaDeploymentBucketName")
+            code = (bucket, self.parameters[stack]["HandlersS3Key"])
+            layer = (bucket, self.parameters["compute"]["SharedLayerS3Key"])
+            assert self._code is not None
+            self._functions[name] = describe_function(self.engine, self._code, name, code, layer)
+        return self._functions[name]
+
+    def invoke(self, stack: str, function_output: str, event: dict[str, Any]) -> dict[str, Any]:
+        name = self.out(stack, function_output)
+        if self.local:
+            outcome = invoke(self._local_function(name, stack), event, self.engine)
+            if "errorType" in outcome:
+                raise RuntimeError(f"{name} raised {outcome['errorType']}: {outcome['errorMessage'][:500]}")
+            result: dict[str, Any] = outcome.get("result") or {}
+            return result
+        response = self.engine.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event).encode())
+        payload = json.loads(response["Payload"].read() or b"{}")
+        if response.get("FunctionError"):
+            raise RuntimeError(f"{name} failed: {payload}")
+        return payload if isinstance(payload, dict) else {"result": payload}
+
+    def call_api(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None, raw_body: str | None = None) -> HttpResponse:
+        route = next((r for r in API_ROUTES.values() if r[1] == path and r[0] == method), None)
+        if self.local:
+            function_output = route[2] if route else "HealthCheckFunctionName"
+            event = api_event(method, path, body if raw_body is None else raw_body, query)
+            result = self.invoke("compute", function_output, event)
+            text = result.get("body") or ""
+            return HttpResponse(int(result.get("statusCode", 0)), {k.lower(): v for k, v in (result.get("headers") or {}).items()}, _json_or_text(text))
+        return self._http(method, path, body if raw_body is None else raw_body, query)
+
+    def _http(self, method: str, path: str, body: Any, query: dict[str, str] | None) -> HttpResponse:
+        api_id, stage = self.out("compute", "ApiId"), self.out("compute", "ApiStageName")
+        if self.engine.name == "localstack":
+            base = f"{self.engine.endpoint_url}/restapis/{api_id}/{stage}/_user_request_"
+        else:
+            base = self.out("compute", "ApiEndpointUrl")
+        if self._api_key is None:
+            key_id = self.out("compute", "ApiKeyId")
+            self._api_key = self.engine.client("apigateway").get_api_key(apiKey=key_id, includeValue=True)["value"]
+        url = base + path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+        data = body if isinstance(body, str) else (json.dumps(body) if body is not None else None)
+        request = urllib.request.Request(url, data=data.encode() if data else None, method=method, headers={"x-api-key": self._api_key, "content-type": "application/json"})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own API endpoint
+                return HttpResponse(response.status, {k.lower(): v for k, v in response.headers.items()}, _json_or_text(response.read().decode()))
+        except urllib.error.HTTPError as error:
+            return HttpResponse(error.code, {k.lower(): v for k, v in error.headers.items()}, _json_or_text(error.read().decode()))
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def api_event(method: str, path: str, body: Any, query: dict[str, str] | None) -> dict[str, Any]:
+    """An API Gateway REST (v1) Lambda proxy event, as the stage would send it."""
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", "X-Correlation-Id": request_id},
+        "multiValueHeaders": {"Content-Type": ["application/json"], "X-Correlation-Id": [request_id]},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": request_id,
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": path,
+            "stage": "smoke",
+            "identity": {"sourceIp": "127.0.0.1", "apiKey": "smoke"},
+        },
+        "body": body if isinstance(body, str) or body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def awslogs_event(log_group: str, stream: str, messages: list[str], filters: list[str]) -> dict[str, Any]:
+    """The payload CloudWatch Logs delivers to a subscribed Lambda (gzip + base64 JSON)."""
+    now = int(time.time() * 1000)
+    data = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": log_group,
+        "logStream": stream,
+        "subscriptionFilters": filters,
+        "logEvents": [{"id": str(index), "timestamp": now, "message": message} for index, message in enumerate(messages)],
+    }
+    return {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(data).encode())).decode()}}
+
+
+# ---- the checks -----------------------------------------------------------------------------
+def _api_checks(platform: Platform) -> list[Check]:
+    checks: list[Check] = []
+
+    def check(name: str, run: Callable[[], str]) -> None:
+        try:
+            checks.append(Check(name, True, run()))
+        except (AssertionError, LookupError, RuntimeError, KeyError, TypeError, ValueError) as exc:
+            checks.append(Check(name, False, str(exc) or type(exc).__name__))
+
+    def expect_ok(response: HttpResponse, what: str) -> dict[str, Any]:
+        assert response.status == 200, f"{what}: HTTP {response.status}: {str(response.body)[:300]}"
+        assert response.headers.get("access-control-allow-origin"), f"{what}: no CORS header"
+        assert isinstance(response.body, dict), f"{what}: body is not a JSON object"
+        return response.body
+
+    def health() -> str:
+        body = expect_ok(platform.call_api("GET", "/health"), "GET /health")
+        dependencies = body.get("dependencies") or body.get("checks") or {}
+        assert dependencies, "GET /health lists no dependencies"
+        return f"status {body.get('status')}, {len(dependencies)} dependencies reported"
+
+    def chat() -> str:
+        first = expect_ok(platform.call_api("POST", "/chat", {"message": "Which venues are the most popular?"}), "POST /chat")
+        session = first.get("session_id")
+        assert session and first.get("answer"), f"POST /chat answered without session_id or answer: {first}"
+        second = expect_ok(platform.call_api("POST", "/chat", {"session_id": session, "message": "Recommend concerts for me"}), "POST /chat (2nd turn)")
+        assert second.get("session_id") == session, "the second turn changed the session id"
+        table = platform.out("compute", "ConversationHistoryTableName")
+        items = platform.engine.client("dynamodb").query(
+            TableName=table, KeyConditionExpression="session_id = :s", ExpressionAttributeValues={":s": {"S": session}}
+        )["Items"]
+        assert len(items) >= 4, f"expected 4 turns in {table} for session {session}, found {len(items)}"
+        return f"2 exchanges stored as {len(items)} turns in {table}; source {first.get('source')}"
+
+    def venues() -> str:
+        body = expect_ok(platform.call_api("GET", "/venues/popularity", query={"limit": "5"}), "GET /venues/popularity")
+        venues_list = body.get("venues") or body.get("items") or []
+        assert venues_list, f"no venues returned: {body}"
+        assert body.get("source"), "the response does not say which source answered"
+        return f"{len(venues_list)} venues from {body.get('source')}"
+
+    def prediction() -> str:
+        from concert_platform import sample_data
+
+        concert = sample_data.upcoming_concert_id()
+        body = expect_ok(platform.call_api("POST", "/predictions/tickets", {"concert_id": concert}), "POST /predictions/tickets")
+        assert body.get("source"), "the response does not say which source answered"
+        return f"prediction for {concert} from {body.get('source')}"
+
+    def recommendations() -> str:
+        from concert_platform import sample_data
+
+        user = sample_data.sample_user_id()
+        body = expect_ok(platform.call_api("GET", "/recommendations", query={"user_id": user, "limit": "3"}), "GET /recommendations")
+        items = body.get("recommendations") or body.get("items") or []
+        assert items, f"no recommendations for {user}: {body}"
+        return f"{len(items)} recommendations for {user} from {body.get('source')}"
+
+    def bad_json() -> str:
+        response = platform.call_api("POST", "/chat", raw_body="{not json")
+        assert 400 <= response.status < 500, f"malformed JSON got HTTP {response.status}"
+        assert response.headers.get("access-control-allow-origin"), "error response has no CORS header"
+        message = (response.body.get("error") or {}).get("message") if isinstance(response.body, dict) else None
+        assert message, f"the 4xx does not say what was wrong: {response.body}"
+        return f"HTTP {response.status}: {message}"
+
+    def missing_field() -> str:
+        response = platform.call_api("POST", "/predictions/tickets", {"price": "free"})
+        assert 400 <= response.status < 500, f"a body without concert_id got HTTP {response.status}"
+        return f"HTTP {response.status}"
+
+    for name, run in (
+        ("api GET /health", health),
+        ("api POST /chat keeps history", chat),
+        ("api GET /venues/popularity", venues),
+        ("api POST /predictions/tickets", prediction),
+        ("api GET /recommendations", recommendations),
+        ("api rejects malformed JSON with 4xx", bad_json),
+        ("api rejects a wrongly typed body with 4xx", missing_field),
+    ):
+        check(name, run)
+    return checks
+
+
+def _scheduled_checks(platform: Platform) -> list[Check]:
+    checks: list[Check] = []
+    dynamodb = platform.engine.client("dynamodb")
+    try:
+        sessions = platform.out("chatbot", "SessionStateTableName")
+        history = platform.out("compute", "ConversationHistoryTableName")
+        expired = f"smoke-expired-{uuid.uuid4().hex[:8]}"
+        past = str(int(time.time()) - 86400)
+        dynamodb.put_item(TableName=sessions, Item={"session_id": {"S": expired}, "expires_at": {"N": past}, "turn_count": {"N": "1"}})
+        dynamodb.put_item(TableName=history, Item={"session_id": {"S": expired}, "turn": {"N": "1"}, "expires_at": {"N": past}, "role": {"S": "user"}, "content": {"S": "old"}})
+        result = platform.invoke("chatbot", "ChatbotMaintenanceFunctionName", scheduled_event("daily maintenance"))
+        left = dynamodb.get_item(TableName=sessions, Key={"session_id": {"S": expired}}).get("Item")
+        turns = dynamodb.query(TableName=history, KeyConditionExpression="session_id = :s", ExpressionAttributeValues={":s": {"S": expired}})["Items"]
+        ok = left is None and not turns
+        checks.append(Check("scheduled maintenance expires old sessions", ok, f"result {result}; session left: {bool(left)}, turns left: {len(turns)}"))
+    except (LookupError, RuntimeError, KeyError) as exc:
+        checks.append(Check("scheduled maintenance expires old sessions", False, str(exc)))
+    try:
+        bucket = platform.out("storage", "ProcessedDataBucketName")
+        s3 = platform.engine.client("s3")
+        before = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="analytics/conversations/").get("Contents", [])}
+        result = platform.invoke("chatbot", "ConversationAnalyticsFunctionName", scheduled_event("hourly analytics"))
+        after = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="analytics/conversations/").get("Contents", [])}
+        written = sorted(after - before) or sorted(after)
+        ok = bool(after)
+        checks.append(Check("scheduled analytics publishes statistics", ok, f"summary {json.dumps(result)[:200]}; objects {written[:2]}"))
+    except (LookupError, RuntimeError, KeyError) as exc:
+        checks.append(Check("scheduled analytics publishes statistics", False, str(exc)))
+    return checks
+
+
+def scheduled_event(detail: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "resources": [],
+        "detail": {"smoke": detail},
+    }
+
+
+def _error_pipeline_check(platform: Platform) -> Check:
+    name = "error log line reaches the error processor and alerts the critical topic"
+    engine = platform.engine
+    sqs, sns, logs = engine.client("sqs"), engine.client("sns"), engine.client("logs")
+    queue_url = subscription = None
+    try:
+        topic = platform.out("monitoring", "CriticalAlertsTopicArn")
+        log_group = platform.out("compute", "ChatbotLogGroupName")
+        queue_url = sqs.create_queue(QueueName=f"concert-smoke-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
+        marker = uuid.uuid4().hex[:12]
+        line = json.dumps({"level": "ERROR", "message": f"Task timed out after 30.00 seconds ({marker})", "service": "chatbot", "correlation_id": marker})
+        stream = f"smoke/{marker}"
+        logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
+        logs.put_log_events(logGroupName=log_group, logStreamName=stream, logEvents=[{"timestamp": int(time.time() * 1000), "message": line}])
+        if platform.local:
+            filters = logs.describe_subscription_filters(logGroupName=log_group)["subscriptionFilters"]
+            processor_arn = platform.out("logging", "ErrorProcessorFunctionArn")
+            delivering = [f for f in filters if f.get("destinationArn") == processor_arn and matches(f.get("filterPattern", ""), line)]
+            if not delivering:
+                return Check(name, False, f"no subscription filter on {log_group} delivers this line to {processor_arn}")
+            platform.invoke("logging", "ErrorProcessorFunctionName", awslogs_event(log_group, stream, [line], [f["filterName"] for f in delivering]))
+        deadline = time.monotonic() + (5 if platform.local else 90)
+        while time.monotonic() < deadline:
+            for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+                if marker in message["Body"]:
+                    return Check(name, True, f"alert on {topic.rsplit(':', 1)[-1]}: {message['Body'][:160]}")
+        return Check(name, False, f"no alert mentioning {marker} arrived on {topic}")
+    except (LookupError, RuntimeError, KeyError) as exc:
+        return Check(name, False, str(exc))
+    finally:
+        if subscription:
+            sns.unsubscribe(SubscriptionArn=subscription)
+        if queue_url:
+            sqs.delete_queue(QueueUrl=queue_url)
+
+
+_WIRE_PROBES: tuple[tuple[str, str, Callable[[Engine, str], Any]], ...] = (
+    ("_TABLE", "DynamoDB table", lambda e, v: e.client("dynamodb").describe_table(TableName=v)),
+    ("_BUCKET", "S3 bucket", lambda e, v: e.client("s3").head_bucket(Bucket=v)),
+    ("_TOPIC_ARN", "SNS topic", lambda e, v: e.client("sns").get_topic_attributes(TopicArn=v)),
+    ("_STREAM", "Kinesis stream", lambda e, v: e.client("kinesis").describe_stream_summary(StreamName=v)),
+    ("REDSHIFT_WORKGROUP", "Redshift workgroup", lambda e, v: e.client("redshift-serverless").get_workgroup(workgroupName=v)),
+    ("_SECRET_ARN", "secret", lambda e, v: e.client("secretsmanager").describe_secret(SecretId=v)),
+)
+
+
+def _wiring_checks(platform: Platform) -> list[Check]:
+    """Every function's environment names resources that exist, and its layers exist."""
+    from botocore.exceptions import ClientError
+
+    from concert_platform.postdeploy import FUNCTION_OUTPUTS
+
+    checks: list[Check] = []
+    for stack, output in FUNCTION_OUTPUTS:
+        name = platform.outputs.get(stack, {}).get(output)
+        if not name:
+            checks.append(Check(f"wiring {stack}.{output}", False, f"the {stack} stack has no {output} output"))
+            continue
+        config = platform.engine.client("lambda").get_function_configuration(FunctionName=name)
+        broken = []
+        for variable, value in sorted(config.get("Environment", {}).get("Variables", {}).items()):
+            probe = next(((kind, call) for suffix, kind, call in _WIRE_PROBES if variable.endswith(suffix)), None)
+            if probe is None or not value:
+                continue
+            try:
+                probe[1](platform.engine, value)
+            except ClientError as exc:
+                broken.append(f"{variable}={value}: no such {probe[0]} ({exc.response.get('Error', {}).get('Code')})")
+        for layer in config.get("Layers", []):
+            try:
+                platform.engine.client("lambda").get_layer_version_by_arn(Arn=layer["Arn"])
+            except ClientError:
+                broken.append(f"layer {layer['Arn']} does not exist")
+        checks.append(Check(f"wiring {name}", not broken, "; ".join(broken) or "every referenced resource exists"))
+    return checks
+
+
+def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
+    platform = Platform(engine, manifest, environment)
+    checks = _wiring_checks(platform) + _api_checks(platform) + _scheduled_checks(platform) + [_error_pipeline_check(platform)]
+    passed = sum(1 for c in checks if c.ok)
+    return {
+        "passed": passed,
+        "failed": len(checks) - passed,
+        "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+    }
