@@ -349,18 +349,38 @@ class StackOperator:
             results.append(result)
         return results
 
-    def stack_buckets(self, name: str) -> list[str]:
+    def stack_resources_of(self, name: str, resource_type: str) -> list[str]:
         paginator = self.cfn.get_paginator("list_stack_resources")
-        buckets = []
+        found = []
         for page in paginator.paginate(StackName=name):
             for resource in page["StackResourceSummaries"]:
-                if resource.get("ResourceType") == "AWS::S3::Bucket" and resource.get("PhysicalResourceId"):
-                    buckets.append(resource["PhysicalResourceId"])
-        return buckets
+                if resource.get("ResourceType") == resource_type and resource.get("PhysicalResourceId"):
+                    found.append(resource["PhysicalResourceId"])
+        return found
+
+    def stack_buckets(self, name: str) -> list[str]:
+        return self.stack_resources_of(name, "AWS::S3::Bucket")
+
+    def _stop_writers(self, name: str, buckets: list[str]) -> None:
+        """Stop what keeps writing into the stack's buckets (trails, access logging), so a
+        bucket emptied now is still empty when CloudFormation deletes it."""
+        for trail in self.stack_resources_of(name, "AWS::CloudTrail::Trail"):
+            try:
+                self.engine.client("cloudtrail").stop_logging(Name=trail)
+            except ClientError:
+                pass
+        s3 = self.engine.client("s3")
+        for bucket in buckets:
+            try:
+                s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})
+            except ClientError:
+                pass
 
     def _delete_and_wait(self, key: str, name: str) -> None:
         s3 = self.engine.client("s3")
-        for bucket in self.stack_buckets(name):
+        buckets = self.stack_buckets(name)
+        self._stop_writers(name, buckets)
+        for bucket in buckets:
             removed = empty_bucket_versions(s3, bucket)
             if removed:
                 self.progress.note(f"emptied s3://{bucket} ({removed} object versions and delete markers)")

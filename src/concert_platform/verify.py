@@ -434,7 +434,8 @@ def _function(ctx: VerifyContext, r: Resource) -> list[str]:
 
 @verifies("AWS::Lambda::LayerVersion")
 def _layer(ctx: VerifyContext, r: Resource) -> list[str]:
-    layer = ctx.client("lambda").get_layer_version_by_arn(Arn=r.physical_id)
+    name, version = r.physical_id.split(":")[-2:]
+    layer = ctx.client("lambda").get_layer_version(LayerName=name, VersionNumber=int(version))
     problems: list[str] = []
     if r.props.get("CompatibleRuntimes"):
         expect(problems, "CompatibleRuntimes", layer.get("CompatibleRuntimes"), r.props.get("CompatibleRuntimes"))
@@ -550,7 +551,9 @@ def _api_stage(ctx: VerifyContext, r: Resource) -> list[str]:
     wanted_logs = r.props.get("AccessLogSetting", {})
     if wanted_logs:
         actual_logs = stage.get("accessLogSettings", {})
-        expect(problems, "AccessLogSetting.DestinationArn", actual_logs.get("destinationArn"), wanted_logs.get("DestinationArn"))
+        # A log group's GetAtt Arn ends in ":*"; API Gateway stores the group ARN either way.
+        wanted_arn = wanted_logs.get("DestinationArn")
+        expect(problems, "AccessLogSetting.DestinationArn", str(actual_logs.get("destinationArn", "")).removesuffix(":*"), wanted_arn.removesuffix(":*") if isinstance(wanted_arn, str) else wanted_arn)
         if not actual_logs.get("format"):
             problems.append("access log format not set")
     return problems
@@ -649,6 +652,18 @@ def _queue(ctx: VerifyContext, r: Resource) -> list[str]:
     problems: list[str] = []
     expect(problems, "KmsMasterKeyId", attributes.get("KmsMasterKeyId"), r.props.get("KmsMasterKeyId"))
     expect(problems, "MessageRetentionPeriod", attributes.get("MessageRetentionPeriod"), r.props.get("MessageRetentionPeriod"))
+    return problems
+
+
+@verifies("AWS::SQS::QueuePolicy")
+def _queue_policy(ctx: VerifyContext, r: Resource) -> list[str]:
+    problems: list[str] = []
+    for queue in r.props.get("Queues", []):
+        if queue is UNRESOLVED:
+            continue
+        text = ctx.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"].get("Policy", "{}")
+        wanted = r.props.get("PolicyDocument", {}).get("Statement", [])
+        expect(problems, f"{queue} statement count", len(json.loads(text or "{}").get("Statement", [])), len(wanted))
     return problems
 
 

@@ -47,7 +47,18 @@ CAPABILITIES: dict[str, dict[str, str]] = {
     "fixed": {
         "AWS::S3::Bucket": "versioning, public access block, lifecycle, logging and ownership applied; non-empty buckets refuse deletion",
         "AWS::EC2::SecurityGroup": "inline SecurityGroupEgress applied (replacing the default allow-all rule)",
+        "AWS::ApiGateway::RestApi": "deleted with its stack",
         "AWS::ApiGateway::Method": "MOCK integrations without IntegrationHttpMethod no longer crash; method responses kept",
+        "AWS::IAM::Role": "ManagedPolicyArns attached (AWS-managed policies loaded)",
+        "AWS::EC2::VPC": "EnableDnsSupport/EnableDnsHostnames applied",
+        "AWS::EC2::RouteTable": "deletable through CloudFormation (with its routes)",
+        "AWS::EC2::SubnetRouteTableAssociation": "associations made on the route table (visible to DescribeRouteTables)",
+        "AWS::DynamoDB::Table": "SSE (KMS), TTL and point-in-time recovery applied",
+        "AWS::Kinesis::Stream": "StreamEncryption applied",
+        "AWS::Logs::LogGroup": "KmsKeyId applied",
+        "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied",
+        "AWS::KMS::Key": "the key policy is kept as JSON text (DescribeKey crashed on it)",
+        "AWS::Lambda::Permission": "statement ids as physical ids; removed with the stack",
         "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED, exports of change-set stacks",
     },
     "partial": {
@@ -82,6 +93,10 @@ def register() -> None:
     global _registered
     if _registered:
         return
+    import os
+
+    # AWS-managed policies (AWSLambdaVPCAccessExecutionRole...) exist in every account.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.cloudformation import parsing
 
     from concert_platform.engines.moto_ext import (  # noqa: F401 - importing registers the models
@@ -90,8 +105,12 @@ def register() -> None:
         awslambda,
         cloudtrail,
         cloudwatch,
+        dynamodb,
         ec2,
         glue,
+        iam,
+        kinesis,
+        kms,
         logs,
         s3,
         secretsmanager,
@@ -107,6 +126,13 @@ def register() -> None:
     ec2.patch_security_group_model()
     apigateway.patch_method_model()
     awslambda.patch_models()
+    kms.patch_key_model()
+    iam.patch_role_model()
+    ec2.patch_vpc_and_association_models()
+    ec2.patch_route_models()
+    dynamodb.patch_table_model()
+    kinesis.patch_stream_model()
+    logs.patch_log_group_model()
     logs.patch_wire()
     xray.patch_wire()
     _register_redshift_serverless()

@@ -237,3 +237,11 @@ def patch_method_model() -> None:
     method_cls.physical_resource_id = property(lambda self: getattr(self, "cfn_physical_id", ""))  # type: ignore[attr-defined]
     method_cls.delete = delete  # type: ignore[attr-defined]
     apigw_models.Deployment.physical_resource_id = property(lambda self: self.id)  # type: ignore[attr-defined]
+
+    def delete_rest_api(self: Any, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.id in backend.apis:
+            backend.delete_rest_api(self.id)
+
+    # moto cannot delete a RestApi through CloudFormation; it would outlive its stack.
+    apigw_models.RestAPI.delete = delete_rest_api  # type: ignore[attr-defined]

@@ -36,3 +36,24 @@ def patch_models() -> None:
     permission_cls.physical_resource_id = property(lambda self: getattr(self, "statement_id", ""))  # type: ignore[attr-defined]
     permission_cls.delete = delete  # type: ignore[attr-defined]
     lambda_models.LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
+
+    function_cls = lambda_models.LambdaFunction
+    original_function = function_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_function(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        # moto's model drops TracingConfig, Layers, KmsKeyArn, DeadLetterConfig and Architectures.
+        function = original_function(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties", {})
+        if properties.get("TracingConfig"):
+            function.tracing_config = dict(properties["TracingConfig"])
+        if properties.get("Layers"):
+            function.layers = function._get_layers_data(list(properties["Layers"]))
+        if properties.get("KmsKeyArn"):
+            function.kms_key_arn = properties["KmsKeyArn"]
+        if properties.get("DeadLetterConfig"):
+            function.dead_letter_config = dict(properties["DeadLetterConfig"])
+        if properties.get("Architectures"):
+            function.architectures = list(properties["Architectures"])
+        return function
+
+    function_cls.create_from_cloudformation_json = classmethod(create_function)  # type: ignore[assignment]

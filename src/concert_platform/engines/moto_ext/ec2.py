@@ -98,3 +98,60 @@ def patch_security_group_model() -> None:
         return group
 
     SecurityGroup.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+
+
+def patch_vpc_and_association_models() -> None:
+    """VPC DNS attributes are applied; subnet associations go through the route table (moto's
+    CloudFormation model records them where DescribeRouteTables never looks)."""
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+    from moto.ec2.models.vpcs import VPC
+
+    original_vpc = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_vpc(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        vpc = original_vpc(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties", {})
+        backend = _backend(account_id, region_name)
+        for prop, attribute in (("EnableDnsSupport", "enable_dns_support"), ("EnableDnsHostnames", "enable_dns_hostnames")):
+            if prop in properties:
+                backend.modify_vpc_attribute(vpc.id, attribute, str(properties[prop]).lower() == "true")
+        return vpc
+
+    def create_association(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = cloudformation_json["Properties"]
+        association_id = _backend(account_id, region_name).associate_route_table(
+            route_table_id=properties["RouteTableId"], subnet_id=properties["SubnetId"]
+        )
+        association = cls(properties["RouteTableId"], properties["SubnetId"])
+        association.association_id = association_id
+        return association
+
+    def delete_association(self: Any, account_id: str, region_name: str) -> None:
+        try:
+            _backend(account_id, region_name).disassociate_route_table(self.association_id)
+        except Exception:  # noqa: BLE001 - the route table may already be gone
+            return
+
+    VPC.create_from_cloudformation_json = classmethod(create_vpc)  # type: ignore[assignment]
+    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(create_association)  # type: ignore[assignment]
+    SubnetRouteTableAssociation.physical_resource_id = property(lambda self: getattr(self, "association_id", self.route_table_id))  # type: ignore[assignment]
+    SubnetRouteTableAssociation.delete = delete_association  # type: ignore[attr-defined]
+
+
+def patch_route_models() -> None:
+    """moto's RouteTable and Route models cannot be deleted through CloudFormation, so the VPC
+    that holds them can never be deleted either."""
+    from moto.ec2.models.route_tables import Route, RouteTable
+
+    def delete_route_table(self: Any, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.id in backend.route_tables:
+            backend.delete_route_table(self.id)
+
+    def delete_route(self: Any, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.route_table.id in backend.route_tables:
+            backend.delete_route(self.route_table.id, self.destination_cidr_block)
+
+    RouteTable.delete = delete_route_table  # type: ignore[attr-defined]
+    Route.delete = delete_route  # type: ignore[attr-defined]

@@ -162,3 +162,18 @@ def patch_wire() -> None:
     LogsResponse.put_query_definition = _handle_put_query_definition  # type: ignore[attr-defined]
     LogsResponse.describe_query_definitions = _handle_describe_query_definitions  # type: ignore[attr-defined]
     LogsResponse.delete_query_definition = _handle_delete_query_definition  # type: ignore[attr-defined]
+
+
+def patch_log_group_model() -> None:
+    """Log groups created by CloudFormation keep their KmsKeyId (moto drops it)."""
+    group_cls = logs_models.LogGroup
+    original = group_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        kms_key = cloudformation_json.get("Properties", {}).get("KmsKeyId")
+        if kms_key:
+            group.kms_key_id = kms_key
+        return group
+
+    group_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]

@@ -196,7 +196,7 @@ def patch_bucket_model() -> None:
         backend = _backend(account_id, region_name)
         bucket = backend.buckets.get(resource_name)
         if bucket is not None and (dict.items(bucket.keys) or bucket.multiparts):
-            raise BucketNotEmpty()  # what CloudFormation reports for a bucket that still holds objects
+            raise BucketNotEmpty(resource_name)  # what CloudFormation reports for a bucket that still holds objects
         backend.delete_bucket(resource_name)
 
     bucket_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]

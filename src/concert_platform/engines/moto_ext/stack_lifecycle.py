@@ -216,11 +216,19 @@ def _patched_stack_delete(original: Any) -> Any:
             resource_map.delete()
         except Exception as exc:  # noqa: BLE001
             reason = _reason(exc)
-            stuck = next(iter(resource_map._parsed_resources), self.name)
+            # Only what still exists stays in the maps; moto would otherwise re-create the rest lazily.
+            resource_map._resource_json_map = {
+                k: v for k, v in resource_map._resource_json_map.items() if k in resource_map._parsed_resources
+            }
+            self.output_map._output_json_map = {}
+            self.output_map._parsed_outputs = {}
+            remaining = [k for k in resource_map._parsed_resources if k in resource_map._resource_json_map]
+            stuck = remaining[0] if remaining else self.name
             stuck_type = resource_map._resource_json_map.get(stuck, {}).get("Type", "")
-            _resource_event(self, stuck, stuck_type, "DELETE_FAILED", reason=reason)
+            for logical_id in remaining:
+                _resource_event(self, logical_id, resource_map._resource_json_map[logical_id].get("Type", ""), "DELETE_FAILED", reason=reason if logical_id == stuck else "Resource could not be deleted: a dependency remains")
             self.status = "DELETE_FAILED"
-            self._add_stack_event("DELETE_FAILED", resource_status_reason=f"The following resource(s) failed to delete: [{stuck}]. {reason}")
+            self._add_stack_event("DELETE_FAILED", resource_status_reason=f"The following resource(s) failed to delete: [{', '.join(remaining)}]. {reason}")
             raise ResourceFailure(stuck, stuck_type, reason) from exc
         _forget_resources(self)
         self._add_stack_event("DELETE_COMPLETE")

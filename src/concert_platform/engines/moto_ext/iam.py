@@ -1,0 +1,37 @@
+"""IAM: roles created by CloudFormation get their ManagedPolicyArns attached (moto ignores them).
+
+AWS-managed policies exist only when moto loads them (MOTO_IAM_LOAD_MANAGED_POLICIES, set by
+register()); attaching one that does not exist fails the resource, as on AWS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.iam import models as iam_models
+from moto.utilities.utils import get_partition
+
+
+def patch_role_model() -> None:
+    role_cls = iam_models.Role
+    original = role_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        role = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = iam_models.iam_backends[account_id][get_partition(region_name)]
+        for arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []):
+            backend.attach_role_policy(arn, role.name)
+        return role
+
+    original_delete = role_cls.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def delete_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+        # CloudFormation detaches the managed policies it attached before deleting the role.
+        backend = iam_models.iam_backends[account_id][get_partition(region_name)]
+        for role in backend.roles.values():
+            if role.name == resource_name:
+                for arn in list(role.managed_policies):
+                    backend.detach_role_policy(arn, role.name)
+        original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    role_cls.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)  # type: ignore[assignment]
