@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,6 @@ from concert_platform.manifest import Manifest
 
 ENVIRONMENT_PATTERN = re.compile(r"^(?!.*--)[a-z][a-z0-9-]{0,18}[a-z0-9]$")
 MAX_ENVIRONMENT_LENGTH = 20
-# The longest values a pseudo parameter can take, for worst-case name lengths.
-_PSEUDO_WORST_CASE = {"AWS::AccountId": "1" * 12, "AWS::Region": "ap-southeast-5-x", "AWS::Partition": "aws-us-gov"}
 
 # (resource type, name property) -> (max length, extra rule). Sources: each service's API limits.
 NAME_LIMITS: dict[tuple[str, str], tuple[int, str]] = {
@@ -47,6 +46,15 @@ NAME_LIMITS: dict[tuple[str, str], tuple[int, str]] = {
 _S3_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 
 
+def _longest_region() -> str:
+    return max(known_regions(), key=len)
+
+
+def _pseudo_worst_case() -> dict[str, str]:
+    """The longest values pseudo parameters take, for worst-case name lengths."""
+    return {"AWS::AccountId": "1" * 12, "AWS::Region": _longest_region(), "AWS::Partition": "aws-us-gov"}
+
+
 def validate_environment(slug: str) -> str:
     if not ENVIRONMENT_PATTERN.match(slug or ""):
         raise UsageError(
@@ -57,12 +65,13 @@ def validate_environment(slug: str) -> str:
     return slug
 
 
-def known_regions() -> set[str]:
+@cache
+def known_regions() -> frozenset[str]:
     session = boto3.session.Session()
     regions: set[str] = set()
     for partition in ("aws", "aws-us-gov", "aws-cn"):
         regions.update(session.get_available_regions("cloudformation", partition_name=partition))
-    return regions
+    return frozenset(regions)
 
 
 def validate_region(region: str) -> str:
@@ -102,7 +111,7 @@ def _render(value: Any, params: dict[str, str]) -> str | None:
         return None
     ((fn, arg),) = value.items()
     if fn == "Ref":
-        return params.get(arg) or _PSEUDO_WORST_CASE.get(arg)
+        return params.get(arg) or _pseudo_worst_case().get(arg)
     if fn == "Fn::Sub":
         text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
         rendered_local = {k: _render(v, params) for k, v in local.items()}
@@ -111,7 +120,7 @@ def _render(value: Any, params: dict[str, str]) -> str | None:
             name = match.group(1)
             if name in rendered_local and rendered_local[name] is not None:
                 return str(rendered_local[name])
-            return params.get(name) or _PSEUDO_WORST_CASE.get(name) or "\0"
+            return params.get(name) or _pseudo_worst_case().get(name) or "\0"
 
         out = re.sub(r"\$\{([^}!]+)\}", sub, text)
         return None if "\0" in out else out
