@@ -61,8 +61,18 @@ def wait_for_statement(data_api: Any, statement_id: str, timeout: float = 300, p
         time.sleep(poll)
 
 
+def run_statements(data_api: Any, workgroup: str, database: str, secret: str, statements: list[str]) -> None:
+    """Execute statements in order through the Data API, waiting for each to finish."""
+    for index, sql in enumerate(statements, start=1):
+        try:
+            started = data_api.execute_statement(WorkgroupName=workgroup, Database=database, SecretArn=secret, Sql=sql)
+        except ClientError as exc:
+            raise DeployError(f"Redshift statement {index} of {len(statements)} was refused: {exc.response['Error']['Message']}") from None
+        wait_for_statement(data_api, started["Id"])
+
+
 def initialize_redshift_schema(engine: Engine, storage_outputs: Mapping[str, str]) -> CheckResult:
-    """Run schema.sql through the Data API as one batch (idempotent: CREATE ... IF NOT EXISTS)."""
+    """Run schema.sql through the Data API, statement by statement (idempotent: IF NOT EXISTS)."""
     try:
         workgroup = storage_outputs["RedshiftWorkgroupName"]
         database = storage_outputs["RedshiftDatabaseName"]
@@ -71,13 +81,7 @@ def initialize_redshift_schema(engine: Engine, storage_outputs: Mapping[str, str
         raise DeployError(f"the storage stack has no {missing} output; deploy it first") from None
     statements = schema_statements()
     data_api = engine.client("redshift-data")
-    try:
-        started = data_api.batch_execute_statement(
-            WorkgroupName=workgroup, Database=database, SecretArn=secret, Sqls=statements
-        )
-    except ClientError as exc:
-        raise DeployError(f"Redshift schema initialisation was refused: {exc.response['Error']['Message']}") from None
-    wait_for_statement(data_api, started["Id"])
+    run_statements(data_api, workgroup, database, secret, statements)
     return CheckResult("redshift-schema", True, f"{len(statements)} statements applied to {workgroup}/{database}")
 
 

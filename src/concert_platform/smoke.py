@@ -374,8 +374,8 @@ def _wiring_checks(platform: Platform) -> list[Check]:
                 broken.append(f"{variable}={value}: no such {probe[0]} ({exc.response.get('Error', {}).get('Code')})")
         for layer in config.get("Layers", []):
             try:
-                name, version = layer["Arn"].split(":")[-2:]
-                platform.engine.client("lambda").get_layer_version(LayerName=name, VersionNumber=int(version))
+                layer_name, version = layer["Arn"].split(":")[-2:]
+                platform.engine.client("lambda").get_layer_version(LayerName=layer_name, VersionNumber=int(version))
             except ClientError:
                 broken.append(f"layer {layer['Arn']} does not exist")
         checks.append(Check(f"wiring {name}", not broken, "; ".join(broken) or "every referenced resource exists"))

@@ -66,7 +66,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Logs::MetricFilter": "stored and described; produces no metrics",
         "AWS::Logs::SubscriptionFilter": "stored and described; delivers nothing (the smoke run emulates delivery)",
         "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
-        "AWS::RedshiftServerless::Workgroup": "control plane only; SQL goes to moto's redshift-data, which returns no rows",
+        "AWS::RedshiftServerless::Workgroup": "control plane only; moto's redshift-data accepts SQL, reports it FINISHED, runs nothing and answers a canned result",
         "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs handlers)",
     },
 }
@@ -112,6 +112,7 @@ def register() -> None:
         kinesis,
         kms,
         logs,
+        redshift_data,
         s3,
         secretsmanager,
         sns,
@@ -133,6 +134,8 @@ def register() -> None:
     dynamodb.patch_table_model()
     kinesis.patch_stream_model()
     logs.patch_log_group_model()
+    logs.patch_lambda_delivery()
+    redshift_data.patch_statements()
     logs.patch_wire()
     xray.patch_wire()
     _register_redshift_serverless()

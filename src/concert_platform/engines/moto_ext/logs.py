@@ -177,3 +177,15 @@ def patch_log_group_model() -> None:
         return group
 
     group_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+
+
+def patch_lambda_delivery() -> None:
+    """moto delivers subscription-filter matches to Lambda by running the function in Docker;
+    with no Docker engine that only prints errors. Delivery is left to the smoke run, which
+    evaluates the filter pattern and invokes the deployed handler (concert_platform.smoke)."""
+    from moto.awslambda import models as lambda_models
+
+    def send_log_event(self: Any, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    lambda_models.LambdaBackend.send_log_event = send_log_event  # type: ignore[method-assign]

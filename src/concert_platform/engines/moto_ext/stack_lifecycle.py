@@ -230,6 +230,8 @@ def _patched_stack_delete(original: Any) -> Any:
             self.status = "DELETE_FAILED"
             self._add_stack_event("DELETE_FAILED", resource_status_reason=f"The following resource(s) failed to delete: [{', '.join(remaining)}]. {reason}")
             raise ResourceFailure(stuck, stuck_type, reason) from exc
+        for logical_id, resource_json in resource_map._resource_json_map.items():
+            _resource_event(self, logical_id, resource_json.get("Type", ""), "DELETE_COMPLETE")
         _forget_resources(self)
         self._add_stack_event("DELETE_COMPLETE")
         self.status = "DELETE_COMPLETE"

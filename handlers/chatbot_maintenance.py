@@ -1,0 +1,89 @@
+"""Daily chatbot maintenance: expire old sessions (and their history), trim long histories."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from concert_shared.clients import client
+from concert_shared.config import env, int_env, optional_env
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+def _history_keys(session_id: str) -> list[dict[str, Any]]:
+    keys: list[dict[str, Any]] = []
+    request: dict[str, Any] = {
+        "TableName": env("CONVERSATION_HISTORY_TABLE"),
+        "KeyConditionExpression": "session_id = :s",
+        "ExpressionAttributeValues": {":s": {"S": session_id}},
+        "ProjectionExpression": "session_id, turn",
+    }
+    while True:
+        page = client("dynamodb").query(**request)
+        keys.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return sorted(keys, key=lambda k: int(k["turn"]["N"]))
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _delete(table: str, keys: list[dict[str, Any]]) -> None:
+    for start in range(0, len(keys), 25):
+        requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
+        pending = {table: requests}
+        while pending:
+            pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def maintain(now: int | None = None) -> dict[str, int]:
+    now = now or int(time.time())
+    max_turns = int_env("HISTORY_MAX_TURNS", 50)
+    sessions_table = env("SESSION_STATE_TABLE")
+    history_table = env("CONVERSATION_HISTORY_TABLE")
+    counts = {"sessions_scanned": 0, "sessions_expired": 0, "turns_deleted": 0, "sessions_trimmed": 0}
+    request: dict[str, Any] = {"TableName": sessions_table, "ProjectionExpression": "session_id, expires_at"}
+    while True:
+        page = client("dynamodb").scan(**request)
+        for item in page["Items"]:
+            counts["sessions_scanned"] += 1
+            session_id = item["session_id"]["S"]
+            keys = _history_keys(session_id)
+            expires = int(item.get("expires_at", {}).get("N", now + 1))
+            if expires <= now:
+                _delete(history_table, keys)
+                client("dynamodb").delete_item(TableName=sessions_table, Key={"session_id": {"S": session_id}})
+                counts["sessions_expired"] += 1
+                counts["turns_deleted"] += len(keys)
+            elif len(keys) > max_turns:
+                surplus = keys[: len(keys) - max_turns]
+                _delete(history_table, surplus)
+                counts["sessions_trimmed"] += 1
+                counts["turns_deleted"] += len(surplus)
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return counts
+
+
+@metrics.log_metrics(raise_on_empty_metrics=False)
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        counts = maintain()
+    except Exception as exc:
+        logger.exception("chatbot maintenance failed")
+        topic = optional_env("CHATBOT_ALERTS_TOPIC_ARN")
+        if topic:
+            client("sns").publish(TopicArn=topic, Subject="Chatbot maintenance failed", Message=json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        raise
+    for name, value in counts.items():
+        metrics.add_metric(name=f"Maintenance{name.title().replace('_', '')}", unit=MetricUnit.Count, value=value)
+    logger.info("chatbot maintenance done", extra=counts)
+    return counts
