@@ -1,0 +1,20 @@
+"""CP013: Every Lambda function has X-Ray active tracing"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from concert_platform.policy.cfn import as_list
+from concert_platform.policy.model import Check, Template
+
+
+class LambdaActiveTracing(Check):
+    id = "CP013"
+    practice = "Every Lambda function has X-Ray active tracing"
+    source = "Post-Deployment Steps 5 (Enable X-Ray Tracing)"
+
+    def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
+        for template in templates:
+            for lid, function in template.resources("AWS::Lambda::Function"):
+                if function.get("Properties", {}).get("TracingConfig", {}).get("Mode") != "Active":
+                    yield template, lid, "TracingConfig Mode is not Active"

@@ -1,0 +1,20 @@
+"""CP014: Every Kinesis stream is encrypted with KMS"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from concert_platform.policy.cfn import as_list
+from concert_platform.policy.model import Check, Template
+
+
+class KinesisEncryption(Check):
+    id = "CP014"
+    practice = "Every Kinesis stream is encrypted with KMS"
+    source = "Security Best Practices 2 (Enable Encryption)"
+
+    def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
+        for template in templates:
+            for lid, stream in template.resources("AWS::Kinesis::Stream"):
+                if stream.get("Properties", {}).get("StreamEncryption", {}).get("EncryptionType") != "KMS":
+                    yield template, lid, "no KMS StreamEncryption"
