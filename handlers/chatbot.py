@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from concert_shared import analytics, conversations, platform_data
-from concert_shared.api import ApiError, json_body, lambda_handler, logger, make_app
+from concert_shared import conversations, services
+from concert_shared.api import json_body, lambda_handler, logger, make_app
 from concert_shared.clients import client
 from concert_shared.config import optional_env
+from concert_shared.errors import CannotAnswer, NotFound
 
 app = make_app({"/chat": {"POST"}})
 
@@ -24,55 +25,112 @@ class ChatRequest(BaseModel):
     user_id: StrictStr | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
+# First match wins: the order puts the most specific questions first.
 INTENTS = (
+    ("ticket_prediction", re.compile(r"\b(tickets?|sell|sales|sold|predict\w*|price)\b", re.IGNORECASE)),
+    ("recommendations", re.compile(r"\b(recommend\w*|suggest\w*|should i|for me)\b", re.IGNORECASE)),
     ("popular_venues", re.compile(r"\b(popular|best|top)\b.*\bvenues?\b|\bvenues?\b", re.IGNORECASE)),
-    ("ticket_prediction", re.compile(r"\b(ticket|sell|sales|predict)", re.IGNORECASE)),
-    ("recommendations", re.compile(r"\b(recommend|suggest|should i)", re.IGNORECASE)),
-    ("upcoming_concerts", re.compile(r"\b(upcoming|concerts?|shows?|playing)\b", re.IGNORECASE)),
+    (
+        "upcoming_concerts",
+        re.compile(r"\b(upcoming|concerts?|shows?|gigs?|playing|plays|perform\w*)\b", re.IGNORECASE),
+    ),
 )
+HELP = "I can tell you about popular venues, upcoming concerts (by artist or city), ticket sales and recommendations."
 
 
 def detect_intent(message: str) -> str:
     return next((name for name, pattern in INTENTS if pattern.search(message)), "general")
 
 
-def answer_from_platform(message: str, user_id: str | None, today: datetime) -> tuple[str, str]:
-    """(answer, intent) computed from the platform's data through the same functions as the API."""
+def spot_entities(message: str) -> dict[str, str | None]:
+    """The artist (id) and city the message mentions, matched against the platform's own names."""
+    names = services.known_names()
+    text = message.lower()
+    artist = next(
+        (
+            artist_id
+            for name, artist_id in sorted(names["artists"].items(), key=lambda n: -len(n[0]))
+            if name in text
+        ),
+        None,
+    )
+    city = next(
+        (
+            canonical
+            for name, canonical in names["cities"].items()
+            if re.search(rf"\b{re.escape(name)}\b", text)
+        ),
+        None,
+    )
+    return {"artist": artist, "city": city}
+
+
+def _listing(concerts: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{c['artist']} at {c['venue']} ({c['city']}) on {c['date']}" for c in concerts)
+
+
+def answer_from_platform(message: str, user_id: str | None, today: date) -> tuple[str, str]:
+    """(answer, intent) computed through the same plain functions the API routes use."""
     intent = detect_intent(message)
-    dataset = platform_data.load()
-    day = today.date()
+    if intent == "general":
+        return HELP, intent
+    entities = spot_entities(message)
     if intent == "popular_venues":
-        venues = analytics.venue_popularity(dataset.tables, day, limit=3)
-        names = ", ".join(f"{v['name']} ({v['city']})" for v in venues) or "no venues with ticket history yet"
-        return f"The most popular venues right now: {names}.", intent
-    if intent == "recommendations" and user_id:
-        preferences = _preferences(user_id)
-        picks = analytics.recommend(dataset.tables, preferences, day, limit=3)
-        if picks:
-            return "You might like: " + "; ".join(f"{p['artist']} at {p['venue']} on {p['date']}" for p in picks) + ".", intent
-        return "I found no upcoming concerts matching your preferences yet.", intent
-    if intent in ("upcoming_concerts", "recommendations", "ticket_prediction"):
-        artists = {a["artist_id"]: a["name"] for a in dataset.tables["artists"]}
-        venues = {v["venue_id"]: v for v in dataset.tables["venues"]}
-        upcoming = sorted(
-            (c for c in dataset.tables["concerts"] if str(c.get("concert_date") or "") >= day.isoformat() and c.get("venue_id") in venues),
-            key=lambda c: str(c["concert_date"]),
-        )[:3]
-        listing = "; ".join(f"{artists.get(c['artist_id'], c['artist_id'])} at {venues[c['venue_id']]['name']} on {c['concert_date']}" for c in upcoming)
-        return (f"Upcoming concerts: {listing}." if listing else "No upcoming concerts are scheduled."), intent
-    return "I can tell you about popular venues, upcoming concerts, ticket sales and recommendations.", intent
-
-
-def _preferences(user_id: str) -> dict[str, Any]:
-    table = optional_env("USER_PREFERENCES_TABLE")
-    if not table:
-        return {}
-    item = client("dynamodb").get_item(TableName=table, Key={"user_id": {"S": user_id}}).get("Item", {})
-    return {
-        "favorite_genres": [v["S"] for v in item.get("favorite_genres", {}).get("L", [])],
-        "favorite_artists": [v["S"] for v in item.get("favorite_artists", {}).get("L", [])],
-        "city": item.get("city", {}).get("S", ""),
-    }
+        venues = services.popular_venues(limit=3, city=entities["city"], today=today)["venues"]
+        where = f" in {entities['city']}" if entities["city"] else ""
+        names = ", ".join(f"{v['name']} ({v['city']})" for v in venues)
+        return (
+            f"The most popular venues{where}: {names}."
+            if names
+            else f"No venues{where} have ticket history yet."
+        ), intent
+    if intent == "recommendations":
+        if not user_id:
+            return "Tell me your user_id and I will recommend concerts from your preferences.", intent
+        try:
+            picks = services.recommendations_for(user_id, limit=3, today=today)["recommendations"]
+        except NotFound:
+            return f"I have no preferences stored for {user_id} yet.", intent
+        if not picks:
+            return "I found no upcoming concerts matching your preferences yet.", intent
+        return "You might like: " + "; ".join(
+            f"{p['artist']} at {p['venue']} on {p['date']}" for p in picks
+        ) + ".", intent
+    upcoming = services.upcoming_concerts(
+        artist=entities["artist"], city=entities["city"], limit=3, today=today
+    )["concerts"]
+    if intent == "ticket_prediction":
+        if not upcoming:
+            return "I found no upcoming concert to predict ticket sales for.", intent
+        concert = upcoming[0]
+        try:
+            result = services.predict_tickets(concert_id=concert["concert_id"])
+        except CannotAnswer as exc:
+            return (
+                f"I cannot predict sales for {concert['artist']} on {concert['date']}: {exc.message}",
+                intent,
+            )
+        prediction = result["prediction"]
+        expected = (
+            prediction.get("predicted_tickets", prediction) if isinstance(prediction, dict) else prediction
+        )
+        return (
+            f"{concert['artist']} at {concert['venue']} on {concert['date']} (from {concert['base_price']}): "
+            f"about {expected} tickets expected ({result['source']})."
+        ), intent
+    focus = " ".join(
+        part
+        for part in (
+            f"by {entities['artist']}" if entities["artist"] else "",
+            f"in {entities['city']}" if entities["city"] else "",
+        )
+        if part
+    )
+    return (
+        f"Upcoming concerts{' ' + focus if focus else ''}: {_listing(upcoming)}."
+        if upcoming
+        else f"No upcoming concerts{' ' + focus if focus else ''}."
+    ), intent
 
 
 def answer_from_agent(message: str, session_id: str) -> str:
@@ -86,27 +144,48 @@ def answer_from_agent(message: str, session_id: str) -> str:
     return "".join(chunks).strip()
 
 
-def chat(request: ChatRequest, now: datetime | None = None) -> dict[str, Any]:
-    session_id = request.session_id or uuid.uuid4().hex
+def chat(
+    message: str, session_id: str | None = None, user_id: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Answer one message and store both turns; turn numbers come from an atomic counter."""
+    session_id = session_id or uuid.uuid4().hex
     now = now or datetime.now(UTC)
+    intent = detect_intent(message)
+    answer, source, fallback_reason = "", "platform-data", None
     if optional_env("BEDROCK_AGENT_ID") and optional_env("BEDROCK_AGENT_ALIAS_ID"):
-        answer, source, intent = answer_from_agent(request.message, session_id), "bedrock-agent", detect_intent(request.message)
-    else:
         try:
-            answer, intent = answer_from_platform(request.message, request.user_id, now)
-        except platform_data.DataUnavailable as exc:
-            raise ApiError(503, "data_unavailable", f"the platform's data is not available: {exc}") from None
-        source = "platform-data"
-    user_turn, answer_turn = conversations.allocate_turns(session_id, 2, request.user_id)
-    conversations.put_turn(session_id, conversations.Turn(user_turn, "user", request.message, intent=intent))
-    conversations.put_turn(session_id, conversations.Turn(answer_turn, "assistant", answer, source=source, intent=intent))
-    logger.info("chat turn", extra={"session_id": session_id, "source": source, "intent": intent})
-    return {"session_id": session_id, "answer": answer, "source": source, "intent": intent, "turn": answer_turn}
+            answer, source = answer_from_agent(message, session_id), "bedrock-agent"
+        except Exception as exc:  # noqa: BLE001 - the agent failing must not lose the user's turn
+            fallback_reason = f"bedrock agent failed: {type(exc).__name__}"
+            logger.warning(
+                "bedrock agent failed; answering from platform data", extra={"reason": str(exc)[:300]}
+            )
+    if source == "platform-data":
+        answer, intent = answer_from_platform(message, user_id, now.date())
+    user_turn, answer_turn = conversations.allocate_turns(session_id, 2, user_id)
+    conversations.put_turn(session_id, conversations.Turn(user_turn, "user", message, intent=intent))
+    conversations.put_turn(
+        session_id, conversations.Turn(answer_turn, "assistant", answer, source=source, intent=intent)
+    )
+    logger.info(
+        "chat turn", extra={"session_id": session_id, "source": source, "intent": intent, "turn": answer_turn}
+    )
+    response = {
+        "session_id": session_id,
+        "answer": answer,
+        "source": source,
+        "intent": intent,
+        "turn": answer_turn,
+    }
+    if fallback_reason:
+        response["fallback_reason"] = fallback_reason
+    return response
 
 
 @app.post("/chat")
 def post_chat() -> dict[str, Any]:
-    return chat(json_body(app, ChatRequest))
+    request = json_body(app, ChatRequest)
+    return chat(request.message, request.session_id, request.user_id)
 
 
 handler = lambda_handler(app)

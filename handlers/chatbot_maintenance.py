@@ -57,7 +57,9 @@ def maintain(now: int | None = None) -> dict[str, int]:
             expires = int(item.get("expires_at", {}).get("N", now + 1))
             if expires <= now:
                 _delete(history_table, keys)
-                client("dynamodb").delete_item(TableName=sessions_table, Key={"session_id": {"S": session_id}})
+                client("dynamodb").delete_item(
+                    TableName=sessions_table, Key={"session_id": {"S": session_id}}
+                )
                 counts["sessions_expired"] += 1
                 counts["turns_deleted"] += len(keys)
             elif len(keys) > max_turns:
@@ -81,9 +83,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.exception("chatbot maintenance failed")
         topic = optional_env("CHATBOT_ALERTS_TOPIC_ARN")
         if topic:
-            client("sns").publish(TopicArn=topic, Subject="Chatbot maintenance failed", Message=json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+            client("sns").publish(
+                TopicArn=topic,
+                Subject="Chatbot maintenance failed",
+                Message=json.dumps({"error": f"{type(exc).__name__}: {exc}"}),
+            )
         raise
     for name, value in counts.items():
-        metrics.add_metric(name=f"Maintenance{name.title().replace('_', '')}", unit=MetricUnit.Count, value=value)
+        metrics.add_metric(
+            name=f"Maintenance{name.title().replace('_', '')}", unit=MetricUnit.Count, value=value
+        )
     logger.info("chatbot maintenance done", extra=counts)
     return counts

@@ -23,8 +23,12 @@ metrics = Metrics()
 def summarise(items: list[dict[str, Any]], since: int, until: int) -> dict[str, Any]:
     recent = [i for i in items if since <= int(i.get("created_at", {}).get("N", 0)) < until]
     sessions = {i["session_id"]["S"] for i in recent}
-    sources = Counter(i.get("source", {}).get("S", "") for i in recent if i.get("role", {}).get("S") == "assistant")
-    intents = Counter(i.get("intent", {}).get("S", "") for i in recent if i.get("role", {}).get("S") == "user")
+    sources = Counter(
+        i.get("source", {}).get("S", "") for i in recent if i.get("role", {}).get("S") == "assistant"
+    )
+    intents = Counter(
+        i.get("intent", {}).get("S", "") for i in recent if i.get("role", {}).get("S") == "user"
+    )
     return {
         "window_start": datetime.fromtimestamp(since, UTC).isoformat(),
         "window_end": datetime.fromtimestamp(until, UTC).isoformat(),
@@ -54,7 +58,12 @@ def analyse(now: int | None = None) -> dict[str, Any]:
     summary = summarise(items, since, until)
     hour = datetime.fromtimestamp(since, UTC)
     key = f"analytics/conversations/{hour:%Y/%m/%d/%H}.json"
-    client("s3").put_object(Bucket=env("PROCESSED_BUCKET"), Key=key, Body=json.dumps(summary).encode(), ContentType="application/json")
+    client("s3").put_object(
+        Bucket=env("PROCESSED_BUCKET"),
+        Key=key,
+        Body=json.dumps(summary).encode(),
+        ContentType="application/json",
+    )
     summary["s3_key"] = key
     return summary
 
@@ -69,9 +78,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.exception("conversation analytics failed")
         topic = optional_env("CHATBOT_ALERTS_TOPIC_ARN")
         if topic:
-            client("sns").publish(TopicArn=topic, Subject="Conversation analytics failed", Message=json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+            client("sns").publish(
+                TopicArn=topic,
+                Subject="Conversation analytics failed",
+                Message=json.dumps({"error": f"{type(exc).__name__}: {exc}"}),
+            )
         raise
     metrics.add_metric(name="Sessions", unit=MetricUnit.Count, value=summary["sessions"])
     metrics.add_metric(name="Turns", unit=MetricUnit.Count, value=summary["turns"])
-    logger.info("conversation analytics published", extra={"sessions": summary["sessions"], "turns": summary["turns"], "s3_key": summary["s3_key"]})
+    logger.info(
+        "conversation analytics published",
+        extra={"sessions": summary["sessions"], "turns": summary["turns"], "s3_key": summary["s3_key"]},
+    )
     return summary

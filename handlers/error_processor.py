@@ -4,14 +4,17 @@ once per error fingerprint per ALERT_SUPPRESSION_SECONDS (no alert storms)."""
 from __future__ import annotations
 
 import base64
+import binascii
 import gzip
 import hashlib
 import json
 import re
 import time
+import zlib
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
+from botocore.exceptions import BotoCoreError, ClientError
 
 from concert_shared.clients import client
 from concert_shared.config import env, int_env
@@ -19,74 +22,120 @@ from concert_shared.config import env, int_env
 logger = Logger()
 tracer = Tracer()
 
-CRITICAL_MARKERS = ("Task timed out", "Runtime exited", "AccessDenied", "OutOfMemory", "MemoryError")
-_VOLATILE = re.compile(r"\b[0-9a-f]{8,}\b|\b\d+(\.\d+)?\b|'[^']*'|\"[^\"]*\"")
+CRITICAL_MARKERS = ("Task timed out", "Runtime exited", "AccessDenied", "OutOfMemory")
+# Ids, numbers and quoted values vary between occurrences of one error: mask them.
+_VOLATILE = re.compile(
+    r"\b[0-9a-f]{8}-[0-9a-f-]{27,}\b|\b[0-9a-f]{12,}\b|\d+(\.\d+)?|'[^']*'|\"[^\"]*\"", re.IGNORECASE
+)
 
 
 class MalformedPayload(ValueError):
     pass
 
 
-def decode(event: dict[str, Any]) -> dict[str, Any]:
+def decode(event: Any) -> dict[str, Any]:
+    """The subscription payload (base64 of gzip of JSON), or MalformedPayload saying why not."""
     try:
         data = event["awslogs"]["data"]
-        return json.loads(gzip.decompress(base64.b64decode(data)))
-    except (KeyError, TypeError, ValueError, OSError) as exc:
+        payload = json.loads(gzip.decompress(base64.b64decode(data, validate=True)))
+    except (KeyError, TypeError, ValueError, OSError, EOFError, binascii.Error, zlib.error) as exc:
         raise MalformedPayload(f"not a CloudWatch Logs subscription payload ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("logEvents", []), list):
+        raise MalformedPayload("the payload has no logEvents list")
+    return payload
 
 
 def classify(message: str) -> tuple[str, dict[str, Any]]:
-    """(severity, parsed record) for one log message; severity is critical, warning or ignore."""
+    """(severity, parsed record) for one log message; severity is critical, warning or ignore.
+
+    critical: level CRITICAL, or an ERROR (or a plain-text runtime line) with a critical marker;
+    warning: any other ERROR; ignore: everything else."""
     try:
         record = json.loads(message)
     except ValueError:
-        record = {"message": message}
+        record = None
     if not isinstance(record, dict):
-        record = {"message": str(record)}
-    level = str(record.get("level", "")).upper()
-    text = str(record.get("message", ""))
-    if level == "CRITICAL" or any(marker in message for marker in CRITICAL_MARKERS):
+        record = {"message": message}
+        level = "ERROR" if any(marker in message for marker in CRITICAL_MARKERS) or "ERROR" in message else ""
+    else:
+        level = str(record.get("level", "")).upper()
+    if level == "CRITICAL":
         return "critical", record
-    if level == "ERROR" or "ERROR" in message:
-        return "warning", record
+    if level == "ERROR":
+        return ("critical" if any(marker in message for marker in CRITICAL_MARKERS) else "warning"), record
     return "ignore", record
 
 
+def error_type(record: dict[str, Any]) -> str:
+    if record.get("exception_name"):
+        return str(record["exception_name"])
+    text = json.dumps(record, default=str)
+    return next(
+        (marker for marker in CRITICAL_MARKERS if marker in text), str(record.get("level") or "ERROR")
+    )
+
+
 def fingerprint(log_group: str, record: dict[str, Any]) -> str:
+    """service + error type + normalised message: one fingerprint per kind of failure."""
     normalised = _VOLATILE.sub("#", str(record.get("message", "")))[:300]
-    basis = f"{record.get('service') or log_group}|{record.get('exception_name', '')}|{normalised}"
+    basis = f"{record.get('service') or log_group}|{error_type(record)}|{normalised}"
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
-def _first_in_window(key: str, now: int, window: int) -> bool:
-    """True exactly once per fingerprint per window (a conditional write is the lock)."""
+def open_window(key: str, now: int, window: int) -> tuple[bool, int]:
+    """(True, suppressed since the last alert) exactly once per fingerprint per window, else
+    (False, 0). The conditional update is the lock: concurrent processors cannot both win."""
+    dynamodb = client("dynamodb")
+    table = env("ALERT_STATE_TABLE")
     try:
-        client("dynamodb").put_item(
-            TableName=env("ALERT_STATE_TABLE"),
-            Item={"fingerprint": {"S": key}, "window_until": {"N": str(now + window)}, "expires_at": {"N": str(now + 2 * window)}, "suppressed": {"N": "0"}},
-            ConditionExpression="attribute_not_exists(fingerprint) OR window_until < :now",
-            ExpressionAttributeValues={":now": {"N": str(now)}},
-        )
-        return True
-    except client("dynamodb").exceptions.ConditionalCheckFailedException:
-        client("dynamodb").update_item(
-            TableName=env("ALERT_STATE_TABLE"),
+        result = dynamodb.update_item(
+            TableName=table,
             Key={"fingerprint": {"S": key}},
-            UpdateExpression="ADD suppressed :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
+            UpdateExpression="SET window_until = :until, expires_at = :expires, suppressed = :zero, last_alert_at = :now",
+            ConditionExpression="attribute_not_exists(fingerprint) OR window_until <= :now",
+            ExpressionAttributeValues={
+                ":until": {"N": str(now + window)},
+                ":expires": {"N": str(now + 2 * window)},
+                ":zero": {"N": "0"},
+                ":now": {"N": str(now)},
+            },
+            ReturnValues="UPDATED_OLD",
         )
-        return False
+        return True, int(result.get("Attributes", {}).get("suppressed", {}).get("N", "0"))
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False, 0
+
+
+def count_suppressed(key: str, count: int) -> None:
+    """Remember suppressed occurrences so the next alert for this fingerprint reports them."""
+    client("dynamodb").update_item(
+        TableName=env("ALERT_STATE_TABLE"),
+        Key={"fingerprint": {"S": key}},
+        UpdateExpression="ADD suppressed :count",
+        ExpressionAttributeValues={":count": {"N": str(count)}},
+    )
 
 
 def process(payload: dict[str, Any], now: int | None = None) -> dict[str, Any]:
+    """Group the batch's errors by fingerprint; alert each group unless its window is open."""
     now = now or int(time.time())
     window = int_env("ALERT_SUPPRESSION_SECONDS", 300)
-    log_group = payload.get("logGroup", "unknown")
-    summary = {"events": 0, "alerts": 0, "suppressed": 0, "ignored": 0}
+    log_group = str(payload.get("logGroup") or "unknown")
+    summary: dict[str, Any] = {
+        "events": 0,
+        "alerts": 0,
+        "suppressed": 0,
+        "ignored": 0,
+        "failed": 0,
+        "malformed": 0,
+    }
     grouped: dict[str, dict[str, Any]] = {}
     for log_event in payload.get("logEvents", []):
         summary["events"] += 1
-        severity, record = classify(str(log_event.get("message", "")))
+        if not isinstance(log_event, dict) or not isinstance(log_event.get("message"), str):
+            summary["malformed"] += 1
+            continue
+        severity, record = classify(log_event["message"])
         if severity == "ignore":
             summary["ignored"] += 1
             continue
@@ -96,26 +145,43 @@ def process(payload: dict[str, Any], now: int | None = None) -> dict[str, Any]:
         if severity == "critical":
             entry["severity"] = "critical"
     for key, entry in grouped.items():
-        if not _first_in_window(key, now, window):
-            summary["suppressed"] += entry["count"]
-            continue
-        topic = env("CRITICAL_TOPIC_ARN") if entry["severity"] == "critical" else env("WARNING_TOPIC_ARN")
-        record = entry["record"]
-        message = {
-            "severity": entry["severity"],
-            "log_group": log_group,
-            "log_stream": payload.get("logStream"),
-            "service": record.get("service"),
-            "message": record.get("message"),
-            "correlation_id": record.get("correlation_id"),
-            "occurrences": entry["count"],
-            "fingerprint": key,
-        }
-        subject = f"[{entry['severity'].upper()}] {record.get('service') or log_group}: {str(record.get('message', ''))[:60]}"
-        client("sns").publish(TopicArn=topic, Subject=subject[:99], Message=json.dumps(message))
-        summary["alerts"] += 1
-        summary["suppressed"] += entry["count"] - 1
+        try:
+            opened, earlier = open_window(key, now, window)
+            if not opened:
+                count_suppressed(key, entry["count"])
+                summary["suppressed"] += entry["count"]
+                continue
+            publish_alert(key, entry, log_group, payload.get("logStream"), earlier)
+            summary["alerts"] += 1
+            summary["suppressed"] += entry["count"] - 1
+        except (ClientError, BotoCoreError) as exc:  # one failing group must not drop the others
+            summary["failed"] += 1
+            logger.warning(
+                "alert not sent", extra={"fingerprint": key, "reason": f"{type(exc).__name__}: {exc}"[:300]}
+            )
     return summary
+
+
+def publish_alert(
+    key: str, entry: dict[str, Any], log_group: str, log_stream: Any, earlier_suppressed: int
+) -> None:
+    record = entry["record"]
+    topic = env("CRITICAL_TOPIC_ARN") if entry["severity"] == "critical" else env("WARNING_TOPIC_ARN")
+    message = {
+        "severity": entry["severity"],
+        "log_group": log_group,
+        "log_stream": log_stream,
+        "service": record.get("service"),
+        "error_type": error_type(record),
+        "message": record.get("message"),
+        "correlation_id": record.get("correlation_id"),
+        "occurrences": entry["count"],
+        "suppressed_since_last_alert": earlier_suppressed,
+        "fingerprint": key,
+    }
+    subject = f"[{entry['severity'].upper()}] {record.get('service') or log_group}: {str(record.get('message', ''))}"
+    subject = re.sub(r"[^\x20-\x7e]", " ", subject)[:99]  # SNS subjects: printable ASCII, < 100 chars
+    client("sns").publish(TopicArn=topic, Subject=subject, Message=json.dumps(message, default=str))
 
 
 @tracer.capture_lambda_handler
@@ -124,10 +190,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         payload = decode(event)
     except MalformedPayload as exc:
+        # WARNING, not ERROR: this function's own errors must not feed back into itself.
         logger.warning("malformed subscription payload", extra={"reason": str(exc)})
-        return {"events": 0, "alerts": 0, "suppressed": 0, "ignored": 0, "malformed": 1}
+        return {"events": 0, "alerts": 0, "suppressed": 0, "ignored": 0, "failed": 0, "malformed": 1}
     if payload.get("messageType") == "CONTROL_MESSAGE":
-        return {"events": 0, "alerts": 0, "suppressed": 0, "ignored": 0, "control": 1}
+        return {
+            "events": 0,
+            "alerts": 0,
+            "suppressed": 0,
+            "ignored": 0,
+            "failed": 0,
+            "malformed": 0,
+            "control": 1,
+        }
     summary = process(payload)
     logger.info("error events processed", extra=summary)
     return summary

@@ -19,9 +19,13 @@ DEFAULT_REGION = "us-east-1"
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser, default_engine: str = "embedded") -> None:
-    parser.add_argument("--environment", "-e", default="development", help="environment slug (default: development)")
     parser.add_argument(
-        "--region", "-r", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        "--environment", "-e", default="development", help="environment slug (default: development)"
+    )
+    parser.add_argument(
+        "--region",
+        "-r",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
     )
     parser.add_argument("--engine", choices=("embedded", "localstack", "aws"), default=default_engine)
     parser.add_argument("--endpoint-url", help="override the engine's endpoint (e.g. http://localhost:4566)")
@@ -30,8 +34,12 @@ def _add_target_arguments(parser: argparse.ArgumentParser, default_engine: str =
 def _add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
     _add_target_arguments(parser)
     parser.add_argument("--parameters-file", type=Path, help="JSON/YAML of input or ParameterKey values")
-    parser.add_argument("--only", nargs="+", metavar="STACK", help="deploy only these stacks (keys from stacks.yaml)")
-    parser.add_argument("--yes", "-y", action="store_true", help="answer yes to confirmations (replace failed stacks)")
+    parser.add_argument(
+        "--only", nargs="+", metavar="STACK", help="deploy only these stacks (keys from stacks.yaml)"
+    )
+    parser.add_argument(
+        "--yes", "-y", action="store_true", help="answer yes to confirmations (replace failed stacks)"
+    )
     parser.add_argument("--alert-email", help="e-mail subscribed to the alert topics (or ALERT_EMAIL)")
     parser.add_argument("--bedrock-agent-id", help="Bedrock agent id (or BEDROCK_AGENT_ID)")
     parser.add_argument("--bedrock-agent-alias-id", help="Bedrock agent alias id (or BEDROCK_AGENT_ALIAS_ID)")
@@ -59,13 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
         "prompt (never a flag: flags show up in process lists and shell history).",
     )
     _add_deploy_arguments(deploy)
-    deploy.add_argument("--load-sample-data", action="store_true", help="load the deterministic sample data set")
+    deploy.add_argument(
+        "--load-sample-data", action="store_true", help="load the deterministic sample data set"
+    )
     deploy.set_defaults(handler=_run_deploy)
 
     destroy = commands.add_parser("destroy", help="empty the buckets and delete the stacks in reverse order")
     _add_target_arguments(destroy)
     destroy.add_argument("--only", nargs="+", metavar="STACK")
-    destroy.add_argument("--yes", "-y", action="store_true", help="do not ask (required for production without a terminal)")
+    destroy.add_argument(
+        "--yes", "-y", action="store_true", help="do not ask (required for production without a terminal)"
+    )
     destroy.add_argument("--json", action="store_true")
     destroy.set_defaults(handler=_run_destroy)
 
@@ -160,12 +172,18 @@ def _run_destroy(args: argparse.Namespace) -> int:
     manifest, engine = _prepare(args)
     if args.environment == "production" and not args.yes:
         if not sys.stdin.isatty():
-            raise UsageError("refusing to destroy production without a terminal to confirm: pass --yes if you mean it")
-        typed = input("This deletes every production stack and empties its buckets. Type 'production' to go on: ")
+            raise UsageError(
+                "refusing to destroy production without a terminal to confirm: pass --yes if you mean it"
+            )
+        typed = input(
+            "This deletes every production stack and empties its buckets. Type 'production' to go on: "
+        )
         if typed.strip() != "production":
             raise UsageError("production destroy cancelled")
     with engine:
-        report = destroy_environment(engine, manifest, args.environment, only=args.only, console=stderr_console())
+        report = destroy_environment(
+            engine, manifest, args.environment, only=args.only, console=stderr_console()
+        )
     if args.json:
         print(json.dumps(report, indent=2))
     return 0
@@ -186,14 +204,18 @@ def _run_status(args: argparse.Namespace) -> int:
                     "key": spec.key,
                     "name": name,
                     "status": stack["StackStatus"] if stack else "NOT_DEPLOYED",
-                    "updated": str(stack.get("LastUpdatedTime") or stack.get("CreationTime")) if stack else "",
+                    "updated": str(stack.get("LastUpdatedTime") or stack.get("CreationTime"))
+                    if stack
+                    else "",
                     "reason": (stack or {}).get("StackStatusReason", ""),
                 }
             )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        table = Table("stack", "name", "status", "updated", "reason", title=f"{args.environment} on {args.engine}")
+        table = Table(
+            "stack", "name", "status", "updated", "reason", title=f"{args.environment} on {args.engine}"
+        )
         for row in rows:
             table.add_row(row["key"], row["name"], row["status"], row["updated"], row["reason"])
         Console().print(table)
@@ -228,7 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stderr_console().print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        stderr_console().print("[red]interrupted[/red]: stacks already in progress keep running in CloudFormation")
+        stderr_console().print(
+            "[red]interrupted[/red]: stacks already in progress keep running in CloudFormation"
+        )
         return 130
 
 

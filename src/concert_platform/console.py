@@ -44,7 +44,9 @@ class ConsoleProgress:
 
     def stack_finished(self, result: StackResult) -> None:
         colour = "red" if result.status == "failed" else "green"
-        self.console.print(f"[{colour}]{result.status:>10}[/] {result.name} [dim]({result.seconds:.1f}s)[/dim]")
+        self.console.print(
+            f"[{colour}]{result.status:>10}[/] {result.name} [dim]({result.seconds:.1f}s)[/dim]"
+        )
 
     def note(self, message: str) -> None:
         self.console.print(f"[dim]        {message}[/dim]")

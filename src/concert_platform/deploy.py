@@ -6,6 +6,7 @@ DeployError naming the stack, the failing resources and CloudFormation's reasons
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -78,7 +79,9 @@ class StackOperator:
         self.environment = environment
         self.progress = progress or SilentProgress()
         self.confirm = confirm or (lambda _question: False)
-        self.poll_seconds = poll_seconds if poll_seconds is not None else (5.0 if engine.name == "aws" else 0.05)
+        self.poll_seconds = (
+            poll_seconds if poll_seconds is not None else (5.0 if engine.name == "aws" else 0.05)
+        )
         self.timeout_seconds = timeout_seconds
         self.cfn = engine.client("cloudformation")
 
@@ -142,7 +145,9 @@ class StackOperator:
         for name, artifact in built.items():
             if not self._object_exists(s3, bucket, artifact.key):
                 s3.put_object(Bucket=bucket, Key=artifact.key, Body=artifact.body)
-                self.progress.note(f"uploaded s3://{bucket}/{artifact.key} ({len(artifact.body) // 1024} KiB)")
+                self.progress.note(
+                    f"uploaded s3://{bucket}/{artifact.key} ({len(artifact.body) // 1024} KiB)"
+                )
             keys[name] = artifact.key
         return keys
 
@@ -154,7 +159,9 @@ class StackOperator:
             return False
         return True
 
-    def _parameters(self, spec: StackSpec, inputs: Mapping[str, str], artifact_keys: Mapping[str, str]) -> list[dict[str, Any]]:
+    def _parameters(
+        self, spec: StackSpec, inputs: Mapping[str, str], artifact_keys: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
         resolved: list[dict[str, Any]] = []
         for item in self.manifest.resolve_parameters(spec.key, self.environment, inputs, artifact_keys):
             source = spec.parameters[item["ParameterKey"]]
@@ -172,13 +179,17 @@ class StackOperator:
         bucket_stack, bucket_output = self.manifest.artifact_bucket
         bucket = self.outputs(bucket_stack).get(bucket_output)
         if not bucket:
-            raise DeployError(f"{spec.template} is over {TEMPLATE_BODY_LIMIT} bytes and no deployment bucket exists yet")
+            raise DeployError(
+                f"{spec.template} is over {TEMPLATE_BODY_LIMIT} bytes and no deployment bucket exists yet"
+            )
         key = f"templates/{self.environment}/{spec.template}"
         self.engine.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode())
         url = f"https://{bucket}.s3.{self.engine.region}.amazonaws.com/{key}"
         return {"TemplateURL": url}
 
-    def deploy_stack(self, spec: StackSpec, inputs: Mapping[str, str], artifact_keys: Mapping[str, str]) -> StackResult:
+    def deploy_stack(
+        self, spec: StackSpec, inputs: Mapping[str, str], artifact_keys: Mapping[str, str]
+    ) -> StackResult:
         name = self.stack_name(spec.key)
         started = time.monotonic()
         current = self.describe(name)
@@ -209,9 +220,11 @@ class StackOperator:
         change_type = "UPDATE" if current else "CREATE"
         self.progress.stack_started(spec.key, name, "update" if current else "create")
         change_set_name = f"concert-platform-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
-        parameters = self._parameters(spec, inputs, artifact_keys) if current else [
-            p for p in self._parameters(spec, inputs, artifact_keys) if "UsePreviousValue" not in p
-        ]
+        parameters = (
+            self._parameters(spec, inputs, artifact_keys)
+            if current
+            else [p for p in self._parameters(spec, inputs, artifact_keys) if "UsePreviousValue" not in p]
+        )
         if not current:
             missing = [p for p in spec.parameters if p not in {x["ParameterKey"] for x in parameters}]
             if missing:
@@ -249,17 +262,23 @@ class StackOperator:
         except ClientError as exc:
             # Engines that run the change set synchronously report failures here.
             final = self._wait_stable(name, since, seen)
-            raise self._failure(name, final or "EXECUTE_FAILED", since, exc.response["Error"]["Message"]) from None
+            raise self._failure(
+                name, final or "EXECUTE_FAILED", since, exc.response["Error"]["Message"]
+            ) from None
         final = self._wait_stable(name, since, seen)
         if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             raise self._failure(name, final, since)
         outcome = "replaced" if replaced else ("updated" if current else "created")
-        result = StackResult(spec.key, name, outcome, time.monotonic() - started, self.outputs(spec.key), final)
+        result = StackResult(
+            spec.key, name, outcome, time.monotonic() - started, self.outputs(spec.key), final
+        )
         self.progress.stack_finished(result)
         return result
 
     def _unchanged(self, key: str, name: str, status: str | None, started: float) -> StackResult:
-        result = StackResult(key, name, "no changes", time.monotonic() - started, self.outputs(key), status or "")
+        result = StackResult(
+            key, name, "no changes", time.monotonic() - started, self.outputs(key), status or ""
+        )
         self.progress.stack_finished(result)
         return result
 
@@ -270,14 +289,14 @@ class StackOperator:
             if described["Status"] in ("CREATE_COMPLETE", "FAILED"):
                 return described
             if time.monotonic() > deadline:
-                raise DeployError(f"change set {change_set_id} did not finish within {self.timeout_seconds:.0f}s")
+                raise DeployError(
+                    f"change set {change_set_id} did not finish within {self.timeout_seconds:.0f}s"
+                )
             time.sleep(self.poll_seconds)
 
     def _discard_change_set(self, change_set_id: str, name: str, change_type: str) -> None:
-        try:
+        with contextlib.suppress(ClientError):
             self.cfn.delete_change_set(ChangeSetName=change_set_id)
-        except ClientError:
-            pass
         if change_type == "CREATE":
             # a failed CREATE change set leaves an empty REVIEW_IN_PROGRESS stack behind
             stack = self.describe(name)
@@ -365,16 +384,12 @@ class StackOperator:
         """Stop what keeps writing into the stack's buckets (trails, access logging), so a
         bucket emptied now is still empty when CloudFormation deletes it."""
         for trail in self.stack_resources_of(name, "AWS::CloudTrail::Trail"):
-            try:
+            with contextlib.suppress(ClientError):
                 self.engine.client("cloudtrail").stop_logging(Name=trail)
-            except ClientError:
-                pass
         s3 = self.engine.client("s3")
         for bucket in buckets:
-            try:
+            with contextlib.suppress(ClientError):
                 s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})
-            except ClientError:
-                pass
 
     def _delete_and_wait(self, key: str, name: str) -> None:
         s3 = self.engine.client("s3")

@@ -19,13 +19,23 @@ from concert_platform.errors import ConcertPlatformError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--engine", choices=("embedded", "localstack", "aws"), default=os.environ.get("CONCERT_ENGINE", "embedded"))
-    parser.add_argument("--environment", "-e", default="e2e", help="environment slug for the run (default: e2e)")
+    parser.add_argument(
+        "--engine",
+        choices=("embedded", "localstack", "aws"),
+        default=os.environ.get("CONCERT_ENGINE", "embedded"),
+    )
+    parser.add_argument(
+        "--environment", "-e", default="e2e", help="environment slug for the run (default: e2e)"
+    )
     parser.add_argument("--region", "-r", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     parser.add_argument("--endpoint-url", help="override the engine's endpoint")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--keep", action="store_true", help="leave the stacks deployed (not for the embedded engine)")
-    parser.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where the JUnit XML and Markdown go")
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the stacks deployed (not for the embedded engine)"
+    )
+    parser.add_argument(
+        "--reports-dir", type=Path, default=Path("reports"), help="where the JUnit XML and Markdown go"
+    )
 
 
 def ephemeral_password() -> str:
@@ -33,11 +43,17 @@ def ephemeral_password() -> str:
     alphabet = string.ascii_letters + string.digits
     while True:
         candidate = "".join(secrets.choice(alphabet) for _ in range(24))
-        if any(c.isupper() for c in candidate) and any(c.islower() for c in candidate) and any(c.isdigit() for c in candidate):
+        if (
+            any(c.isupper() for c in candidate)
+            and any(c.islower() for c in candidate)
+            and any(c.isdigit() for c in candidate)
+        ):
             return candidate
 
 
-def run_e2e(engine_name: str, environment: str, region: str, endpoint_url: str | None, keep: bool) -> dict[str, Any]:
+def run_e2e(
+    engine_name: str, environment: str, region: str, endpoint_url: str | None, keep: bool
+) -> dict[str, Any]:
     from rich.console import Console
 
     from concert_platform.engines import create_engine
@@ -61,7 +77,13 @@ def run_e2e(engine_name: str, environment: str, region: str, endpoint_url: str |
     with engine:
         try:
             deployed = deploy_environment(
-                engine, manifest, environment, console=console, load_sample=True, environ=environ, interactive=False,
+                engine,
+                manifest,
+                environment,
+                console=console,
+                load_sample=True,
+                environ=environ,
+                interactive=False,
                 confirm=lambda _q: True,
             )
             report["stacks"] = deployed["stacks"]

@@ -66,7 +66,14 @@ def _compare(value: Any, op: str, literal_kind: str, literal: str) -> bool:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return False
         number = float(literal)
-        return {"=": value == number, "!=": value != number, "<": value < number, "<=": value <= number, ">": value > number, ">=": value >= number}[op]
+        return {
+            "=": value == number,
+            "!=": value != number,
+            "<": value < number,
+            "<=": value <= number,
+            ">": value > number,
+            ">=": value >= number,
+        }[op]
     text = json.loads(literal) if literal_kind == "string" else literal
     if not isinstance(value, str):
         value = json.dumps(value) if not isinstance(value, int | float) else str(value)

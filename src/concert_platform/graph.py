@@ -59,7 +59,9 @@ def dependency_edges(manifest: Manifest) -> dict[tuple[str, str], list[str]]:
         for parameter, export in imports_of(template):
             source = spec.parameters.get(parameter)
             if source is None or source.kind != "stack":
-                raise ValueError(f"{spec.template}: import via {parameter} which stacks.yaml does not wire to a stack")
+                raise ValueError(
+                    f"{spec.template}: import via {parameter} which stacks.yaml does not wire to a stack"
+                )
             edges[(source.name, spec.key)].append(export)
     return dict(edges)
 
@@ -69,7 +71,9 @@ def render_mermaid(manifest: Manifest) -> str:
     for index, spec in enumerate(manifest.stacks, start=1):
         count = len(exports_of(manifest.load_template(spec.key)))
         name = manifest.name_pattern.format(key=spec.key, environment="ENV")
-        lines.append(f'    {spec.key}["{index}. {spec.title}<br/><small>{name}</small><br/><small>{count} exports</small>"]')
+        lines.append(
+            f'    {spec.key}["{index}. {spec.title}<br/><small>{name}</small><br/><small>{count} exports</small>"]'
+        )
     for (source, target), exports in sorted(dependency_edges(manifest).items(), key=lambda item: item[0]):
         label = ", ".join(sorted(exports))
         lines.append(f'    {source} -- "{label}" --> {target}')
@@ -77,7 +81,9 @@ def render_mermaid(manifest: Manifest) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", "-o", type=Path, help="write the Mermaid text to this file (default: stdout)")
+    parser.add_argument(
+        "--output", "-o", type=Path, help="write the Mermaid text to this file (default: stdout)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

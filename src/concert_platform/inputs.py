@@ -24,7 +24,30 @@ from concert_platform.manifest import InputSpec, Manifest
 _REDSHIFT_FORBIDDEN = set("/@\"' \\")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BEDROCK_ID = re.compile(r"^[0-9a-zA-Z]{10}$")
-_RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+_RETENTION_DAYS = {
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+}
 
 
 def _validate_password(value: str) -> str | None:

@@ -53,12 +53,18 @@ class DeployedCode:
             target = self._root / f"pkg{len(self._extracted)}"
             with zipfile.ZipFile(io.BytesIO(body)) as archive:
                 members = [m for m in archive.namelist() if m.startswith(only_prefix)]
-                archive.extractall(target, members)  # noqa: S202 - our own package from our own bucket
+                archive.extractall(target, members)
             self._extracted[cache_key] = target
         return self._extracted[cache_key]
 
 
-def describe_function(engine: Any, code: DeployedCode, name: str, code_location: tuple[str, str], layer_location: tuple[str, str] | None) -> LocalFunction:
+def describe_function(
+    engine: Any,
+    code: DeployedCode,
+    name: str,
+    code_location: tuple[str, str],
+    layer_location: tuple[str, str] | None,
+) -> LocalFunction:
     config = engine.client("lambda").get_function_configuration(FunctionName=name)
     layer_dir = None
     if layer_location and config.get("Layers"):
@@ -91,7 +97,14 @@ def invoke(function: LocalFunction, event: dict[str, Any], engine: Any) -> dict[
     }
     if engine.endpoint_url:
         env["AWS_ENDPOINT_URL"] = engine.endpoint_url
-    request = json.dumps({"handler": function.handler, "event": event, "function_name": function.name, "timeout": function.timeout})
+    request = json.dumps(
+        {
+            "handler": function.handler,
+            "event": event,
+            "function_name": function.name,
+            "timeout": function.timeout,
+        }
+    )
     completed = subprocess.run(
         [sys.executable, "-m", _RUNNER],
         input=request,
@@ -104,9 +117,15 @@ def invoke(function: LocalFunction, event: dict[str, Any], engine: Any) -> dict[
     )
     lines = [line for line in completed.stdout.splitlines() if line.startswith('{"__invoke_result__"')]
     if not lines:
-        return {"errorType": "RunnerFailed", "errorMessage": (completed.stderr or completed.stdout)[-2000:], "logs": completed.stdout}
+        return {
+            "errorType": "RunnerFailed",
+            "errorMessage": (completed.stderr or completed.stdout)[-2000:],
+            "logs": completed.stdout,
+        }
     outcome: dict[str, Any] = json.loads(lines[-1])["__invoke_result__"]
-    outcome["logs"] = "\n".join(line for line in completed.stdout.splitlines() if not line.startswith('{"__invoke_result__"'))
+    outcome["logs"] = "\n".join(
+        line for line in completed.stdout.splitlines() if not line.startswith('{"__invoke_result__"')
+    )
     return outcome
 
 
@@ -117,7 +136,9 @@ class _Context:
 
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{os.environ.get('AWS_REGION')}:123456789012:function:{function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{os.environ.get('AWS_REGION')}:123456789012:function:{function_name}"
+        )
         self.memory_limit_in_mb = 512
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
@@ -142,8 +163,12 @@ def _main() -> None:
         handler = getattr(module, function_name)
         result = handler(request["event"], _Context(request["function_name"], request["timeout"]))
         outcome = {"result": result}
-    except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda would
-        outcome = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": traceback.format_exc()}
+    except Exception as exc:
+        outcome = {
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc),
+            "stackTrace": traceback.format_exc(),
+        }
     print(json.dumps({"__invoke_result__": outcome}, default=str), flush=True)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import cache
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import boto3
@@ -79,7 +79,9 @@ def validate_region(region: str) -> str:
     if region not in regions:
         close = sorted(r for r in regions if r.split("-")[0] == (region or "").split("-")[0])[:6]
         hint = f" (did you mean one of: {', '.join(close)}?)" if close else ""
-        raise UsageError(f"unknown region {region!r}{hint}; pass --region with an AWS region such as us-east-1")
+        raise UsageError(
+            f"unknown region {region!r}{hint}; pass --region with an AWS region such as us-east-1"
+        )
     return region
 
 

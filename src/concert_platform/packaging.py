@@ -51,7 +51,9 @@ def _tree(root: Path, prefix: str) -> list[tuple[str, Path]]:
     return [
         (f"{prefix}{path.relative_to(root).as_posix()}", path)
         for path in root.rglob("*")
-        if path.is_file() and not _SKIP_PARTS.intersection(path.relative_to(root).parts) and path.suffix != ".pyc"
+        if path.is_file()
+        and not _SKIP_PARTS.intersection(path.relative_to(root).parts)
+        and path.suffix != ".pyc"
     ]
 
 

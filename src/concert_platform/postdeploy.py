@@ -47,7 +47,9 @@ def schema_statements() -> list[str]:
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
-def wait_for_statement(data_api: Any, statement_id: str, timeout: float = 300, poll: float = 0.5) -> dict[str, Any]:
+def wait_for_statement(
+    data_api: Any, statement_id: str, timeout: float = 300, poll: float = 0.5
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         described: dict[str, Any] = data_api.describe_statement(Id=statement_id)
@@ -55,7 +57,9 @@ def wait_for_statement(data_api: Any, statement_id: str, timeout: float = 300, p
         if status == "FINISHED":
             return described
         if status in ("FAILED", "ABORTED"):
-            raise DeployError(f"Redshift statement {statement_id} {status}: {described.get('Error', 'no error text')}")
+            raise DeployError(
+                f"Redshift statement {statement_id} {status}: {described.get('Error', 'no error text')}"
+            )
         if time.monotonic() > deadline:
             raise DeployError(f"Redshift statement {statement_id} still {status} after {timeout:.0f}s")
         time.sleep(poll)
@@ -65,9 +69,13 @@ def run_statements(data_api: Any, workgroup: str, database: str, secret: str, st
     """Execute statements in order through the Data API, waiting for each to finish."""
     for index, sql in enumerate(statements, start=1):
         try:
-            started = data_api.execute_statement(WorkgroupName=workgroup, Database=database, SecretArn=secret, Sql=sql)
+            started = data_api.execute_statement(
+                WorkgroupName=workgroup, Database=database, SecretArn=secret, Sql=sql
+            )
         except ClientError as exc:
-            raise DeployError(f"Redshift statement {index} of {len(statements)} was refused: {exc.response['Error']['Message']}") from None
+            raise DeployError(
+                f"Redshift statement {index} of {len(statements)} was refused: {exc.response['Error']['Message']}"
+            ) from None
         wait_for_statement(data_api, started["Id"])
 
 
@@ -82,12 +90,16 @@ def initialize_redshift_schema(engine: Engine, storage_outputs: Mapping[str, str
     statements = schema_statements()
     data_api = engine.client("redshift-data")
     run_statements(data_api, workgroup, database, secret, statements)
-    return CheckResult("redshift-schema", True, f"{len(statements)} statements applied to {workgroup}/{database}")
+    return CheckResult(
+        "redshift-schema", True, f"{len(statements)} statements applied to {workgroup}/{database}"
+    )
 
 
 def check_api_logging(engine: Engine, compute: Mapping[str, str]) -> CheckResult:
     try:
-        stage = engine.client("apigateway").get_stage(restApiId=compute["ApiId"], stageName=compute["ApiStageName"])
+        stage = engine.client("apigateway").get_stage(
+            restApiId=compute["ApiId"], stageName=compute["ApiStageName"]
+        )
     except (KeyError, ClientError) as exc:
         return CheckResult("api-access-logging", False, f"cannot read the API stage: {exc}")
     destination = stage.get("accessLogSettings", {}).get("destinationArn")
@@ -104,7 +116,9 @@ def check_function_tracing(engine: Engine, outputs: Mapping[str, Mapping[str, st
         name = outputs.get(stack, {}).get(key)
         if not name:
             continue
-        mode = lambda_client.get_function_configuration(FunctionName=name).get("TracingConfig", {}).get("Mode")
+        mode = (
+            lambda_client.get_function_configuration(FunctionName=name).get("TracingConfig", {}).get("Mode")
+        )
         if mode != "Active":
             inactive.append(f"{name} ({mode or 'no tracing'})")
     if inactive:
@@ -115,7 +129,9 @@ def check_function_tracing(engine: Engine, outputs: Mapping[str, Mapping[str, st
 def check_alert_subscription(engine: Engine, monitoring: Mapping[str, str], alert_email: str) -> CheckResult:
     topic = monitoring.get("CriticalAlertsTopicArn")
     if not topic:
-        return CheckResult("alert-subscription", False, "the monitoring stack has no CriticalAlertsTopicArn output")
+        return CheckResult(
+            "alert-subscription", False, "the monitoring stack has no CriticalAlertsTopicArn output"
+        )
     if not alert_email:
         return CheckResult(
             "alert-subscription",
@@ -126,7 +142,9 @@ def check_alert_subscription(engine: Engine, monitoring: Mapping[str, str], aler
     subscriptions = engine.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     endpoints = {s.get("Endpoint") for s in subscriptions if s.get("Protocol") == "email"}
     if alert_email in endpoints:
-        return CheckResult("alert-subscription", True, f"{alert_email} subscribed (confirm the e-mail AWS sends)")
+        return CheckResult(
+            "alert-subscription", True, f"{alert_email} subscribed (confirm the e-mail AWS sends)"
+        )
     return CheckResult("alert-subscription", False, f"{alert_email} is not subscribed to {topic}")
 
 

@@ -13,23 +13,46 @@ from rich.table import Table
 def junit_xml(report: dict[str, Any]) -> str:
     suites = ET.Element("testsuites", name=f"concert-platform e2e ({report['engine']})")
     groups: list[tuple[str, list[tuple[str, str | None]]]] = [
-        ("stacks", [(f"{s['key']} {s['status']}", None if s["status"] != "failed" else s["status"]) for s in report["stacks"]]),
+        (
+            "stacks",
+            [
+                (f"{s['key']} {s['status']}", None if s["status"] != "failed" else s["status"])
+                for s in report["stacks"]
+            ],
+        ),
         (
             "resources",
             [
                 (f"{u['stack']}/{u['logical_id']} ({u['type']})", None if u.get("exempt") else u["reason"])
                 for u in report["resources"]["unverified"]
             ]
-            + [(f"{report['resources']['verified']} of {report['resources']['declared']} resources verified", None)],
+            + [
+                (
+                    f"{report['resources']['verified']} of {report['resources']['declared']} resources verified",
+                    None,
+                )
+            ],
         ),
         ("smoke", [(c["name"], None if c["ok"] else c["detail"]) for c in report["smoke"]["checks"]]),
-        ("teardown", [("no leftovers", None if report["teardown"].get("clean") is not False else "; ".join(report["teardown"]["leftovers"]))]),
+        (
+            "teardown",
+            [
+                (
+                    "no leftovers",
+                    None
+                    if report["teardown"].get("clean") is not False
+                    else "; ".join(report["teardown"]["leftovers"]),
+                )
+            ],
+        ),
     ]
     if "error" in report:
         groups.append(("run", [("deploy", report["error"])]))
     for suite_name, cases in groups:
         failures = sum(1 for _, failure in cases if failure)
-        suite = ET.SubElement(suites, "testsuite", name=suite_name, tests=str(len(cases)), failures=str(failures))
+        suite = ET.SubElement(
+            suites, "testsuite", name=suite_name, tests=str(len(cases)), failures=str(failures)
+        )
         for case_name, failure in cases:
             case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=case_name)
             if failure:
@@ -54,7 +77,13 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Stacks", "", "| stack | name | status | seconds |", "| --- | --- | --- | --- |"]
     lines += [f"| {s['key']} | `{s['name']}` | {s['status']} | {s['seconds']} |" for s in report["stacks"]]
     if res["unverified"]:
-        lines += ["", "## Not verified", "", "| stack | resource | type | exempt | reason |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "## Not verified",
+            "",
+            "| stack | resource | type | exempt | reason |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         lines += [
             f"| {u['stack']} | {u['logical_id']} | {u['type']} | {'yes' if u.get('exempt') else 'NO'} | {u['reason']} |"
             for u in res["unverified"]
@@ -86,7 +115,9 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
     console.print(f"resources: {res['verified']} of {res['declared']} declared resources verified")
     for item in res["unverified"]:
         tag = "[yellow]exempt[/yellow]" if item.get("exempt") else "[red]UNVERIFIED[/red]"
-        console.print(f"  {tag} {item['stack']}/{item['logical_id']} {item['type']}: {item['reason']}", soft_wrap=True)
+        console.print(
+            f"  {tag} {item['stack']}/{item['logical_id']} {item['type']}: {item['reason']}", soft_wrap=True
+        )
     smoke = report["smoke"]
     console.print(f"smoke: {smoke['passed']} passed, {smoke['failed']} failed")
     for check in smoke["checks"]:

@@ -75,7 +75,10 @@ class Resolver:
         if name in self.parameters:
             value = self.parameters[name]
             declared = self.template.get("Parameters", {}).get(name, {})
-            if str(declared.get("Type", "")).startswith("List<") or declared.get("Type") == "CommaDelimitedList":
+            if (
+                str(declared.get("Type", "")).startswith("List<")
+                or declared.get("Type") == "CommaDelimitedList"
+            ):
                 return value.split(",") if value else []
             return value
         if name in self.physical_ids:
@@ -174,7 +177,7 @@ def _find_in_map(resolver: Resolver, arg: Any) -> Any:
 
 
 def _get_att(resolver: Resolver, arg: Any) -> Any:
-    logical, attr = (arg.split(".", 1) if isinstance(arg, str) else arg)
+    logical, attr = arg.split(".", 1) if isinstance(arg, str) else arg
     return resolver._get_att(logical, resolver.resolve(attr))
 
 

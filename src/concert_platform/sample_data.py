@@ -22,33 +22,57 @@ def generate(today: date | None = None) -> dict[str, list[dict[str, Any]]]:
     """The data set; concert dates are placed around `today` so some are always upcoming."""
     rng = random.Random(SEED)
     shift = (today - ANCHOR) if today else timedelta(0)
-    artists = [
-        {"artist_id": f"artist-{i:02d}", "name": f"{rng.choice(('The', 'Neon', 'Velvet', 'Silver', 'Echo'))} {rng.choice(('Owls', 'Tides', 'Engines', 'Lanterns', 'Atlas'))} {i}",
-         "genre": GENRES[i % len(GENRES)], "popularity": rng.randint(20, 99)}
+    artists: list[dict[str, Any]] = [
+        {
+            "artist_id": f"artist-{i:02d}",
+            "name": f"{rng.choice(('The', 'Neon', 'Velvet', 'Silver', 'Echo'))} {rng.choice(('Owls', 'Tides', 'Engines', 'Lanterns', 'Atlas'))} {i}",
+            "genre": GENRES[i % len(GENRES)],
+            "popularity": rng.randint(20, 99),
+        }
         for i in range(1, 21)
     ]
-    venues = [
-        {"venue_id": f"venue-{i:02d}", "name": f"{CITIES[i % len(CITIES)]} {rng.choice(('Arena', 'Hall', 'Club', 'Theatre'))} {i}",
-         "city": CITIES[i % len(CITIES)], "capacity": rng.choice((400, 800, 1500, 3000, 12000))}
+    venues: list[dict[str, Any]] = [
+        {
+            "venue_id": f"venue-{i:02d}",
+            "name": f"{CITIES[i % len(CITIES)]} {rng.choice(('Arena', 'Hall', 'Club', 'Theatre'))} {i}",
+            "city": CITIES[i % len(CITIES)],
+            "capacity": rng.choice((400, 800, 1500, 3000, 12000)),
+        }
         for i in range(1, 16)
     ]
     venues[-1]["capacity"] = -1  # deliberately flawed: a data-quality issue
-    concerts, sales = [], []
+    concerts: list[dict[str, Any]] = []
+    sales: list[dict[str, Any]] = []
     for i in range(1, 61):
         artist = artists[rng.randrange(len(artists))]
         venue = venues[rng.randrange(len(venues))]
         day = ANCHOR + shift + timedelta(days=rng.randint(-400, 120))
-        concert = {"concert_id": f"concert-{i:03d}", "artist_id": artist["artist_id"], "venue_id": venue["venue_id"],
-                   "concert_date": day.isoformat(), "base_price": float(rng.choice((25, 35, 49, 65, 89, 120)))}
+        concert = {
+            "concert_id": f"concert-{i:03d}",
+            "artist_id": artist["artist_id"],
+            "venue_id": venue["venue_id"],
+            "concert_date": day.isoformat(),
+            "base_price": float(rng.choice((25, 35, 49, 65, 89, 120))),
+        }
         concerts.append(concert)
         if day < ANCHOR + shift and venue["capacity"] > 0:
             rate = min(1.0, max(0.15, rng.gauss(0.45 + artist["popularity"] / 200, 0.15)))
             sold = int(venue["capacity"] * rate)
-            sales.append({"concert_id": concert["concert_id"], "tickets_sold": sold, "revenue": round(sold * concert["base_price"], 2)})
+            sales.append(
+                {
+                    "concert_id": concert["concert_id"],
+                    "tickets_sold": sold,
+                    "revenue": round(sold * concert["base_price"], 2),
+                }
+            )
     concerts[7]["concert_date"] = None  # deliberately flawed: a concert without a date
     users = [
-        {"user_id": f"user-{i:02d}", "favorite_genres": rng.sample(GENRES, 2),
-         "favorite_artists": [artists[rng.randrange(len(artists))]["artist_id"]], "city": CITIES[i % len(CITIES)]}
+        {
+            "user_id": f"user-{i:02d}",
+            "favorite_genres": rng.sample(GENRES, 2),
+            "favorite_artists": [artists[rng.randrange(len(artists))]["artist_id"]],
+            "city": CITIES[i % len(CITIES)],
+        }
         for i in range(1, 11)
     ]
     return {"artists": artists, "venues": venues, "concerts": concerts, "ticket_sales": sales, "users": users}
@@ -94,7 +118,12 @@ def load_sample_data(clients: Any, outputs: dict[str, str], today: date | None =
     s3 = clients.client("s3")
     bucket = outputs["ProcessedDataBucketName"]
     for table in ("artists", "venues", "concerts", "ticket_sales"):
-        s3.put_object(Bucket=bucket, Key=f"reference/{table}.json", Body=json.dumps(data[table]).encode(), ContentType="application/json")
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"reference/{table}.json",
+            Body=json.dumps(data[table]).encode(),
+            ContentType="application/json",
+        )
     dynamodb = clients.client("dynamodb")
     for user in data["users"]:
         dynamodb.put_item(

@@ -60,7 +60,10 @@ class Platform:
         operator = StackOperator(engine, manifest, environment)
         self.outputs = operator.all_outputs()
         self.parameters = {
-            spec.key: {p["ParameterKey"]: p.get("ParameterValue", "") for p in (operator.describe(operator.stack_name(spec.key)) or {}).get("Parameters", [])}
+            spec.key: {
+                p["ParameterKey"]: p.get("ParameterValue", "")
+                for p in (operator.describe(operator.stack_name(spec.key)) or {}).get("Parameters", [])
+            }
             for spec in manifest.stacks
         }
         self.local = engine.name == "embedded"
@@ -98,14 +101,25 @@ class Platform:
             raise RuntimeError(f"{name} failed: {payload}")
         return payload if isinstance(payload, dict) else {"result": payload}
 
-    def call_api(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None, raw_body: str | None = None) -> HttpResponse:
+    def call_api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        raw_body: str | None = None,
+    ) -> HttpResponse:
         route = next((r for r in API_ROUTES.values() if r[1] == path and r[0] == method), None)
         if self.local:
             function_output = route[2] if route else "HealthCheckFunctionName"
             event = api_event(method, path, body if raw_body is None else raw_body, query)
             result = self.invoke("compute", function_output, event)
             text = result.get("body") or ""
-            return HttpResponse(int(result.get("statusCode", 0)), {k.lower(): v for k, v in (result.get("headers") or {}).items()}, _json_or_text(text))
+            return HttpResponse(
+                int(result.get("statusCode", 0)),
+                {k.lower(): v for k, v in (result.get("headers") or {}).items()},
+                _json_or_text(text),
+            )
         return self._http(method, path, body if raw_body is None else raw_body, query)
 
     def _http(self, method: str, path: str, body: Any, query: dict[str, str] | None) -> HttpResponse:
@@ -116,15 +130,30 @@ class Platform:
             base = self.out("compute", "ApiEndpointUrl")
         if self._api_key is None:
             key_id = self.out("compute", "ApiKeyId")
-            self._api_key = self.engine.client("apigateway").get_api_key(apiKey=key_id, includeValue=True)["value"]
+            self._api_key = self.engine.client("apigateway").get_api_key(apiKey=key_id, includeValue=True)[
+                "value"
+            ]
         url = base + path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
         data = body if isinstance(body, str) else (json.dumps(body) if body is not None else None)
-        request = urllib.request.Request(url, data=data.encode() if data else None, method=method, headers={"x-api-key": self._api_key, "content-type": "application/json"})  # noqa: S310
+        request = urllib.request.Request(  # noqa: S310 - our own API endpoint, http(s) only
+            url,
+            data=data.encode() if data else None,
+            method=method,
+            headers={"x-api-key": self._api_key, "content-type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own API endpoint
-                return HttpResponse(response.status, {k.lower(): v for k, v in response.headers.items()}, _json_or_text(response.read().decode()))
+                return HttpResponse(
+                    response.status,
+                    {k.lower(): v for k, v in response.headers.items()},
+                    _json_or_text(response.read().decode()),
+                )
         except urllib.error.HTTPError as error:
-            return HttpResponse(error.code, {k.lower(): v for k, v in error.headers.items()}, _json_or_text(error.read().decode()))
+            return HttpResponse(
+                error.code,
+                {k.lower(): v for k, v in error.headers.items()},
+                _json_or_text(error.read().decode()),
+            )
 
 
 def _json_or_text(text: str) -> Any:
@@ -169,7 +198,9 @@ def awslogs_event(log_group: str, stream: str, messages: list[str], filters: lis
         "logGroup": log_group,
         "logStream": stream,
         "subscriptionFilters": filters,
-        "logEvents": [{"id": str(index), "timestamp": now, "message": message} for index, message in enumerate(messages)],
+        "logEvents": [
+            {"id": str(index), "timestamp": now, "message": message} for index, message in enumerate(messages)
+        ],
     }
     return {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(data).encode())).decode()}}
 
@@ -197,20 +228,32 @@ def _api_checks(platform: Platform) -> list[Check]:
         return f"status {body.get('status')}, {len(dependencies)} dependencies reported"
 
     def chat() -> str:
-        first = expect_ok(platform.call_api("POST", "/chat", {"message": "Which venues are the most popular?"}), "POST /chat")
+        first = expect_ok(
+            platform.call_api("POST", "/chat", {"message": "Which venues are the most popular?"}),
+            "POST /chat",
+        )
         session = first.get("session_id")
         assert session and first.get("answer"), f"POST /chat answered without session_id or answer: {first}"
-        second = expect_ok(platform.call_api("POST", "/chat", {"session_id": session, "message": "Recommend concerts for me"}), "POST /chat (2nd turn)")
+        second = expect_ok(
+            platform.call_api(
+                "POST", "/chat", {"session_id": session, "message": "Recommend concerts for me"}
+            ),
+            "POST /chat (2nd turn)",
+        )
         assert second.get("session_id") == session, "the second turn changed the session id"
         table = platform.out("compute", "ConversationHistoryTableName")
         items = platform.engine.client("dynamodb").query(
-            TableName=table, KeyConditionExpression="session_id = :s", ExpressionAttributeValues={":s": {"S": session}}
+            TableName=table,
+            KeyConditionExpression="session_id = :s",
+            ExpressionAttributeValues={":s": {"S": session}},
         )["Items"]
         assert len(items) >= 4, f"expected 4 turns in {table} for session {session}, found {len(items)}"
         return f"2 exchanges stored as {len(items)} turns in {table}; source {first.get('source')}"
 
     def venues() -> str:
-        body = expect_ok(platform.call_api("GET", "/venues/popularity", query={"limit": "5"}), "GET /venues/popularity")
+        body = expect_ok(
+            platform.call_api("GET", "/venues/popularity", query={"limit": "5"}), "GET /venues/popularity"
+        )
         venues_list = body.get("venues") or body.get("items") or []
         assert venues_list, f"no venues returned: {body}"
         assert body.get("source"), "the response does not say which source answered"
@@ -220,7 +263,10 @@ def _api_checks(platform: Platform) -> list[Check]:
         from concert_platform import sample_data
 
         concert = sample_data.upcoming_concert_id()
-        body = expect_ok(platform.call_api("POST", "/predictions/tickets", {"concert_id": concert}), "POST /predictions/tickets")
+        body = expect_ok(
+            platform.call_api("POST", "/predictions/tickets", {"concert_id": concert}),
+            "POST /predictions/tickets",
+        )
         assert body.get("source"), "the response does not say which source answered"
         return f"prediction for {concert} from {body.get('source')}"
 
@@ -228,7 +274,10 @@ def _api_checks(platform: Platform) -> list[Check]:
         from concert_platform import sample_data
 
         user = sample_data.sample_user_id()
-        body = expect_ok(platform.call_api("GET", "/recommendations", query={"user_id": user, "limit": "3"}), "GET /recommendations")
+        body = expect_ok(
+            platform.call_api("GET", "/recommendations", query={"user_id": user, "limit": "3"}),
+            "GET /recommendations",
+        )
         items = body.get("recommendations") or body.get("items") or []
         assert items, f"no recommendations for {user}: {body}"
         return f"{len(items)} recommendations for {user} from {body.get('source')}"
@@ -237,7 +286,9 @@ def _api_checks(platform: Platform) -> list[Check]:
         response = platform.call_api("POST", "/chat", raw_body="{not json")
         assert 400 <= response.status < 500, f"malformed JSON got HTTP {response.status}"
         assert response.headers.get("access-control-allow-origin"), "error response has no CORS header"
-        message = (response.body.get("error") or {}).get("message") if isinstance(response.body, dict) else None
+        message = (
+            (response.body.get("error") or {}).get("message") if isinstance(response.body, dict) else None
+        )
         assert message, f"the 4xx does not say what was wrong: {response.body}"
         return f"HTTP {response.status}: {message}"
 
@@ -267,24 +318,62 @@ def _scheduled_checks(platform: Platform) -> list[Check]:
         history = platform.out("compute", "ConversationHistoryTableName")
         expired = f"smoke-expired-{uuid.uuid4().hex[:8]}"
         past = str(int(time.time()) - 86400)
-        dynamodb.put_item(TableName=sessions, Item={"session_id": {"S": expired}, "expires_at": {"N": past}, "turn_count": {"N": "1"}})
-        dynamodb.put_item(TableName=history, Item={"session_id": {"S": expired}, "turn": {"N": "1"}, "expires_at": {"N": past}, "role": {"S": "user"}, "content": {"S": "old"}})
-        result = platform.invoke("chatbot", "ChatbotMaintenanceFunctionName", scheduled_event("daily maintenance"))
+        dynamodb.put_item(
+            TableName=sessions,
+            Item={"session_id": {"S": expired}, "expires_at": {"N": past}, "turn_count": {"N": "1"}},
+        )
+        dynamodb.put_item(
+            TableName=history,
+            Item={
+                "session_id": {"S": expired},
+                "turn": {"N": "1"},
+                "expires_at": {"N": past},
+                "role": {"S": "user"},
+                "content": {"S": "old"},
+            },
+        )
+        result = platform.invoke(
+            "chatbot", "ChatbotMaintenanceFunctionName", scheduled_event("daily maintenance")
+        )
         left = dynamodb.get_item(TableName=sessions, Key={"session_id": {"S": expired}}).get("Item")
-        turns = dynamodb.query(TableName=history, KeyConditionExpression="session_id = :s", ExpressionAttributeValues={":s": {"S": expired}})["Items"]
+        turns = dynamodb.query(
+            TableName=history,
+            KeyConditionExpression="session_id = :s",
+            ExpressionAttributeValues={":s": {"S": expired}},
+        )["Items"]
         ok = left is None and not turns
-        checks.append(Check("scheduled maintenance expires old sessions", ok, f"result {result}; session left: {bool(left)}, turns left: {len(turns)}"))
+        checks.append(
+            Check(
+                "scheduled maintenance expires old sessions",
+                ok,
+                f"result {result}; session left: {bool(left)}, turns left: {len(turns)}",
+            )
+        )
     except (LookupError, RuntimeError, KeyError) as exc:
         checks.append(Check("scheduled maintenance expires old sessions", False, str(exc)))
     try:
         bucket = platform.out("storage", "ProcessedDataBucketName")
         s3 = platform.engine.client("s3")
-        before = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="analytics/conversations/").get("Contents", [])}
-        result = platform.invoke("chatbot", "ConversationAnalyticsFunctionName", scheduled_event("hourly analytics"))
-        after = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="analytics/conversations/").get("Contents", [])}
+        before = {
+            o["Key"]
+            for o in s3.list_objects_v2(Bucket=bucket, Prefix="analytics/conversations/").get("Contents", [])
+        }
+        result = platform.invoke(
+            "chatbot", "ConversationAnalyticsFunctionName", scheduled_event("hourly analytics")
+        )
+        after = {
+            o["Key"]
+            for o in s3.list_objects_v2(Bucket=bucket, Prefix="analytics/conversations/").get("Contents", [])
+        }
         written = sorted(after - before) or sorted(after)
         ok = bool(after)
-        checks.append(Check("scheduled analytics publishes statistics", ok, f"summary {json.dumps(result)[:200]}; objects {written[:2]}"))
+        checks.append(
+            Check(
+                "scheduled analytics publishes statistics",
+                ok,
+                f"summary {json.dumps(result)[:200]}; objects {written[:2]}",
+            )
+        )
     except (LookupError, RuntimeError, KeyError) as exc:
         checks.append(Check("scheduled analytics publishes statistics", False, str(exc)))
     return checks
@@ -311,23 +400,52 @@ def _error_pipeline_check(platform: Platform) -> Check:
         topic = platform.out("monitoring", "CriticalAlertsTopicArn")
         log_group = platform.out("compute", "ChatbotLogGroupName")
         queue_url = sqs.create_queue(QueueName=f"concert-smoke-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        subscription = sns.subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+        )["SubscriptionArn"]
         marker = uuid.uuid4().hex[:12]
-        line = json.dumps({"level": "ERROR", "message": f"Task timed out after 30.00 seconds ({marker})", "service": "chatbot", "correlation_id": marker})
+        line = json.dumps(
+            {
+                "level": "ERROR",
+                "message": f"Task timed out after 30.00 seconds ({marker})",
+                "service": "chatbot",
+                "correlation_id": marker,
+            }
+        )
         stream = f"smoke/{marker}"
         logs.create_log_stream(logGroupName=log_group, logStreamName=stream)
-        logs.put_log_events(logGroupName=log_group, logStreamName=stream, logEvents=[{"timestamp": int(time.time() * 1000), "message": line}])
+        logs.put_log_events(
+            logGroupName=log_group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": int(time.time() * 1000), "message": line}],
+        )
         if platform.local:
             filters = logs.describe_subscription_filters(logGroupName=log_group)["subscriptionFilters"]
             processor_arn = platform.out("logging", "ErrorProcessorFunctionArn")
-            delivering = [f for f in filters if f.get("destinationArn") == processor_arn and matches(f.get("filterPattern", ""), line)]
+            delivering = [
+                f
+                for f in filters
+                if f.get("destinationArn") == processor_arn and matches(f.get("filterPattern", ""), line)
+            ]
             if not delivering:
-                return Check(name, False, f"no subscription filter on {log_group} delivers this line to {processor_arn}")
-            platform.invoke("logging", "ErrorProcessorFunctionName", awslogs_event(log_group, stream, [line], [f["filterName"] for f in delivering]))
+                return Check(
+                    name,
+                    False,
+                    f"no subscription filter on {log_group} delivers this line to {processor_arn}",
+                )
+            platform.invoke(
+                "logging",
+                "ErrorProcessorFunctionName",
+                awslogs_event(log_group, stream, [line], [f["filterName"] for f in delivering]),
+            )
         deadline = time.monotonic() + (5 if platform.local else 90)
         while time.monotonic() < deadline:
-            for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            for message in sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            ).get("Messages", []):
                 if marker in message["Body"]:
                     return Check(name, True, f"alert on {topic.rsplit(':', 1)[-1]}: {message['Body'][:160]}")
         return Check(name, False, f"no alert mentioning {marker} arrived on {topic}")
@@ -345,7 +463,11 @@ _WIRE_PROBES: tuple[tuple[str, str, Callable[[Engine, str], Any]], ...] = (
     ("_BUCKET", "S3 bucket", lambda e, v: e.client("s3").head_bucket(Bucket=v)),
     ("_TOPIC_ARN", "SNS topic", lambda e, v: e.client("sns").get_topic_attributes(TopicArn=v)),
     ("_STREAM", "Kinesis stream", lambda e, v: e.client("kinesis").describe_stream_summary(StreamName=v)),
-    ("REDSHIFT_WORKGROUP", "Redshift workgroup", lambda e, v: e.client("redshift-serverless").get_workgroup(workgroupName=v)),
+    (
+        "REDSHIFT_WORKGROUP",
+        "Redshift workgroup",
+        lambda e, v: e.client("redshift-serverless").get_workgroup(workgroupName=v),
+    ),
     ("_SECRET_ARN", "secret", lambda e, v: e.client("secretsmanager").describe_secret(SecretId=v)),
 )
 
@@ -360,31 +482,46 @@ def _wiring_checks(platform: Platform) -> list[Check]:
     for stack, output in FUNCTION_OUTPUTS:
         name = platform.outputs.get(stack, {}).get(output)
         if not name:
-            checks.append(Check(f"wiring {stack}.{output}", False, f"the {stack} stack has no {output} output"))
+            checks.append(
+                Check(f"wiring {stack}.{output}", False, f"the {stack} stack has no {output} output")
+            )
             continue
         config = platform.engine.client("lambda").get_function_configuration(FunctionName=name)
         broken = []
         for variable, value in sorted(config.get("Environment", {}).get("Variables", {}).items()):
-            probe = next(((kind, call) for suffix, kind, call in _WIRE_PROBES if variable.endswith(suffix)), None)
+            probe = next(
+                ((kind, call) for suffix, kind, call in _WIRE_PROBES if variable.endswith(suffix)), None
+            )
             if probe is None or not value:
                 continue
             try:
                 probe[1](platform.engine, value)
             except ClientError as exc:
-                broken.append(f"{variable}={value}: no such {probe[0]} ({exc.response.get('Error', {}).get('Code')})")
+                broken.append(
+                    f"{variable}={value}: no such {probe[0]} ({exc.response.get('Error', {}).get('Code')})"
+                )
         for layer in config.get("Layers", []):
             try:
                 layer_name, version = layer["Arn"].split(":")[-2:]
-                platform.engine.client("lambda").get_layer_version(LayerName=layer_name, VersionNumber=int(version))
+                platform.engine.client("lambda").get_layer_version(
+                    LayerName=layer_name, VersionNumber=int(version)
+                )
             except ClientError:
                 broken.append(f"layer {layer['Arn']} does not exist")
-        checks.append(Check(f"wiring {name}", not broken, "; ".join(broken) or "every referenced resource exists"))
+        checks.append(
+            Check(f"wiring {name}", not broken, "; ".join(broken) or "every referenced resource exists")
+        )
     return checks
 
 
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
     platform = Platform(engine, manifest, environment)
-    checks = _wiring_checks(platform) + _api_checks(platform) + _scheduled_checks(platform) + [_error_pipeline_check(platform)]
+    checks = (
+        _wiring_checks(platform)
+        + _api_checks(platform)
+        + _scheduled_checks(platform)
+        + [_error_pipeline_check(platform)]
+    )
     passed = sum(1 for c in checks if c.ok)
     return {
         "passed": passed,

@@ -31,33 +31,59 @@ def _paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterable[
 
 def _names(engine: Engine) -> Iterable[tuple[str, Callable[[], Iterable[str]]]]:
     c = engine.client
-    yield "stack", lambda: (
-        s["StackName"]
-        for s in _paginate(c("cloudformation"), "list_stacks", "StackSummaries")
-        if s["StackStatus"] != "DELETE_COMPLETE"
+    yield (
+        "stack",
+        lambda: (
+            s["StackName"]
+            for s in _paginate(c("cloudformation"), "list_stacks", "StackSummaries")
+            if s["StackStatus"] != "DELETE_COMPLETE"
+        ),
     )
     yield "bucket", lambda: (b["Name"] for b in c("s3").list_buckets().get("Buckets", []))
     yield "table", lambda: _paginate(c("dynamodb"), "list_tables", "TableNames")
     yield "stream", lambda: _paginate(c("kinesis"), "list_streams", "StreamNames")
-    yield "function", lambda: (f["FunctionName"] for f in _paginate(c("lambda"), "list_functions", "Functions"))
+    yield (
+        "function",
+        lambda: (f["FunctionName"] for f in _paginate(c("lambda"), "list_functions", "Functions")),
+    )
     yield "layer", lambda: (layer["LayerName"] for layer in _paginate(c("lambda"), "list_layers", "Layers"))
-    yield "log group", lambda: (g["logGroupName"] for g in _paginate(c("logs"), "describe_log_groups", "logGroups"))
-    yield "topic", lambda: (t["TopicArn"].rsplit(":", 1)[1] for t in _paginate(c("sns"), "list_topics", "Topics"))
+    yield (
+        "log group",
+        lambda: (g["logGroupName"] for g in _paginate(c("logs"), "describe_log_groups", "logGroups")),
+    )
+    yield (
+        "topic",
+        lambda: (t["TopicArn"].rsplit(":", 1)[1] for t in _paginate(c("sns"), "list_topics", "Topics")),
+    )
     yield "queue", lambda: (u.rsplit("/", 1)[1] for u in c("sqs").list_queues().get("QueueUrls", []))
     yield "secret", lambda: (s["Name"] for s in _paginate(c("secretsmanager"), "list_secrets", "SecretList"))
     yield "rest api", lambda: (a["name"] for a in _paginate(c("apigateway"), "get_rest_apis", "items"))
     yield "role", lambda: (r["RoleName"] for r in _paginate(c("iam"), "list_roles", "Roles"))
-    yield "alarm", lambda: (a["AlarmName"] for a in _paginate(c("cloudwatch"), "describe_alarms", "MetricAlarms"))
-    yield "dashboard", lambda: (d["DashboardName"] for d in _paginate(c("cloudwatch"), "list_dashboards", "DashboardEntries"))
+    yield (
+        "alarm",
+        lambda: (a["AlarmName"] for a in _paginate(c("cloudwatch"), "describe_alarms", "MetricAlarms")),
+    )
+    yield (
+        "dashboard",
+        lambda: (
+            d["DashboardName"] for d in _paginate(c("cloudwatch"), "list_dashboards", "DashboardEntries")
+        ),
+    )
     yield "rule", lambda: (r["Name"] for r in c("events").list_rules().get("Rules", []))
     yield "glue database", lambda: (d["Name"] for d in _paginate(c("glue"), "get_databases", "DatabaseList"))
     yield "trail", lambda: (t["Name"] for t in c("cloudtrail").list_trails().get("Trails", []))
     yield "x-ray group", lambda: (g["GroupName"] for g in c("xray").get_groups().get("Groups", []))
-    yield "redshift namespace", lambda: (
-        n["namespaceName"] for n in c("redshift-serverless").list_namespaces().get("namespaces", [])
+    yield (
+        "redshift namespace",
+        lambda: (
+            n["namespaceName"] for n in c("redshift-serverless").list_namespaces().get("namespaces", [])
+        ),
     )
-    yield "redshift workgroup", lambda: (
-        w["workgroupName"] for w in c("redshift-serverless").list_workgroups().get("workgroups", [])
+    yield (
+        "redshift workgroup",
+        lambda: (
+            w["workgroupName"] for w in c("redshift-serverless").list_workgroups().get("workgroups", [])
+        ),
     )
     yield "kms alias", lambda: (a["AliasName"] for a in _paginate(c("kms"), "list_aliases", "Aliases"))
 

@@ -87,7 +87,10 @@ def _vpc(ctx: VerifyContext, r: Resource) -> list[str]:
     vpc = ec2.describe_vpcs(VpcIds=[r.physical_id])["Vpcs"][0]
     problems: list[str] = []
     expect(problems, "CidrBlock", vpc["CidrBlock"], r.props.get("CidrBlock"))
-    for prop, attribute, key in (("EnableDnsSupport", "enableDnsSupport", "EnableDnsSupport"), ("EnableDnsHostnames", "enableDnsHostnames", "EnableDnsHostnames")):
+    for prop, attribute, key in (
+        ("EnableDnsSupport", "enableDnsSupport", "EnableDnsSupport"),
+        ("EnableDnsHostnames", "enableDnsHostnames", "EnableDnsHostnames"),
+    ):
         if prop in r.props:
             actual = ec2.describe_vpc_attribute(VpcId=r.physical_id, Attribute=attribute)[key]["Value"]
             expect(problems, prop, actual, r.props[prop])
@@ -101,7 +104,12 @@ def _subnet(ctx: VerifyContext, r: Resource) -> list[str]:
     expect(problems, "CidrBlock", subnet["CidrBlock"], r.props.get("CidrBlock"))
     expect(problems, "VpcId", subnet["VpcId"], r.props.get("VpcId"))
     expect(problems, "AvailabilityZone", subnet["AvailabilityZone"], r.props.get("AvailabilityZone"))
-    expect(problems, "MapPublicIpOnLaunch", subnet.get("MapPublicIpOnLaunch", False), r.props.get("MapPublicIpOnLaunch"))
+    expect(
+        problems,
+        "MapPublicIpOnLaunch",
+        subnet.get("MapPublicIpOnLaunch", False),
+        r.props.get("MapPublicIpOnLaunch"),
+    )
     return problems
 
 
@@ -116,7 +124,9 @@ def _igw_attachment(ctx: VerifyContext, r: Resource) -> list[str]:
     gateway_id, vpc_id = r.props.get("InternetGatewayId"), r.props.get("VpcId")
     if contains_unresolved([gateway_id, vpc_id]):
         return ["cannot resolve the gateway or VPC id from the template"]
-    gateway = ctx.client("ec2").describe_internet_gateways(InternetGatewayIds=[gateway_id])["InternetGateways"][0]
+    gateway = ctx.client("ec2").describe_internet_gateways(InternetGatewayIds=[gateway_id])[
+        "InternetGateways"
+    ][0]
     attached = {a["VpcId"] for a in gateway.get("Attachments", [])}
     return [] if vpc_id in attached else [f"{gateway_id} is not attached to {vpc_id}"]
 
@@ -186,7 +196,9 @@ def _rule_matches(rule: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     return True
 
 
-def _check_rules(actual: list[Mapping[str, Any]], wanted: list[Mapping[str, Any]], direction: str) -> list[str]:
+def _check_rules(
+    actual: list[Mapping[str, Any]], wanted: list[Mapping[str, Any]], direction: str
+) -> list[str]:
     return [
         f"{direction} rule {dict(w)} missing"
         for w in wanted
@@ -199,8 +211,12 @@ def _security_group(ctx: VerifyContext, r: Resource) -> list[str]:
     group = ctx.client("ec2").describe_security_groups(GroupIds=[r.physical_id])["SecurityGroups"][0]
     problems: list[str] = []
     expect(problems, "VpcId", group.get("VpcId"), r.props.get("VpcId"))
-    problems += _check_rules(group.get("IpPermissions", []), r.props.get("SecurityGroupIngress", []), "ingress")
-    problems += _check_rules(group.get("IpPermissionsEgress", []), r.props.get("SecurityGroupEgress", []), "egress")
+    problems += _check_rules(
+        group.get("IpPermissions", []), r.props.get("SecurityGroupIngress", []), "ingress"
+    )
+    problems += _check_rules(
+        group.get("IpPermissionsEgress", []), r.props.get("SecurityGroupEgress", []), "egress"
+    )
     return problems
 
 
@@ -246,7 +262,12 @@ def _kms_key(ctx: VerifyContext, r: Resource) -> list[str]:
     if metadata.get("KeyState") != "Enabled":
         problems.append(f"key state {metadata.get('KeyState')}")
     if r.props.get("EnableKeyRotation") is not None:
-        expect(problems, "EnableKeyRotation", kms.get_key_rotation_status(KeyId=r.physical_id)["KeyRotationEnabled"], r.props["EnableKeyRotation"])
+        expect(
+            problems,
+            "EnableKeyRotation",
+            kms.get_key_rotation_status(KeyId=r.physical_id)["KeyRotationEnabled"],
+            r.props["EnableKeyRotation"],
+        )
     return problems
 
 
@@ -265,11 +286,18 @@ def _bucket(ctx: VerifyContext, r: Resource) -> list[str]:
     wanted_sse = r.props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
     if wanted_sse:
         try:
-            rules = s3.get_bucket_encryption(Bucket=r.physical_id)["ServerSideEncryptionConfiguration"]["Rules"]
+            rules = s3.get_bucket_encryption(Bucket=r.physical_id)["ServerSideEncryptionConfiguration"][
+                "Rules"
+            ]
             actual = rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
         except ClientError:
             actual = None
-        expect(problems, "SSEAlgorithm", actual, wanted_sse[0].get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm"))
+        expect(
+            problems,
+            "SSEAlgorithm",
+            actual,
+            wanted_sse[0].get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm"),
+        )
     wanted_block = r.props.get("PublicAccessBlockConfiguration")
     if wanted_block:
         try:
@@ -280,7 +308,12 @@ def _bucket(ctx: VerifyContext, r: Resource) -> list[str]:
             expect(problems, f"PublicAccessBlock.{key}", actual_block.get(key), value)
     wanted_versioning = r.props.get("VersioningConfiguration", {}).get("Status")
     if wanted_versioning:
-        expect(problems, "Versioning", s3.get_bucket_versioning(Bucket=r.physical_id).get("Status"), wanted_versioning)
+        expect(
+            problems,
+            "Versioning",
+            s3.get_bucket_versioning(Bucket=r.physical_id).get("Status"),
+            wanted_versioning,
+        )
     wanted_rules = r.props.get("LifecycleConfiguration", {}).get("Rules")
     if wanted_rules:
         try:
@@ -290,7 +323,9 @@ def _bucket(ctx: VerifyContext, r: Resource) -> list[str]:
         expect(problems, "lifecycle rule count", len(actual_rules), len(wanted_rules))
     wanted_logging = r.props.get("LoggingConfiguration", {}).get("DestinationBucketName")
     if wanted_logging:
-        actual_logging = s3.get_bucket_logging(Bucket=r.physical_id).get("LoggingEnabled", {}).get("TargetBucket")
+        actual_logging = (
+            s3.get_bucket_logging(Bucket=r.physical_id).get("LoggingEnabled", {}).get("TargetBucket")
+        )
         expect(problems, "access logging target", actual_logging, wanted_logging)
     return problems
 
@@ -311,10 +346,17 @@ def _bucket_policy(ctx: VerifyContext, r: Resource) -> list[str]:
 
 @verifies("AWS::Kinesis::Stream")
 def _stream(ctx: VerifyContext, r: Resource) -> list[str]:
-    summary = ctx.client("kinesis").describe_stream_summary(StreamName=r.physical_id)["StreamDescriptionSummary"]
+    summary = ctx.client("kinesis").describe_stream_summary(StreamName=r.physical_id)[
+        "StreamDescriptionSummary"
+    ]
     problems: list[str] = []
     expect(problems, "ShardCount", summary.get("OpenShardCount"), r.props.get("ShardCount"))
-    expect(problems, "RetentionPeriodHours", summary.get("RetentionPeriodHours"), r.props.get("RetentionPeriodHours"))
+    expect(
+        problems,
+        "RetentionPeriodHours",
+        summary.get("RetentionPeriodHours"),
+        r.props.get("RetentionPeriodHours"),
+    )
     wanted = r.props.get("StreamEncryption", {})
     if wanted:
         expect(problems, "EncryptionType", summary.get("EncryptionType"), wanted.get("EncryptionType"))
@@ -343,7 +385,9 @@ def _role(ctx: VerifyContext, r: Resource) -> list[str]:
     for policy in r.props.get("Policies", []):
         if policy.get("PolicyName") not in inline:
             problems.append(f"inline policy {policy.get('PolicyName')} missing")
-    attached = {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=r.physical_id)["AttachedPolicies"]}
+    attached = {
+        p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=r.physical_id)["AttachedPolicies"]
+    }
     for arn in r.props.get("ManagedPolicyArns", []):
         if arn is not UNRESOLVED and arn not in attached:
             problems.append(f"managed policy {arn} not attached")
@@ -399,7 +443,12 @@ def _workgroup(ctx: VerifyContext, r: Resource) -> list[str]:
     workgroup = ctx.client("redshift-serverless").get_workgroup(workgroupName=name)["workgroup"]
     problems: list[str] = []
     expect(problems, "namespaceName", workgroup.get("namespaceName"), r.props.get("NamespaceName"))
-    expect(problems, "publiclyAccessible", workgroup.get("publiclyAccessible", False), r.props.get("PubliclyAccessible", False))
+    expect(
+        problems,
+        "publiclyAccessible",
+        workgroup.get("publiclyAccessible", False),
+        r.props.get("PubliclyAccessible", False),
+    )
     expect(problems, "subnetIds", workgroup.get("subnetIds"), r.props.get("SubnetIds"))
     expect(problems, "securityGroupIds", workgroup.get("securityGroupIds"), r.props.get("SecurityGroupIds"))
     expect(problems, "baseCapacity", workgroup.get("baseCapacity"), r.props.get("BaseCapacity"))
@@ -411,7 +460,13 @@ def _workgroup(ctx: VerifyContext, r: Resource) -> list[str]:
 def _function(ctx: VerifyContext, r: Resource) -> list[str]:
     config = ctx.client("lambda").get_function_configuration(FunctionName=r.physical_id)
     problems: list[str] = []
-    for prop, key in (("Runtime", "Runtime"), ("Handler", "Handler"), ("Role", "Role"), ("Timeout", "Timeout"), ("MemorySize", "MemorySize")):
+    for prop, key in (
+        ("Runtime", "Runtime"),
+        ("Handler", "Handler"),
+        ("Role", "Role"),
+        ("Timeout", "Timeout"),
+        ("MemorySize", "MemorySize"),
+    ):
         expect(problems, prop, config.get(key), r.props.get(prop))
     wanted_env = r.props.get("Environment", {}).get("Variables", {})
     actual_env = config.get("Environment", {}).get("Variables", {})
@@ -420,14 +475,26 @@ def _function(ctx: VerifyContext, r: Resource) -> list[str]:
             problems.append(f"environment variable {name} missing")
         else:
             expect(problems, f"environment variable {name}", actual_env[name], value)
-    expect(problems, "TracingConfig.Mode", config.get("TracingConfig", {}).get("Mode"), r.props.get("TracingConfig", {}).get("Mode"))
+    expect(
+        problems,
+        "TracingConfig.Mode",
+        config.get("TracingConfig", {}).get("Mode"),
+        r.props.get("TracingConfig", {}).get("Mode"),
+    )
     vpc = r.props.get("VpcConfig")
     if vpc:
         actual_vpc = config.get("VpcConfig", {})
         expect(problems, "VpcConfig.SubnetIds", actual_vpc.get("SubnetIds"), vpc.get("SubnetIds"))
-        expect(problems, "VpcConfig.SecurityGroupIds", actual_vpc.get("SecurityGroupIds"), vpc.get("SecurityGroupIds"))
+        expect(
+            problems,
+            "VpcConfig.SecurityGroupIds",
+            actual_vpc.get("SecurityGroupIds"),
+            vpc.get("SecurityGroupIds"),
+        )
     if r.props.get("Layers"):
-        expect(problems, "Layers", [layer["Arn"] for layer in config.get("Layers", [])], r.props.get("Layers"))
+        expect(
+            problems, "Layers", [layer["Arn"] for layer in config.get("Layers", [])], r.props.get("Layers")
+        )
     expect(problems, "KMSKeyArn", config.get("KMSKeyArn"), r.props.get("KmsKeyArn"))
     return problems
 
@@ -438,7 +505,9 @@ def _layer(ctx: VerifyContext, r: Resource) -> list[str]:
     layer = ctx.client("lambda").get_layer_version(LayerName=name, VersionNumber=int(version))
     problems: list[str] = []
     if r.props.get("CompatibleRuntimes"):
-        expect(problems, "CompatibleRuntimes", layer.get("CompatibleRuntimes"), r.props.get("CompatibleRuntimes"))
+        expect(
+            problems, "CompatibleRuntimes", layer.get("CompatibleRuntimes"), r.props.get("CompatibleRuntimes")
+        )
     return problems
 
 
@@ -482,7 +551,9 @@ def _table(ctx: VerifyContext, r: Resource) -> list[str]:
         expect(problems, "TTL attribute", actual.get("AttributeName"), ttl.get("AttributeName"))
     pitr = r.props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
     if pitr is not None:
-        backups = dynamodb.describe_continuous_backups(TableName=r.physical_id)["ContinuousBackupsDescription"]
+        backups = dynamodb.describe_continuous_backups(TableName=r.physical_id)[
+            "ContinuousBackupsDescription"
+        ]
         status = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
         expect(problems, "PointInTimeRecovery", status == "ENABLED", pitr)
     return problems
@@ -501,7 +572,11 @@ def _scaling_policy(ctx: VerifyContext, r: Resource) -> list[str]:
     policies = ctx.client("application-autoscaling").describe_scaling_policies(
         ServiceNamespace=r.props.get("ServiceNamespace", "dynamodb")
     )["ScalingPolicies"]
-    return [] if any(p["PolicyName"] == r.props.get("PolicyName") for p in policies) else ["no such scaling policy"]
+    return (
+        []
+        if any(p["PolicyName"] == r.props.get("PolicyName") for p in policies)
+        else ["no such scaling policy"]
+    )
 
 
 # ---- API Gateway ------------------------------------------------------------------------------
@@ -515,7 +590,9 @@ def _rest_api(ctx: VerifyContext, r: Resource) -> list[str]:
 
 @verifies("AWS::ApiGateway::Resource")
 def _api_resource(ctx: VerifyContext, r: Resource) -> list[str]:
-    resource = ctx.client("apigateway").get_resource(restApiId=r.props.get("RestApiId"), resourceId=r.physical_id)
+    resource = ctx.client("apigateway").get_resource(
+        restApiId=r.props.get("RestApiId"), resourceId=r.physical_id
+    )
     problems: list[str] = []
     expect(problems, "PathPart", resource.get("pathPart"), r.props.get("PathPart"))
     return problems
@@ -524,10 +601,14 @@ def _api_resource(ctx: VerifyContext, r: Resource) -> list[str]:
 @verifies("AWS::ApiGateway::Method")
 def _api_method(ctx: VerifyContext, r: Resource) -> list[str]:
     method = ctx.client("apigateway").get_method(
-        restApiId=r.props.get("RestApiId"), resourceId=r.props.get("ResourceId"), httpMethod=r.props.get("HttpMethod")
+        restApiId=r.props.get("RestApiId"),
+        resourceId=r.props.get("ResourceId"),
+        httpMethod=r.props.get("HttpMethod"),
     )
     problems: list[str] = []
-    expect(problems, "ApiKeyRequired", method.get("apiKeyRequired", False), r.props.get("ApiKeyRequired", False))
+    expect(
+        problems, "ApiKeyRequired", method.get("apiKeyRequired", False), r.props.get("ApiKeyRequired", False)
+    )
     expect(problems, "AuthorizationType", method.get("authorizationType"), r.props.get("AuthorizationType"))
     integration = r.props.get("Integration", {})
     actual = method.get("methodIntegration", {})
@@ -544,16 +625,25 @@ def _api_deployment(ctx: VerifyContext, r: Resource) -> list[str]:
 
 @verifies("AWS::ApiGateway::Stage")
 def _api_stage(ctx: VerifyContext, r: Resource) -> list[str]:
-    stage = ctx.client("apigateway").get_stage(restApiId=r.props.get("RestApiId"), stageName=r.props.get("StageName", r.physical_id))
+    stage = ctx.client("apigateway").get_stage(
+        restApiId=r.props.get("RestApiId"), stageName=r.props.get("StageName", r.physical_id)
+    )
     problems: list[str] = []
     expect(problems, "DeploymentId", stage.get("deploymentId"), r.props.get("DeploymentId"))
-    expect(problems, "TracingEnabled", stage.get("tracingEnabled", False), r.props.get("TracingEnabled", False))
+    expect(
+        problems, "TracingEnabled", stage.get("tracingEnabled", False), r.props.get("TracingEnabled", False)
+    )
     wanted_logs = r.props.get("AccessLogSetting", {})
     if wanted_logs:
         actual_logs = stage.get("accessLogSettings", {})
         # A log group's GetAtt Arn ends in ":*"; API Gateway stores the group ARN either way.
         wanted_arn = wanted_logs.get("DestinationArn")
-        expect(problems, "AccessLogSetting.DestinationArn", str(actual_logs.get("destinationArn", "")).removesuffix(":*"), wanted_arn.removesuffix(":*") if isinstance(wanted_arn, str) else wanted_arn)
+        expect(
+            problems,
+            "AccessLogSetting.DestinationArn",
+            str(actual_logs.get("destinationArn", "")).removesuffix(":*"),
+            wanted_arn.removesuffix(":*") if isinstance(wanted_arn, str) else wanted_arn,
+        )
         if not actual_logs.get("format"):
             problems.append("access log format not set")
     return problems
@@ -590,15 +680,24 @@ def _usage_plan(ctx: VerifyContext, r: Resource) -> list[str]:
 
 @verifies("AWS::ApiGateway::UsagePlanKey")
 def _usage_plan_key(ctx: VerifyContext, r: Resource) -> list[str]:
-    ctx.client("apigateway").get_usage_plan_key(usagePlanId=r.props.get("UsagePlanId"), keyId=r.props.get("KeyId"))
+    ctx.client("apigateway").get_usage_plan_key(
+        usagePlanId=r.props.get("UsagePlanId"), keyId=r.props.get("KeyId")
+    )
     return []
 
 
 @verifies("AWS::ApiGateway::RequestValidator")
 def _request_validator(ctx: VerifyContext, r: Resource) -> list[str]:
-    validator = ctx.client("apigateway").get_request_validator(restApiId=r.props.get("RestApiId"), requestValidatorId=r.physical_id)
+    validator = ctx.client("apigateway").get_request_validator(
+        restApiId=r.props.get("RestApiId"), requestValidatorId=r.physical_id
+    )
     problems: list[str] = []
-    expect(problems, "ValidateRequestBody", validator.get("validateRequestBody", False), r.props.get("ValidateRequestBody", False))
+    expect(
+        problems,
+        "ValidateRequestBody",
+        validator.get("validateRequestBody", False),
+        r.props.get("ValidateRequestBody", False),
+    )
     return problems
 
 
@@ -632,7 +731,9 @@ def _topic_policy(ctx: VerifyContext, r: Resource) -> list[str]:
     for topic in r.props.get("Topics", []):
         if topic is UNRESOLVED:
             continue
-        policy = json.loads(ctx.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"].get("Policy", "{}"))
+        policy = json.loads(
+            ctx.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"].get("Policy", "{}")
+        )
         wanted = r.props.get("PolicyDocument", {}).get("Statement", [])
         expect(problems, f"{topic} statement count", len(policy.get("Statement", [])), len(wanted))
     return problems
@@ -643,15 +744,26 @@ def _subscription(ctx: VerifyContext, r: Resource) -> list[str]:
     topic = r.props.get("TopicArn")
     subscriptions = ctx.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     wanted = (r.props.get("Protocol"), r.props.get("Endpoint"))
-    return [] if any((s["Protocol"], s["Endpoint"]) == wanted for s in subscriptions) else [f"no {wanted[0]} subscription for {wanted[1]}"]
+    return (
+        []
+        if any((s["Protocol"], s["Endpoint"]) == wanted for s in subscriptions)
+        else [f"no {wanted[0]} subscription for {wanted[1]}"]
+    )
 
 
 @verifies("AWS::SQS::Queue")
 def _queue(ctx: VerifyContext, r: Resource) -> list[str]:
-    attributes = ctx.client("sqs").get_queue_attributes(QueueUrl=r.physical_id, AttributeNames=["All"])["Attributes"]
+    attributes = ctx.client("sqs").get_queue_attributes(QueueUrl=r.physical_id, AttributeNames=["All"])[
+        "Attributes"
+    ]
     problems: list[str] = []
     expect(problems, "KmsMasterKeyId", attributes.get("KmsMasterKeyId"), r.props.get("KmsMasterKeyId"))
-    expect(problems, "MessageRetentionPeriod", attributes.get("MessageRetentionPeriod"), r.props.get("MessageRetentionPeriod"))
+    expect(
+        problems,
+        "MessageRetentionPeriod",
+        attributes.get("MessageRetentionPeriod"),
+        r.props.get("MessageRetentionPeriod"),
+    )
     return problems
 
 
@@ -661,9 +773,18 @@ def _queue_policy(ctx: VerifyContext, r: Resource) -> list[str]:
     for queue in r.props.get("Queues", []):
         if queue is UNRESOLVED:
             continue
-        text = ctx.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"].get("Policy", "{}")
+        text = (
+            ctx.client("sqs")
+            .get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"]
+            .get("Policy", "{}")
+        )
         wanted = r.props.get("PolicyDocument", {}).get("Statement", [])
-        expect(problems, f"{queue} statement count", len(json.loads(text or "{}").get("Statement", [])), len(wanted))
+        expect(
+            problems,
+            f"{queue} statement count",
+            len(json.loads(text or "{}").get("Statement", [])),
+            len(wanted),
+        )
     return problems
 
 
@@ -675,7 +796,14 @@ def _alarm(ctx: VerifyContext, r: Resource) -> list[str]:
         return ["no such alarm"]
     alarm = alarms[0]
     problems: list[str] = []
-    for prop, key in (("MetricName", "MetricName"), ("Namespace", "Namespace"), ("Threshold", "Threshold"), ("ComparisonOperator", "ComparisonOperator"), ("EvaluationPeriods", "EvaluationPeriods"), ("TreatMissingData", "TreatMissingData")):
+    for prop, key in (
+        ("MetricName", "MetricName"),
+        ("Namespace", "Namespace"),
+        ("Threshold", "Threshold"),
+        ("ComparisonOperator", "ComparisonOperator"),
+        ("EvaluationPeriods", "EvaluationPeriods"),
+        ("TreatMissingData", "TreatMissingData"),
+    ):
         expect(problems, prop, alarm.get(key), r.props.get(prop))
     expect(problems, "AlarmActions", alarm.get("AlarmActions", []), r.props.get("AlarmActions"))
     if r.props.get("Metrics"):
@@ -721,7 +849,8 @@ def _subscription_filter(ctx: VerifyContext, r: Resource) -> list[str]:
     filters = ctx.client("logs").describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
     for item in filters:
         if item.get("filterPattern") == r.props.get("FilterPattern") and (
-            r.props.get("DestinationArn") is UNRESOLVED or item.get("destinationArn") == r.props.get("DestinationArn")
+            r.props.get("DestinationArn") is UNRESOLVED
+            or item.get("destinationArn") == r.props.get("DestinationArn")
         ):
             return []
     return [f"no subscription {r.props.get('FilterPattern')!r} -> {r.props.get('DestinationArn')} on {group}"]
@@ -729,7 +858,9 @@ def _subscription_filter(ctx: VerifyContext, r: Resource) -> list[str]:
 
 @verifies("AWS::Logs::QueryDefinition")
 def _query_definition(ctx: VerifyContext, r: Resource) -> list[str]:
-    definitions = ctx.client("logs").describe_query_definitions(queryDefinitionNamePrefix=r.props.get("Name", ""))["queryDefinitions"]
+    definitions = ctx.client("logs").describe_query_definitions(
+        queryDefinitionNamePrefix=r.props.get("Name", "")
+    )["queryDefinitions"]
     for item in definitions:
         if item.get("name") == r.props.get("Name"):
             problems: list[str] = []
@@ -769,8 +900,18 @@ def _trail(ctx: VerifyContext, r: Resource) -> list[str]:
     trail = trails[0]
     problems: list[str] = []
     expect(problems, "S3BucketName", trail.get("S3BucketName"), r.props.get("S3BucketName"))
-    expect(problems, "IsMultiRegionTrail", trail.get("IsMultiRegionTrail", False), r.props.get("IsMultiRegionTrail"))
-    expect(problems, "LogFileValidationEnabled", trail.get("LogFileValidationEnabled", False), r.props.get("EnableLogFileValidation"))
+    expect(
+        problems,
+        "IsMultiRegionTrail",
+        trail.get("IsMultiRegionTrail", False),
+        r.props.get("IsMultiRegionTrail"),
+    )
+    expect(
+        problems,
+        "LogFileValidationEnabled",
+        trail.get("LogFileValidationEnabled", False),
+        r.props.get("EnableLogFileValidation"),
+    )
     expect(problems, "KmsKeyId", trail.get("KmsKeyId"), r.props.get("KMSKeyId"))
     status = ctx.client("cloudtrail").get_trail_status(Name=r.physical_id)
     expect(problems, "IsLogging", status.get("IsLogging", False), r.props.get("IsLogging"))
@@ -784,21 +925,37 @@ def _arn(ctx: VerifyContext, service: str, resource: str) -> str:
 
 _ATTRIBUTES: dict[tuple[str, str], Callable[[VerifyContext, str], Any]] = {
     ("AWS::IAM::Role", "Arn"): lambda c, p: c.client("iam").get_role(RoleName=p)["Role"]["Arn"],
-    ("AWS::Lambda::Function", "Arn"): lambda c, p: c.client("lambda").get_function_configuration(FunctionName=p)["FunctionArn"],
-    ("AWS::SQS::Queue", "Arn"): lambda c, p: c.client("sqs").get_queue_attributes(QueueUrl=p, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"],
+    ("AWS::Lambda::Function", "Arn"): lambda c, p: c.client("lambda").get_function_configuration(
+        FunctionName=p
+    )["FunctionArn"],
+    ("AWS::SQS::Queue", "Arn"): lambda c, p: c.client("sqs").get_queue_attributes(
+        QueueUrl=p, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"],
     ("AWS::KMS::Key", "Arn"): lambda c, p: c.client("kms").describe_key(KeyId=p)["KeyMetadata"]["Arn"],
-    ("AWS::DynamoDB::Table", "Arn"): lambda c, p: c.client("dynamodb").describe_table(TableName=p)["Table"]["TableArn"],
-    ("AWS::Kinesis::Stream", "Arn"): lambda c, p: c.client("kinesis").describe_stream_summary(StreamName=p)["StreamDescriptionSummary"]["StreamARN"],
+    ("AWS::DynamoDB::Table", "Arn"): lambda c, p: c.client("dynamodb").describe_table(TableName=p)["Table"][
+        "TableArn"
+    ],
+    ("AWS::Kinesis::Stream", "Arn"): lambda c, p: c.client("kinesis").describe_stream_summary(StreamName=p)[
+        "StreamDescriptionSummary"
+    ]["StreamARN"],
     ("AWS::Logs::LogGroup", "Arn"): lambda c, p: _arn(c, "logs", f"log-group:{p}:*"),
     ("AWS::S3::Bucket", "Arn"): lambda _c, p: f"arn:aws:s3:::{p}",
     ("AWS::SNS::Topic", "TopicArn"): lambda _c, p: p,
     ("AWS::SNS::Topic", "TopicName"): lambda _c, p: p.rsplit(":", 1)[-1],
-    ("AWS::ApiGateway::RestApi", "RootResourceId"): lambda c, p: c.client("apigateway").get_rest_api(restApiId=p)["rootResourceId"],
+    ("AWS::ApiGateway::RestApi", "RootResourceId"): lambda c, p: c.client("apigateway").get_rest_api(
+        restApiId=p
+    )["rootResourceId"],
     ("AWS::Events::Rule", "Arn"): lambda c, p: c.client("events").describe_rule(Name=p.split("|")[-1])["Arn"],
     ("AWS::EC2::SecurityGroup", "GroupId"): lambda _c, p: p,
-    ("AWS::EC2::VPC", "CidrBlock"): lambda c, p: c.client("ec2").describe_vpcs(VpcIds=[p])["Vpcs"][0]["CidrBlock"],
+    ("AWS::EC2::VPC", "CidrBlock"): lambda c, p: c.client("ec2").describe_vpcs(VpcIds=[p])["Vpcs"][0][
+        "CidrBlock"
+    ],
     ("AWS::EC2::EIP", "AllocationId"): lambda c, p: next(
-        (a["AllocationId"] for a in c.client("ec2").describe_addresses()["Addresses"] if p in (a.get("PublicIp"), a.get("AllocationId"))),
+        (
+            a["AllocationId"]
+            for a in c.client("ec2").describe_addresses()["Addresses"]
+            if p in (a.get("PublicIp"), a.get("AllocationId"))
+        ),
         UNRESOLVED,
     ),
     ("AWS::XRay::Group", "GroupARN"): lambda _c, p: p,
@@ -806,7 +963,9 @@ _ATTRIBUTES: dict[tuple[str, str], Callable[[VerifyContext, str], Any]] = {
 }
 
 
-def _attribute_getter(ctx: VerifyContext, template: Mapping[str, Any], physical_ids: Mapping[str, str]) -> Callable[[str, str], Any]:
+def _attribute_getter(
+    ctx: VerifyContext, template: Mapping[str, Any], physical_ids: Mapping[str, str]
+) -> Callable[[str, str], Any]:
     cache: dict[tuple[str, str], Any] = {}
 
     def get_att(logical: str, attribute: str) -> Any:
@@ -884,7 +1043,15 @@ def verify_environment(engine: Engine, manifest: Manifest, environment: str) -> 
         state = _stack_state(engine, manifest, spec.key, environment)
         if state is None:
             declared += len(manifest.load_template(spec.key).get("Resources", {}))
-            unverified.append({"stack": spec.key, "logical_id": "*", "type": "AWS::CloudFormation::Stack", "reason": "stack is not deployed", "exempt": False})
+            unverified.append(
+                {
+                    "stack": spec.key,
+                    "logical_id": "*",
+                    "type": "AWS::CloudFormation::Stack",
+                    "reason": "stack is not deployed",
+                    "exempt": False,
+                }
+            )
             continue
         pseudo = {
             "AWS::Region": engine.region,
@@ -895,7 +1062,15 @@ def verify_environment(engine: Engine, manifest: Manifest, environment: str) -> 
             "AWS::URLSuffix": "amazonaws.com",
         }
         ctx = VerifyContext(engine=engine, region=engine.region, account=account, resolver=None)  # type: ignore[arg-type]
-        resolver = Resolver(state.template, state.parameters, pseudo, state.physical_ids, exports, _attribute_getter(ctx, state.template, state.physical_ids), azs)
+        resolver = Resolver(
+            state.template,
+            state.parameters,
+            pseudo,
+            state.physical_ids,
+            exports,
+            _attribute_getter(ctx, state.template, state.physical_ids),
+            azs,
+        )
         ctx.resolver = resolver
         for logical_id, resource in state.template.get("Resources", {}).items():
             if not resolver.resource_enabled(resource):
@@ -920,7 +1095,9 @@ def verify_environment(engine: Engine, manifest: Manifest, environment: str) -> 
     return {"declared": declared, "verified": verified, "unverified": unverified, "cross_stack": cross_stack}
 
 
-def _verify_one(ctx: VerifyContext, stack: str, logical_id: str, resource: Mapping[str, Any], physical_id: str | None) -> str | None:
+def _verify_one(
+    ctx: VerifyContext, stack: str, logical_id: str, resource: Mapping[str, Any], physical_id: str | None
+) -> str | None:
     """None when verified, else why not."""
     resource_type = resource.get("Type", "")
     if not physical_id:
@@ -939,14 +1116,23 @@ def _verify_one(ctx: VerifyContext, stack: str, logical_id: str, resource: Mappi
     return "; ".join(problems) if problems else None
 
 
-def check_cross_stack(state: StackState, resolver: Resolver, exports: Mapping[str, str]) -> list[dict[str, Any]]:
+def check_cross_stack(
+    state: StackState, resolver: Resolver, exports: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """Every Fn::ImportValue resolves to an export; every export is present with a well-formed value."""
     checks: list[dict[str, Any]] = []
     resolver.unresolved_imports.clear()
     resolver.resolve(state.template.get("Resources", {}))
     resolver.resolve(state.template.get("Outputs", {}))
     for missing in sorted(set(resolver.unresolved_imports)):
-        checks.append({"stack": state.key, "name": f"import {missing}", "ok": False, "detail": "no stack exports this name"})
+        checks.append(
+            {
+                "stack": state.key,
+                "name": f"import {missing}",
+                "ok": False,
+                "detail": "no stack exports this name",
+            }
+        )
     for key, output in state.template.get("Outputs", {}).items():
         if "Condition" in output and not resolver.condition(output["Condition"]):
             continue
@@ -955,7 +1141,14 @@ def check_cross_stack(state: StackState, resolver: Resolver, exports: Mapping[st
         export = resolver.resolve(output.get("Export", {}).get("Name")) if output.get("Export") else None
         if export and not contains_unresolved(export) and exports.get(export) != value:
             problem = problem or f"export {export} is {exports.get(export)!r}, output is {value!r}"
-        checks.append({"stack": state.key, "name": f"output {key}", "ok": problem is None, "detail": problem or str(value)})
+        checks.append(
+            {
+                "stack": state.key,
+                "name": f"output {key}",
+                "ok": problem is None,
+                "detail": problem or str(value),
+            }
+        )
     return checks
 
 

@@ -19,7 +19,12 @@ from concert_platform.postdeploy import run_post_deploy
 
 
 def _result_row(result: StackResult) -> dict[str, Any]:
-    return {"key": result.key, "name": result.name, "status": result.status, "seconds": round(result.seconds, 3)}
+    return {
+        "key": result.key,
+        "name": result.name,
+        "status": result.status,
+        "seconds": round(result.seconds, 3),
+    }
 
 
 def deploy_environment(

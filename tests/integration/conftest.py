@@ -21,7 +21,9 @@ REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
 
 
 class Deployment:
-    def __init__(self, engine: Any, manifest: Any, environment: str, report: dict[str, Any], seconds: float) -> None:
+    def __init__(
+        self, engine: Any, manifest: Any, environment: str, report: dict[str, Any], seconds: float
+    ) -> None:
         self.engine = engine
         self.manifest = manifest
         self.environment = environment
@@ -50,10 +52,16 @@ def deployment(engine: Any, manifest: Any) -> Iterator[Deployment]:
     started = time.monotonic()
     try:
         report = deploy_environment(
-            engine, manifest, environment, load_sample=True, environ=environ, interactive=False, confirm=lambda _q: True
+            engine,
+            manifest,
+            environment,
+            load_sample=True,
+            environ=environ,
+            interactive=False,
+            confirm=lambda _q: True,
         )
         yield Deployment(engine, manifest, environment, report, time.monotonic() - started)
     finally:
         destroy_environment(engine, manifest, environment)
         leftovers = find_leftovers(engine, environment)
-        print(f"\nteardown of {environment}: {'clean' if not leftovers else leftovers}")
+        print(f"\nteardown of {environment}: {leftovers if leftovers else 'clean'}")

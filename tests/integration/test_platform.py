@@ -13,19 +13,27 @@ pytestmark = pytest.mark.integration
 def test_every_stack_deployed_and_post_deploy_steps_passed(deployment) -> None:
     statuses = {s["key"]: s["status"] for s in deployment.report["stacks"]}
     assert set(statuses) == set(deployment.manifest.keys)
-    assert all(status in ("created", "updated", "no changes", "replaced") for status in statuses.values()), statuses
+    assert all(status in ("created", "updated", "no changes", "replaced") for status in statuses.values()), (
+        statuses
+    )
     failed = [step for step in deployment.report["post_deploy"] if not step["ok"]]
     assert not failed, failed
-    print(f"\ndeployed {len(statuses)} stacks on {deployment.engine.name} in {deployment.deploy_seconds:.1f}s")
+    print(
+        f"\ndeployed {len(statuses)} stacks on {deployment.engine.name} in {deployment.deploy_seconds:.1f}s"
+    )
 
 
 def test_every_declared_resource_is_verified(deployment) -> None:
     result = verify_environment(deployment.engine, deployment.manifest, deployment.environment)
     print(f"\nresources: {result['verified']} of {result['declared']} declared resources verified")
     not_exempt = [u for u in result["unverified"] if not u["exempt"]]
-    assert not not_exempt, "\n".join(f"{u['stack']}/{u['logical_id']} {u['type']}: {u['reason']}" for u in not_exempt)
+    assert not not_exempt, "\n".join(
+        f"{u['stack']}/{u['logical_id']} {u['type']}: {u['reason']}" for u in not_exempt
+    )
     if deployment.engine.name == "embedded":
-        assert result["verified"] == result["declared"], "the embedded engine's capability list must stay empty"
+        assert result["verified"] == result["declared"], (
+            "the embedded engine's capability list must stay empty"
+        )
 
 
 def test_every_import_resolves_and_every_output_is_well_formed(deployment) -> None:

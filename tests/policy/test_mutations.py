@@ -41,7 +41,9 @@ def test_clean_templates_trigger_none_of_our_checks() -> None:
 @pytest.mark.parametrize("mutation", CATALOGUE, ids=lambda m: m.name)
 def test_mutation_is_killed_by_its_check(mutation: Mutation) -> None:
     found = {check for check, _ in own_findings(mutation)}
-    assert mutation.kills in found, f"{mutation.name}: expected {mutation.kills}, got {sorted(found) or 'nothing'}"
+    assert mutation.kills in found, (
+        f"{mutation.name}: expected {mutation.kills}, got {sorted(found) or 'nothing'}"
+    )
 
 
 @pytest.mark.parametrize("name", ["Redshift made public", "raw bucket loses encryption"])

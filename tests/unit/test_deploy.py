@@ -28,11 +28,18 @@ BASE = {
         }
     },
     "Outputs": {
-        "BucketName": {"Value": {"Ref": "DataBucket"}, "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-BucketName"}}}
+        "BucketName": {
+            "Value": {"Ref": "DataBucket"},
+            "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-BucketName"}},
+        }
     },
 }
 APP = {
-    "Parameters": {"Environment": {"Type": "String"}, "BaseStackName": {"Type": "String"}, "Greeting": {"Type": "String"}},
+    "Parameters": {
+        "Environment": {"Type": "String"},
+        "BaseStackName": {"Type": "String"},
+        "Greeting": {"Type": "String"},
+    },
     "Resources": {
         "Queue": {
             "Type": "AWS::SQS::Queue",
@@ -41,7 +48,9 @@ APP = {
         "Table": {
             "Type": "AWS::DynamoDB::Table",
             "Properties": {
-                "TableName": {"Fn::Join": ["-", [{"Fn::ImportValue": {"Fn::Sub": "${BaseStackName}-BucketName"}}, "t"]]},
+                "TableName": {
+                    "Fn::Join": ["-", [{"Fn::ImportValue": {"Fn::Sub": "${BaseStackName}-BucketName"}}, "t"]]
+                },
                 "BillingMode": "PAY_PER_REQUEST",
                 "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
                 "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
@@ -73,7 +82,9 @@ class MotoEngine(Engine):
     name = "embedded"
 
     def _make_session(self) -> boto3.session.Session:
-        return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region)
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
+        )
 
 
 def write_project(root: Path, app: dict | None = None) -> None:
@@ -95,7 +106,9 @@ def operator(root: Path, confirm=None, environment: str = "dev") -> StackOperato
     from concert_platform.manifest import _load
 
     _load.cache_clear()
-    return StackOperator(MotoEngine("us-east-1"), load_manifest(root), environment, confirm=confirm, poll_seconds=0)
+    return StackOperator(
+        MotoEngine("us-east-1"), load_manifest(root), environment, confirm=confirm, poll_seconds=0
+    )
 
 
 def test_create_then_redeploy_reports_no_changes(project: Path) -> None:
@@ -142,14 +155,17 @@ def test_failing_resource_names_stack_resource_and_reason_and_rolls_back(project
 
 def test_rollback_complete_is_replaced_only_with_confirmation(project: Path) -> None:
     broken = json.loads(json.dumps(APP))
-    broken["Resources"]["Queue"]["Properties"]["RedrivePolicy"] = {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:none", "maxReceiveCount": 1}
+    broken["Resources"]["Queue"]["Properties"]["RedrivePolicy"] = {
+        "deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:none",
+        "maxReceiveCount": 1,
+    }
     write_project(project, broken)
     op = operator(project)
     with pytest.raises(DeployError):
         op.deploy(op.manifest.stacks, {"greeting": "hi"})
     write_project(project)
     refused = operator(project, confirm=lambda _q: False)
-    with pytest.raises(DeployError, match="ROLLBACK_COMPLETE.*--yes"):
+    with pytest.raises(DeployError, match=r"ROLLBACK_COMPLETE.*--yes"):
         refused.deploy(refused.manifest.stacks, {"greeting": "hi"})
     accepted = operator(project, confirm=lambda _q: True)
     results = accepted.deploy(accepted.manifest.stacks, {"greeting": "hi"})

@@ -20,7 +20,12 @@ def specs():
 
 def resolve(environ=None, flags=None, file_values=None, **kwargs):
     return resolve_inputs(
-        specs(), flags=flags or {}, file_values=file_values or {}, environ=environ or {}, interactive=False, **kwargs
+        specs(),
+        flags=flags or {},
+        file_values=file_values or {},
+        environ=environ or {},
+        interactive=False,
+        **kwargs,
     )
 
 
@@ -46,7 +51,9 @@ def test_missing_password_is_fine_when_the_stack_keeps_its_previous_value() -> N
     assert "redshift_master_password" not in values
 
 
-@pytest.mark.parametrize("password", ["Short1A", "alllowercase1", "NoDigitsHere", "Has Space1A", "Slash/1Aaaaa"])
+@pytest.mark.parametrize(
+    "password", ["Short1A", "alllowercase1", "NoDigitsHere", "Has Space1A", "Slash/1Aaaaa"]
+)
 def test_bad_passwords_are_rejected_without_echoing_them(password: str) -> None:
     with pytest.raises(UsageError) as raised:
         resolve(environ={"REDSHIFT_MASTER_PASSWORD": password})
@@ -56,8 +63,13 @@ def test_bad_passwords_are_rejected_without_echoing_them(password: str) -> None:
 def test_prompts_only_on_a_terminal_and_secrets_use_the_hidden_prompt() -> None:
     asked, hidden = [], []
     values = resolve_inputs(
-        specs(), flags={}, file_values={}, environ={}, interactive=True,
-        ask=lambda q: asked.append(q) or "", ask_secret=lambda q: hidden.append(q) or GOOD_PASSWORD,
+        specs(),
+        flags={},
+        file_values={},
+        environ={},
+        interactive=True,
+        ask=lambda q: asked.append(q) or "",
+        ask_secret=lambda q: hidden.append(q) or GOOD_PASSWORD,
     )
     assert values["redshift_master_password"] == GOOD_PASSWORD
     assert len(hidden) == 1 and "password" in hidden[0].lower()
@@ -78,7 +90,10 @@ def test_parameters_file_accepts_input_names_and_cli_list_form(tmp_path: Path) -
     manifest = load_manifest()
     plain = tmp_path / "p.yaml"
     plain.write_text("alert_email: ops@example.com\nRedshiftMasterPassword: " + GOOD_PASSWORD + "\n")
-    assert read_parameters_file(plain, manifest) == {"alert_email": "ops@example.com", "redshift_master_password": GOOD_PASSWORD}
+    assert read_parameters_file(plain, manifest) == {
+        "alert_email": "ops@example.com",
+        "redshift_master_password": GOOD_PASSWORD,
+    }
     cli = tmp_path / "p.json"
     cli.write_text(json.dumps([{"ParameterKey": "BedrockAgentId", "ParameterValue": "ABCDEFGHIJ"}]))
     assert read_parameters_file(cli, manifest) == {"bedrock_agent_id": "ABCDEFGHIJ"}

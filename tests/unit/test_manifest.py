@@ -30,7 +30,9 @@ def test_stack_parameters_point_only_at_earlier_stacks() -> None:
 def test_resolve_parameters_wires_stack_names_inputs_and_artifacts() -> None:
     manifest = load_manifest()
     params = manifest.resolve_parameters(
-        "compute", "pr-7", {"bedrock_agent_id": "", "bedrock_agent_alias_id": "", "log_retention_days": "7"},
+        "compute",
+        "pr-7",
+        {"bedrock_agent_id": "", "bedrock_agent_alias_id": "", "log_retention_days": "7"},
         {"handlers_package": "functions/a.zip", "shared_layer_package": "layers/b.zip"},
     )
     values = {p["ParameterKey"]: p["ParameterValue"] for p in params}

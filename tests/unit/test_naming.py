@@ -22,7 +22,9 @@ def test_valid_slugs(slug: str) -> None:
     assert validate_environment(slug) == slug
 
 
-@pytest.mark.parametrize("slug", ["", "a", "PR-1", "pr_1", "pr--1", "-pr", "pr-", "1pr", LONGEST + "x", "pr.1"])
+@pytest.mark.parametrize(
+    "slug", ["", "a", "PR-1", "pr_1", "pr--1", "-pr", "pr-", "1pr", LONGEST + "x", "pr.1"]
+)
 def test_invalid_slugs_say_what_is_allowed(slug: str) -> None:
     with pytest.raises(UsageError, match="lowercase letters"):
         validate_environment(slug)
@@ -30,7 +32,7 @@ def test_invalid_slugs_say_what_is_allowed(slug: str) -> None:
 
 def test_unknown_region_is_rejected_with_suggestions() -> None:
     assert validate_region("eu-west-1") == "eu-west-1"
-    with pytest.raises(UsageError, match="unknown region 'eu-west-9'.*eu-west-1"):
+    with pytest.raises(UsageError, match=r"unknown region 'eu-west-9'.*eu-west-1"):
         validate_region("eu-west-9")
 
 

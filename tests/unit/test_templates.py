@@ -16,39 +16,93 @@ ROOT = Path(__file__).resolve().parents[2]
 # What the guide's "Resources Created" lists require of each stack, as resource types.
 GUIDE_RESOURCES: dict[str, dict[str, int]] = {
     "networking": {
-        "AWS::EC2::VPC": 1, "AWS::EC2::Subnet": 4, "AWS::EC2::InternetGateway": 1, "AWS::EC2::NatGateway": 1,
-        "AWS::EC2::EIP": 1, "AWS::EC2::RouteTable": 2, "AWS::EC2::SubnetRouteTableAssociation": 4,
-        "AWS::EC2::SecurityGroup": 3, "AWS::EC2::VPCEndpoint": 1,
+        "AWS::EC2::VPC": 1,
+        "AWS::EC2::Subnet": 4,
+        "AWS::EC2::InternetGateway": 1,
+        "AWS::EC2::NatGateway": 1,
+        "AWS::EC2::EIP": 1,
+        "AWS::EC2::RouteTable": 2,
+        "AWS::EC2::SubnetRouteTableAssociation": 4,
+        "AWS::EC2::SecurityGroup": 3,
+        "AWS::EC2::VPCEndpoint": 1,
     },
     "storage": {
-        "AWS::S3::Bucket": 4, "AWS::Kinesis::Stream": 3, "AWS::Glue::Database": 1, "AWS::IAM::Role": 2,
-        "AWS::RedshiftServerless::Namespace": 1, "AWS::RedshiftServerless::Workgroup": 1,
+        "AWS::S3::Bucket": 4,
+        "AWS::Kinesis::Stream": 3,
+        "AWS::Glue::Database": 1,
+        "AWS::IAM::Role": 2,
+        "AWS::RedshiftServerless::Namespace": 1,
+        "AWS::RedshiftServerless::Workgroup": 1,
         "AWS::SecretsManager::Secret": 1,
     },
     "compute": {
-        "AWS::IAM::Role": 2, "AWS::Lambda::Function": 5, "AWS::Lambda::LayerVersion": 1, "AWS::DynamoDB::Table": 1,
-        "AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Resource": 5, "AWS::ApiGateway::Method": 5,
-        "AWS::ApiGateway::Deployment": 1, "AWS::ApiGateway::Stage": 1, "AWS::Lambda::Permission": 5,
+        "AWS::IAM::Role": 2,
+        "AWS::Lambda::Function": 5,
+        "AWS::Lambda::LayerVersion": 1,
+        "AWS::DynamoDB::Table": 1,
+        "AWS::ApiGateway::RestApi": 1,
+        "AWS::ApiGateway::Resource": 5,
+        "AWS::ApiGateway::Method": 5,
+        "AWS::ApiGateway::Deployment": 1,
+        "AWS::ApiGateway::Stage": 1,
+        "AWS::Lambda::Permission": 5,
     },
     "chatbot": {
-        "AWS::DynamoDB::Table": 2, "AWS::Lambda::Function": 2, "AWS::Events::Rule": 2, "AWS::SNS::Topic": 1,
+        "AWS::DynamoDB::Table": 2,
+        "AWS::Lambda::Function": 2,
+        "AWS::Events::Rule": 2,
+        "AWS::SNS::Topic": 1,
         "AWS::CloudWatch::Alarm": 1,
     },
     "monitoring": {"AWS::SNS::Topic": 2, "AWS::CloudWatch::Alarm": 10, "AWS::CloudWatch::Dashboard": 4},
     "logging": {
-        "AWS::Logs::LogGroup": 3, "AWS::Logs::MetricFilter": 3, "AWS::Logs::QueryDefinition": 4,
-        "AWS::XRay::SamplingRule": 1, "AWS::XRay::Group": 1, "AWS::Lambda::LayerVersion": 1,
-        "AWS::Lambda::Function": 1, "AWS::Logs::SubscriptionFilter": 1, "AWS::CloudTrail::Trail": 1,
+        "AWS::Logs::LogGroup": 3,
+        "AWS::Logs::MetricFilter": 3,
+        "AWS::Logs::QueryDefinition": 4,
+        "AWS::XRay::SamplingRule": 1,
+        "AWS::XRay::Group": 1,
+        "AWS::Lambda::LayerVersion": 1,
+        "AWS::Lambda::Function": 1,
+        "AWS::Logs::SubscriptionFilter": 1,
+        "AWS::CloudTrail::Trail": 1,
     },
 }
 GUIDE_PARAMETERS: dict[str, dict[str, Any]] = {
-    "networking": {"Environment": "development", "VpcCidr": "10.0.0.0/16", "PublicSubnet1Cidr": "10.0.1.0/24",
-                   "PublicSubnet2Cidr": "10.0.2.0/24", "PrivateSubnet1Cidr": "10.0.10.0/24", "PrivateSubnet2Cidr": "10.0.11.0/24"},
-    "storage": {"Environment": "development", "NetworkStackName": None, "RedshiftMasterUsername": "admin",
-                "RedshiftMasterPassword": None, "RedshiftNodeType": "ra3.xlplus"},
-    "compute": {"Environment": "development", "NetworkStackName": None, "StorageStackName": None, "BedrockAgentId": "", "BedrockAgentAliasId": ""},
-    "chatbot": {"Environment": "development", "NetworkStackName": None, "ComputeStackName": None, "BedrockAgentId": "", "BedrockAgentAliasId": ""},
-    "monitoring": {"Environment": "development", "ComputeStackName": None, "StorageStackName": None, "AlertEmail": ""},
+    "networking": {
+        "Environment": "development",
+        "VpcCidr": "10.0.0.0/16",
+        "PublicSubnet1Cidr": "10.0.1.0/24",
+        "PublicSubnet2Cidr": "10.0.2.0/24",
+        "PrivateSubnet1Cidr": "10.0.10.0/24",
+        "PrivateSubnet2Cidr": "10.0.11.0/24",
+    },
+    "storage": {
+        "Environment": "development",
+        "NetworkStackName": None,
+        "RedshiftMasterUsername": "admin",
+        "RedshiftMasterPassword": None,
+        "RedshiftNodeType": "ra3.xlplus",
+    },
+    "compute": {
+        "Environment": "development",
+        "NetworkStackName": None,
+        "StorageStackName": None,
+        "BedrockAgentId": "",
+        "BedrockAgentAliasId": "",
+    },
+    "chatbot": {
+        "Environment": "development",
+        "NetworkStackName": None,
+        "ComputeStackName": None,
+        "BedrockAgentId": "",
+        "BedrockAgentAliasId": "",
+    },
+    "monitoring": {
+        "Environment": "development",
+        "ComputeStackName": None,
+        "StorageStackName": None,
+        "AlertEmail": "",
+    },
     "logging": {"Environment": "development", "ComputeStackName": None, "LogRetentionDays": 7},
 }
 
@@ -104,7 +158,9 @@ def test_every_import_names_an_export_of_the_stack_it_points_to() -> None:
         for parameter, export in re.findall(r'"Fn::ImportValue": \{"Fn::Sub": "\$\{(\w+)\}-(\w+)"\}', text):
             source = spec.parameters[parameter]
             assert source.kind == "stack", f"{spec.key}: {parameter} is not wired to a stack"
-            assert export in all_templates[source.name]["Outputs"], f"{spec.key} imports {source.name}'s missing {export}"
+            assert export in all_templates[source.name]["Outputs"], (
+                f"{spec.key} imports {source.name}'s missing {export}"
+            )
 
 
 def test_redshift_password_is_noecho_without_default_and_never_leaves_the_secret() -> None:
@@ -118,7 +174,9 @@ def test_redshift_password_is_noecho_without_default_and_never_leaves_the_secret
             if re.search(r"password|secret", name, re.IGNORECASE):
                 assert parameter.get("NoEcho") is True and "Default" not in parameter, f"{key}.{name}"
     uses = [r for r in storage["Resources"].values() if "RedshiftMasterPassword" in json.dumps(r)]
-    assert [r["Type"] for r in uses] == ["AWS::SecretsManager::Secret"], "only the secret may hold the password"
+    assert [r["Type"] for r in uses] == ["AWS::SecretsManager::Secret"], (
+        "only the secret may hold the password"
+    )
     namespace = storage["Resources"]["RedshiftNamespace"]["Properties"]["AdminUserPassword"]
     assert "{{resolve:secretsmanager:" in json.dumps(namespace)
 
@@ -126,17 +184,31 @@ def test_redshift_password_is_noecho_without_default_and_never_leaves_the_secret
 def test_redshift_is_reachable_only_from_lambda_and_not_public() -> None:
     network = templates()["networking"]["Resources"]
     rules = [r["Properties"] for r in network.values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"]
-    rules += [rule for r in network.values() if r["Type"] == "AWS::EC2::SecurityGroup" for rule in r["Properties"].get("SecurityGroupIngress", [])]
+    rules += [
+        rule
+        for r in network.values()
+        if r["Type"] == "AWS::EC2::SecurityGroup"
+        for rule in r["Properties"].get("SecurityGroupIngress", [])
+    ]
     redshift = [r for r in rules if str(r.get("FromPort")) == "5439"]
-    assert redshift and all(r.get("SourceSecurityGroupId") == {"Ref": "LambdaSecurityGroup"} and "CidrIp" not in r for r in redshift)
+    assert redshift and all(
+        r.get("SourceSecurityGroupId") == {"Ref": "LambdaSecurityGroup"} and "CidrIp" not in r
+        for r in redshift
+    )
     workgroup = templates()["storage"]["Resources"]["RedshiftWorkgroup"]["Properties"]
     assert workgroup["PubliclyAccessible"] is False
 
 
 def test_functions_point_at_the_conventions_handlers() -> None:
     expected = {
-        "chatbot.handler", "venue_popularity.handler", "ticket_prediction.handler", "recommendations.handler",
-        "health_check.handler", "chatbot_maintenance.handler", "conversation_analytics.handler", "error_processor.handler",
+        "chatbot.handler",
+        "venue_popularity.handler",
+        "ticket_prediction.handler",
+        "recommendations.handler",
+        "health_check.handler",
+        "chatbot_maintenance.handler",
+        "conversation_analytics.handler",
+        "error_processor.handler",
     }
     handlers = {
         r["Properties"]["Handler"]

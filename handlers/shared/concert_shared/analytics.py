@@ -12,24 +12,31 @@ def _valid_venue(venue: dict[str, Any]) -> bool:
     return isinstance(venue.get("capacity"), int | float) and venue["capacity"] > 0
 
 
-def _parse_date(value: Any) -> date | None:
+def _valid_sale(sale: dict[str, Any]) -> bool:
+    sold = sale.get("tickets_sold")
+    return isinstance(sold, int | float) and not isinstance(sold, bool) and sold >= 0
+
+
+def parse_date(value: Any) -> date | None:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
 
 
-def venue_popularity(tables: dict[str, list[dict[str, Any]]], today: date, city: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+def venue_popularity(
+    tables: dict[str, list[dict[str, Any]]], today: date, city: str | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
     """popularity = sell_through x log10(1 + tickets_sold) x recency, per venue.
 
     sell_through = tickets sold / seats offered over the venue's past concerts; recency weighs a
     concert 1.0 within 90 days, decaying linearly to 0.25 at two years."""
     venues = {v["venue_id"]: v for v in tables["venues"] if _valid_venue(v)}
-    sales = {s["concert_id"]: s for s in tables["ticket_sales"]}
+    sales = {s["concert_id"]: s for s in tables["ticket_sales"] if _valid_sale(s)}
     scores: dict[str, dict[str, float]] = {}
     for concert in tables["concerts"]:
         venue = venues.get(concert.get("venue_id"))
-        concert_day = _parse_date(concert.get("concert_date"))
+        concert_day = parse_date(concert.get("concert_date"))
         sale = sales.get(concert.get("concert_id"))
         if venue is None or concert_day is None or sale is None or concert_day > today:
             continue
@@ -37,7 +44,9 @@ def venue_popularity(tables: dict[str, list[dict[str, Any]]], today: date, city:
             continue
         age = (today - concert_day).days
         recency = 1.0 if age <= 90 else max(0.25, 1.0 - 0.75 * (age - 90) / (730 - 90))
-        entry = scores.setdefault(venue["venue_id"], {"sold": 0.0, "offered": 0.0, "weight": 0.0, "count": 0.0})
+        entry = scores.setdefault(
+            venue["venue_id"], {"sold": 0.0, "offered": 0.0, "weight": 0.0, "count": 0.0}
+        )
         entry["sold"] += sale["tickets_sold"]
         entry["offered"] += venue["capacity"]
         entry["weight"] += recency
@@ -62,27 +71,50 @@ def venue_popularity(tables: dict[str, list[dict[str, Any]]], today: date, city:
     return ranked[:limit]
 
 
-def predict_ticket_sales(tables: dict[str, list[dict[str, Any]]], artist_id: str, venue_id: str, price: float | None) -> dict[str, Any]:
-    """Historical fallback: mean sell-through of the artist's past concerts (all venues when
-    the artist has none), times the venue's capacity, adjusted by price elasticity -0.5 against
-    the artist's mean price, capped at capacity."""
+def predict_ticket_sales(
+    tables: dict[str, list[dict[str, Any]]],
+    artist_id: str,
+    venue_id: str,
+    price: float | None,
+    on: date | None = None,
+) -> dict[str, Any]:
+    """Historical fallback: mean sell-through of the most specific history available (the
+    artist at this venue, else the artist anywhere, else this venue, else the whole platform),
+    times the venue's capacity, adjusted by price elasticity -0.5 against that history's mean
+    price (floor 0.2), capped at capacity. Only concerts before `on` count as history."""
     venues = {v["venue_id"]: v for v in tables["venues"] if _valid_venue(v)}
     if venue_id not in venues:
-        raise LookupError(f"unknown or invalid venue {venue_id}")
+        raise LookupError(f"unknown venue {venue_id} (or its capacity is invalid)")
     capacity = venues[venue_id]["capacity"]
-    sales = {s["concert_id"]: s for s in tables["ticket_sales"]}
+    sales = {s["concert_id"]: s for s in tables["ticket_sales"] if _valid_sale(s)}
     history = []
     for concert in tables["concerts"]:
         sale = sales.get(concert.get("concert_id"))
         venue = venues.get(concert.get("venue_id"))
+        concert_day = parse_date(concert.get("concert_date"))
+        if on is not None and (concert_day is None or concert_day >= on):
+            continue  # only concerts before the predicted date are history
         if sale and venue:
             history.append((concert, min(1.0, sale["tickets_sold"] / venue["capacity"])))
-    own = [(c, rate) for c, rate in history if c.get("artist_id") == artist_id]
-    basis = own or history
+    tiers = (
+        ("artist at venue", lambda c: c.get("artist_id") == artist_id and c.get("venue_id") == venue_id),
+        ("artist history", lambda c: c.get("artist_id") == artist_id),
+        ("venue history", lambda c: c.get("venue_id") == venue_id),
+        ("platform history", lambda c: True),
+    )
+    basis_name, basis = "", []
+    for basis_name, matches in tiers:
+        basis = [(c, rate) for c, rate in history if matches(c)]
+        if basis:
+            break
     if not basis:
-        raise LookupError("no ticket sales history to predict from")
+        raise LookupError("no ticket sales history to predict from; load the sample data")
     sell_through = sum(rate for _, rate in basis) / len(basis)
-    prices = [c["base_price"] for c, _ in basis if isinstance(c.get("base_price"), int | float) and c["base_price"] > 0]
+    prices = [
+        c["base_price"]
+        for c, _ in basis
+        if isinstance(c.get("base_price"), int | float) and c["base_price"] > 0
+    ]
     mean_price = sum(prices) / len(prices) if prices else None
     adjustment = 1.0
     if price is not None and mean_price:
@@ -92,12 +124,14 @@ def predict_ticket_sales(tables: dict[str, list[dict[str, Any]]], artist_id: str
         "predicted_tickets": predicted,
         "capacity": capacity,
         "sell_through": round(predicted / capacity, 4),
-        "basis": "artist history" if own else "platform history",
+        "basis": basis_name,
         "history_concerts": len(basis),
     }
 
 
-def recommend(tables: dict[str, list[dict[str, Any]]], preferences: dict[str, Any], today: date, limit: int = 5) -> list[dict[str, Any]]:
+def recommend(
+    tables: dict[str, list[dict[str, Any]]], preferences: dict[str, Any], today: date, limit: int = 5
+) -> list[dict[str, Any]]:
     """Score upcoming concerts: +3 favourite artist, +2 favourite genre, +1 in the user's city,
     + artist popularity / 100; ties broken by date. Each item says why it was chosen."""
     artists = {a["artist_id"]: a for a in tables["artists"]}
@@ -107,7 +141,7 @@ def recommend(tables: dict[str, list[dict[str, Any]]], preferences: dict[str, An
     home = str(preferences.get("city", "")).lower()
     picks = []
     for concert in tables["concerts"]:
-        day = _parse_date(concert.get("concert_date"))
+        day = parse_date(concert.get("concert_date"))
         artist = artists.get(concert.get("artist_id"))
         venue = venues.get(concert.get("venue_id"))
         if day is None or day < today or artist is None or venue is None:

@@ -63,7 +63,9 @@ def put_turn(session_id: str, turn: Turn) -> None:
     if turn.intent:
         item["intent"] = {"S": turn.intent}
     client("dynamodb").put_item(
-        TableName=env("CONVERSATION_HISTORY_TABLE"), Item=item, ConditionExpression="attribute_not_exists(turn)"
+        TableName=env("CONVERSATION_HISTORY_TABLE"),
+        Item=item,
+        ConditionExpression="attribute_not_exists(turn)",
     )
 
 
@@ -82,6 +84,12 @@ def history(session_id: str) -> list[Turn]:
             break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return [
-        Turn(int(i["turn"]["N"]), i["role"]["S"], i["content"]["S"], i.get("source", {}).get("S", ""), i.get("intent", {}).get("S", ""))
+        Turn(
+            int(i["turn"]["N"]),
+            i["role"]["S"],
+            i["content"]["S"],
+            i.get("source", {}).get("S", ""),
+            i.get("intent", {}).get("S", ""),
+        )
         for i in items
     ]

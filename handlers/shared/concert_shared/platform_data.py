@@ -5,6 +5,7 @@ which source answered and, for a fallback, why."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from aws_lambda_powertools import Logger
 from concert_shared import redshift
 from concert_shared.clients import client
 from concert_shared.config import optional_env
+from concert_shared.errors import DataUnavailable
 
 logger = Logger(child=True)
 
@@ -22,11 +24,15 @@ TABLES: dict[str, list[str]] = {
     "concerts": ["concert_id", "artist_id", "venue_id", "concert_date", "base_price"],
     "ticket_sales": ["concert_id", "tickets_sold", "revenue"],
 }
+# The Data API returns DECIMAL and DATE as strings: cast so both sources give the same types.
+SELECT_EXPRESSIONS: dict[str, str] = {
+    "concert_date": "TO_CHAR(concert_date, 'YYYY-MM-DD') AS concert_date",
+    "base_price": "CAST(base_price AS DOUBLE PRECISION) AS base_price",
+    "revenue": "CAST(revenue AS DOUBLE PRECISION) AS revenue",
+}
 REFERENCE_PREFIX = "reference"
-
-
-class DataUnavailable(RuntimeError):
-    """Neither Redshift nor the processed bucket holds the platform's reference data."""
+CACHE_SECONDS = 60.0
+_cache: dict[str, Any] = {}
 
 
 @dataclass
@@ -40,7 +46,8 @@ class Dataset:
 def _from_redshift() -> dict[str, list[dict[str, Any]]]:
     tables = {}
     for table, columns in TABLES.items():
-        rows = redshift.query(f"SELECT {', '.join(columns)} FROM {table}", columns)  # noqa: S608 - fixed identifiers
+        select = ", ".join(SELECT_EXPRESSIONS.get(column, column) for column in columns)
+        rows = redshift.query(f"SELECT {select} FROM {table}", columns)  # noqa: S608 - fixed identifiers
         if not rows:
             raise redshift.RedshiftUnavailable(f"table {table} is empty")
         tables[table] = rows
@@ -54,16 +61,47 @@ def _from_bucket() -> dict[str, list[dict[str, Any]]]:
     s3 = client("s3")
     tables = {}
     for table in TABLES:
-        key = f"{REFERENCE_PREFIX}/{table}.json"
+        key = reference_key(table)
         try:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except Exception as exc:  # noqa: BLE001
-            raise DataUnavailable(f"s3://{bucket}/{key} is not readable ({type(exc).__name__}); load the sample data") from exc
-        tables[table] = json.loads(body)
+        except Exception as exc:
+            raise DataUnavailable(
+                f"s3://{bucket}/{key} is not readable ({type(exc).__name__}); load the sample data"
+            ) from exc
+        try:
+            rows = json.loads(body)
+        except ValueError as exc:
+            raise DataUnavailable(
+                f"s3://{bucket}/{key} is not valid JSON ({exc}); reload the sample data"
+            ) from exc
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise DataUnavailable(
+                f"s3://{bucket}/{key} is not a JSON array of objects; reload the sample data"
+            )
+        tables[table] = rows
     return tables
 
 
+def reference_key(table: str) -> str:
+    """Where the processed bucket keeps one reference table (a JSON array of row objects)."""
+    return f"{REFERENCE_PREFIX}/{table}.json"
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
 def load() -> Dataset:
+    """The reference data, cached for CACHE_SECONDS per container (one chat turn reads it twice)."""
+    cached = _cache.get("dataset")
+    if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    dataset = _load()
+    _cache["dataset"] = (time.monotonic(), dataset)
+    return dataset
+
+
+def _load() -> Dataset:
     try:
         dataset = Dataset("redshift", _from_redshift())
     except redshift.RedshiftUnavailable as reason:
@@ -79,13 +117,30 @@ def check_quality(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
         capacity = venue.get("capacity")
         if not isinstance(capacity, int | float) or capacity <= 0:
             issues.append(f"venue {venue.get('venue_id')}: capacity {capacity!r}")
-            logger.warning("data quality issue", extra={"data_quality_issue": "invalid_capacity", "venue_id": venue.get("venue_id")})
+            logger.warning(
+                "data quality issue",
+                extra={"data_quality_issue": "invalid_capacity", "venue_id": venue.get("venue_id")},
+            )
     for concert in tables.get("concerts", []):
         if not concert.get("concert_date"):
             issues.append(f"concert {concert.get('concert_id')}: no date")
-            logger.warning("data quality issue", extra={"data_quality_issue": "missing_concert_date", "concert_id": concert.get("concert_id")})
+            logger.warning(
+                "data quality issue",
+                extra={"data_quality_issue": "missing_concert_date", "concert_id": concert.get("concert_id")},
+            )
         price = concert.get("base_price")
         if not isinstance(price, int | float) or price < 0:
             issues.append(f"concert {concert.get('concert_id')}: price {price!r}")
-            logger.warning("data quality issue", extra={"data_quality_issue": "invalid_price", "concert_id": concert.get("concert_id")})
+            logger.warning(
+                "data quality issue",
+                extra={"data_quality_issue": "invalid_price", "concert_id": concert.get("concert_id")},
+            )
+    for sale in tables.get("ticket_sales", []):
+        sold = sale.get("tickets_sold")
+        if not isinstance(sold, int | float) or sold < 0:
+            issues.append(f"ticket sales of {sale.get('concert_id')}: tickets_sold {sold!r}")
+            logger.warning(
+                "data quality issue",
+                extra={"data_quality_issue": "invalid_tickets_sold", "concert_id": sale.get("concert_id")},
+            )
     return issues

@@ -22,7 +22,9 @@ def _value(field: dict[str, Any]) -> Any:
     return None
 
 
-def query(sql: str, columns: list[str], parameters: list[dict[str, str]] | None = None, timeout: float = 10.0) -> list[dict[str, Any]]:
+def query(
+    sql: str, columns: list[str], parameters: list[dict[str, str]] | None = None, timeout: float = 10.0
+) -> list[dict[str, Any]]:
     """Run `sql` (which selects `columns`, in order) and return the rows as dicts."""
     workgroup = optional_env("REDSHIFT_WORKGROUP")
     database = optional_env("REDSHIFT_DATABASE")
@@ -31,7 +33,12 @@ def query(sql: str, columns: list[str], parameters: list[dict[str, str]] | None 
         raise RedshiftUnavailable("Redshift is not configured (REDSHIFT_WORKGROUP/DATABASE/SECRET_ARN)")
     data_api = client("redshift-data")
     try:
-        request: dict[str, Any] = {"WorkgroupName": workgroup, "Database": database, "SecretArn": secret, "Sql": sql}
+        request: dict[str, Any] = {
+            "WorkgroupName": workgroup,
+            "Database": database,
+            "SecretArn": secret,
+            "Sql": sql,
+        }
         if parameters:
             request["Parameters"] = parameters
         statement = data_api.execute_statement(**request)["Id"]
@@ -49,9 +56,11 @@ def query(sql: str, columns: list[str], parameters: list[dict[str, str]] | None 
         result = data_api.get_statement_result(Id=statement)
     except RedshiftUnavailable:
         raise
-    except Exception as exc:  # noqa: BLE001 - any client or service failure means "fall back"
+    except Exception as exc:
         raise RedshiftUnavailable(f"{type(exc).__name__}: {exc}") from exc
     names = [(c.get("name") or c.get("label") or "").lower() for c in result.get("ColumnMetadata", [])]
     if names != [c.lower() for c in columns]:
         raise RedshiftUnavailable(f"unexpected result columns {names}, expected {columns}")
-    return [dict(zip(columns, (_value(f) for f in record), strict=True)) for record in result.get("Records", [])]
+    return [
+        dict(zip(columns, (_value(f) for f in record), strict=True)) for record in result.get("Records", [])
+    ]

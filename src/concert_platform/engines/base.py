@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import boto3
@@ -19,7 +19,7 @@ _CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect
 class Engine:
     name = "engine"
     #: resource type -> why this engine cannot show such a resource back (verification exemptions)
-    unverifiable_types: Mapping[str, str] = {}
+    unverifiable_types: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self.region = region
@@ -40,7 +40,9 @@ class Engine:
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self.session.client(
-                service, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG  # type: ignore[call-overload]
+                service,
+                endpoint_url=self.endpoint_url,
+                config=_CLIENT_CONFIG,  # type: ignore[call-overload]
             )
         return self._clients[service]
 

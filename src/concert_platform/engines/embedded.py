@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, ClassVar
 
 import boto3
 
 from concert_platform.engines.base import Engine
 
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
+
 
 class EmbeddedEngine(Engine):
     name = "embedded"
-    unverifiable_types: dict[str, str] = {}
+    unverifiable_types: ClassVar[dict[str, str]] = {}
 
     def __init__(self, region: str) -> None:
         super().__init__(region, endpoint_url=None)
-        self._server = None
+        self._server: ThreadedMotoServer | None = None
 
     def _make_session(self) -> boto3.session.Session:
         return boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region  # noqa: S106
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - emulator credentials
+            region_name=self.region,
         )
 
     def start(self) -> None:

@@ -25,5 +25,7 @@ class LocalStackEngine(Engine):
 
     def _make_session(self) -> boto3.session.Session:
         return boto3.session.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=self.region  # noqa: S106
+            aws_access_key_id="test",
+            aws_secret_access_key="test",  # noqa: S106 - emulator credentials
+            region_name=self.region,
         )

@@ -9,7 +9,12 @@ from rich.console import Console
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--templates", type=Path, default=Path("templates"), help="directory (or one file) of CloudFormation templates")
+    parser.add_argument(
+        "--templates",
+        type=Path,
+        default=Path("templates"),
+        help="directory (or one file) of CloudFormation templates",
+    )
     parser.add_argument("--format", choices=("text", "json", "junit", "sarif"), default="text")
     parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
 

@@ -18,21 +18,41 @@ def print_text(report: PolicyReport, console: Console) -> None:
             table.add_row(f.check_id, f.practice, f.template, f.resource, str(f.line), f.message)
         console.print(table)
     for skip in report.skipped:
-        console.print(f"[yellow]skipped[/yellow] {skip.tool} {skip.check_id} on {skip.template}/{skip.resource}: {skip.reason}", soft_wrap=True)
+        console.print(
+            f"[yellow]skipped[/yellow] {skip.tool} {skip.check_id} on {skip.template}/{skip.resource}: {skip.reason}",
+            soft_wrap=True,
+        )
     verdict = "[red]FAILED[/red]" if report.failed else "[green]passed[/green]"
-    console.print(f"{verdict}: {len(report.templates)} templates, {report.checks_run} checks, {report.failed} findings, {len(report.skipped)} skips in Metadata")
+    console.print(
+        f"{verdict}: {len(report.templates)} templates, {report.checks_run} checks, {report.failed} findings, {len(report.skipped)} skips in Metadata"
+    )
 
 
 def junit(report: PolicyReport) -> str:
-    suite = ET.Element("testsuite", name="concert-platform policy", tests=str(max(1, report.failed)), failures=str(report.failed), skipped=str(len(report.skipped)))
+    suite = ET.Element(
+        "testsuite",
+        name="concert-platform policy",
+        tests=str(max(1, report.failed)),
+        failures=str(report.failed),
+        skipped=str(len(report.skipped)),
+    )
     for f in report.findings:
-        case = ET.SubElement(suite, "testcase", classname=f"policy.{f.template}", name=f"{f.check_id} {f.resource}")
+        case = ET.SubElement(
+            suite, "testcase", classname=f"policy.{f.template}", name=f"{f.check_id} {f.resource}"
+        )
         ET.SubElement(case, "failure", message=f.message).text = f"{f.practice} ({f.template}:{f.line})"
     for s in report.skipped:
-        case = ET.SubElement(suite, "testcase", classname=f"policy.{s.template}", name=f"{s.check_id} {s.resource}")
+        case = ET.SubElement(
+            suite, "testcase", classname=f"policy.{s.template}", name=f"{s.check_id} {s.resource}"
+        )
         ET.SubElement(case, "skipped", message=s.reason)
     if not report.findings:
-        ET.SubElement(suite, "testcase", classname="policy", name=f"{len(report.templates)} templates pass {report.checks_run} checks")
+        ET.SubElement(
+            suite,
+            "testcase",
+            classname="policy",
+            name=f"{len(report.templates)} templates pass {report.checks_run} checks",
+        )
     return ET.tostring(suite, encoding="unicode")
 
 
@@ -44,13 +64,27 @@ def sarif(report: PolicyReport) -> str:
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "runs": [
                 {
-                    "tool": {"driver": {"name": "concert-platform policy", "rules": [{"id": i, "shortDescription": {"text": p}} for i, p in sorted(rules.items())]}},
+                    "tool": {
+                        "driver": {
+                            "name": "concert-platform policy",
+                            "rules": [
+                                {"id": i, "shortDescription": {"text": p}} for i, p in sorted(rules.items())
+                            ],
+                        }
+                    },
                     "results": [
                         {
                             "ruleId": f.check_id,
                             "level": "error",
                             "message": {"text": f"{f.resource}: {f.message}"},
-                            "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.template}, "region": {"startLine": max(1, f.line)}}}],
+                            "locations": [
+                                {
+                                    "physicalLocation": {
+                                        "artifactLocation": {"uri": f.template},
+                                        "region": {"startLine": max(1, f.line)},
+                                    }
+                                }
+                            ],
                         }
                         for f in report.findings
                     ],

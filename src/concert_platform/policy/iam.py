@@ -22,9 +22,15 @@ RESOURCE_WILDCARD_ACTIONS = frozenset(
 
 
 def iam_statements(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
-    for logical_id, resource in template.resources("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+    for logical_id, resource in template.resources(
+        "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"
+    ):
         properties = resource.get("Properties", {})
-        documents = [p.get("PolicyDocument", {}) for p in as_list(properties.get("Policies", [])) if isinstance(p, dict)]
+        documents = [
+            p.get("PolicyDocument", {})
+            for p in as_list(properties.get("Policies", []))
+            if isinstance(p, dict)
+        ]
         if "PolicyDocument" in properties:
             documents.append(properties["PolicyDocument"])
         for document in documents:

@@ -50,7 +50,12 @@ def _resource_lines(text: str) -> dict[str, int]:
             continue
         if in_resources and line and not line[0].isspace():
             in_resources = False
-        if in_resources and line.startswith("  ") and not line.startswith("   ") and line.rstrip().endswith(":"):
+        if (
+            in_resources
+            and line.startswith("  ")
+            and not line.startswith("   ")
+            and line.rstrip().endswith(":")
+        ):
             lines[line.strip()[:-1]] = number
     return lines
 
@@ -58,7 +63,11 @@ def _resource_lines(text: str) -> dict[str, int]:
 def load_templates(directory: Path) -> list[Template]:
     if not directory.exists():
         raise UsageError(f"template directory {directory} does not exist")
-    paths = [directory] if directory.is_file() else sorted(p for p in directory.iterdir() if p.suffix in TEMPLATE_SUFFIXES and p.is_file())
+    paths = (
+        [directory]
+        if directory.is_file()
+        else sorted(p for p in directory.iterdir() if p.suffix in TEMPLATE_SUFFIXES and p.is_file())
+    )
     if not paths:
         raise UsageError(f"no CloudFormation templates (*.yaml, *.yml, *.json, *.template) in {directory}")
     templates = []
@@ -67,7 +76,9 @@ def load_templates(directory: Path) -> list[Template]:
         try:
             data = load_cfn_yaml(text)
         except (yaml.YAMLError, UsageError) as exc:
-            raise UsageError(f"{path} is not a CloudFormation template: it does not parse as YAML or JSON ({str(exc).splitlines()[0]})") from None
+            raise UsageError(
+                f"{path} is not a CloudFormation template: it does not parse as YAML or JSON ({str(exc).splitlines()[0]})"
+            ) from None
         if not isinstance(data.get("Resources"), dict) or not data["Resources"]:
             raise UsageError(f"{path} is not a CloudFormation template: it has no Resources section")
         templates.append(Template(path=path, name=path.name, data=data, lines=_resource_lines(text)))
@@ -79,8 +90,12 @@ def _metadata_skips(template: Template) -> list[Skip]:
     for logical_id, resource in template.resources():
         metadata = resource.get("Metadata", {}) if isinstance(resource, dict) else {}
         for item in (metadata.get("checkov", {}) or {}).get("skip", []) or []:
-            skips.append(Skip(item.get("id", ""), template.name, logical_id, item.get("comment", ""), "checkov"))
-        for rule in ((metadata.get("cfn-lint", {}) or {}).get("config", {}) or {}).get("ignore_checks", []) or []:
+            skips.append(
+                Skip(item.get("id", ""), template.name, logical_id, item.get("comment", ""), "checkov")
+            )
+        for rule in ((metadata.get("cfn-lint", {}) or {}).get("config", {}) or {}).get(
+            "ignore_checks", []
+        ) or []:
             skips.append(Skip(rule, template.name, logical_id, "see the comment in the template", "cfn-lint"))
     return skips
 
@@ -96,7 +111,15 @@ def run_cfn_lint(templates: list[Template], report: PolicyReport) -> None:
             path = getattr(match, "path", None) or []
             resource = path[1] if len(path) > 1 and path[0] == "Resources" else "(template)"
             report.findings.append(
-                Finding(rule_id, match.rule.shortdesc, template.name, str(resource), match.linenumber, match.message, "cfn-lint")
+                Finding(
+                    rule_id,
+                    match.rule.shortdesc,
+                    template.name,
+                    str(resource),
+                    match.linenumber,
+                    match.message,
+                    "cfn-lint",
+                )
             )
     report.checks_run += 1
 
@@ -111,14 +134,23 @@ def run_checkov(directory: Path, templates: list[Template], report: PolicyReport
     names = {t.name for t in templates}
     root = directory if directory.is_dir() else directory.parent
     result = Runner().run(root_folder=str(root), runner_filter=RunnerFilter(framework=["cloudformation"]))
-    checks = {c.check_id for c in result.passed_checks + result.failed_checks + result.skipped_checks}
+    results = result if isinstance(result, list) else [result]
+    checks = {c.check_id for r in results for c in r.passed_checks + r.failed_checks + r.skipped_checks}
     report.checks_run += len(checks)
-    for failed in result.failed_checks:
+    for failed in (c for r in results for c in r.failed_checks):
         name = Path(failed.file_path).name
         if name not in names:
             continue
         report.findings.append(
-            Finding(failed.check_id, failed.check_name, name, failed.resource.split(".", 1)[-1], failed.file_line_range[0], failed.check_name, "checkov")
+            Finding(
+                failed.check_id,
+                failed.check_name,
+                name,
+                failed.resource.split(".", 1)[-1],
+                failed.file_line_range[0],
+                failed.check_name,
+                "checkov",
+            )
         )
 
 
@@ -130,10 +162,22 @@ def run_own_checks(templates: list[Template], report: PolicyReport) -> None:
         for template, resource, message in check.scan(templates):
             if (template.name, resource, check.id) in skipped:
                 continue
-            report.findings.append(Finding(check.id, check.practice, template.name, resource, template.lines.get(resource, 1), message, "concert-platform"))
+            report.findings.append(
+                Finding(
+                    check.id,
+                    check.practice,
+                    template.name,
+                    resource,
+                    template.lines.get(resource, 1),
+                    message,
+                    "concert-platform",
+                )
+            )
 
 
-def run_policy(directory: Path, tools: tuple[str, ...] = ("cfn-lint", "checkov", "concert-platform")) -> PolicyReport:
+def run_policy(
+    directory: Path, tools: tuple[str, ...] = ("cfn-lint", "checkov", "concert-platform")
+) -> PolicyReport:
     templates = load_templates(directory)
     report = PolicyReport(templates=[t.name for t in templates])
     for template in templates:

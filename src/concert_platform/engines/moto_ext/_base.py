@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+
 class EmulatedResource:
     """Mixin for a CloudFormation resource whose state lives in a real moto backend.
 
@@ -38,11 +39,18 @@ class EmulatedResource:
 
     @classmethod
     def update_from_cloudformation_json(
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
     ) -> Any:
         # Replacement semantics: remove the old resource, create the new one.
         original_resource.remove(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
 
     def delete(self, account_id: str, region_name: str) -> None:
         self.remove(account_id, region_name)

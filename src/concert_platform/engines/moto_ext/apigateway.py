@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from moto.apigateway import models as apigw_models
-
 from moto.core.common_models import CloudFormationModel
 
 from concert_platform.engines.moto_ext._base import EmulatedResource, as_bool
@@ -61,7 +60,10 @@ class Stage(EmulatedResource, CloudFormationModel):
         )
         access = properties.get("AccessLogSetting")
         if access:
-            stage.access_log_settings = {"destinationArn": access.get("DestinationArn"), "format": access.get("Format")}
+            stage.access_log_settings = {
+                "destinationArn": access.get("DestinationArn"),
+                "format": access.get("Format"),
+            }
         _method_settings(stage, properties.get("MethodSettings", []))
         return cls(properties["RestApiId"], properties["StageName"])
 
@@ -86,7 +88,9 @@ class Account(EmulatedResource, CloudFormationModel):
         return self.account_id
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> Account:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> Account:
         _backend(account_id, region_name).update_account(
             [{"op": "replace", "path": "/cloudwatchRoleArn", "value": properties.get("CloudWatchRoleArn")}]
         )
@@ -122,7 +126,9 @@ class ApiKey(EmulatedResource, CloudFormationModel):
             "value": properties.get("Value"),
             "customerId": properties.get("CustomerId"),
         }
-        key = _backend(account_id, region_name).create_api_key({k: v for k, v in payload.items() if v is not None})
+        key = _backend(account_id, region_name).create_api_key(
+            {k: v for k, v in payload.items() if v is not None}
+        )
         return cls(key.id)
 
     def remove(self, account_id: str, region_name: str) -> None:
@@ -146,17 +152,31 @@ class UsagePlan(EmulatedResource, CloudFormationModel):
         return self.plan_id
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> UsagePlan:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> UsagePlan:
         throttle = properties.get("Throttle", {})
         quota = properties.get("Quota", {})
         payload = {
             "name": properties.get("UsagePlanName", logical_id),
             "description": properties.get("Description"),
-            "apiStages": [{"apiId": s["ApiId"], "stage": s["Stage"]} for s in properties.get("ApiStages", [])],
-            "throttle": {"rateLimit": throttle.get("RateLimit"), "burstLimit": throttle.get("BurstLimit")} if throttle else None,
-            "quota": {"limit": quota.get("Limit"), "period": quota.get("Period"), "offset": quota.get("Offset", 0)} if quota else None,
+            "apiStages": [
+                {"apiId": s["ApiId"], "stage": s["Stage"]} for s in properties.get("ApiStages", [])
+            ],
+            "throttle": {"rateLimit": throttle.get("RateLimit"), "burstLimit": throttle.get("BurstLimit")}
+            if throttle
+            else None,
+            "quota": {
+                "limit": quota.get("Limit"),
+                "period": quota.get("Period"),
+                "offset": quota.get("Offset", 0),
+            }
+            if quota
+            else None,
         }
-        plan = _backend(account_id, region_name).create_usage_plan({k: v for k, v in payload.items() if v is not None})
+        plan = _backend(account_id, region_name).create_usage_plan(
+            {k: v for k, v in payload.items() if v is not None}
+        )
         return cls(plan.id)
 
     def remove(self, account_id: str, region_name: str) -> None:
@@ -181,9 +201,12 @@ class UsagePlanKey(EmulatedResource, CloudFormationModel):
         return f"{self.key_id}:{self.plan_id}"
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> UsagePlanKey:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> UsagePlanKey:
         _backend(account_id, region_name).create_usage_plan_key(
-            properties["UsagePlanId"], {"keyId": properties["KeyId"], "keyType": properties.get("KeyType", "API_KEY")}
+            properties["UsagePlanId"],
+            {"keyId": properties["KeyId"], "keyType": properties.get("KeyType", "API_KEY")},
         )
         return cls(properties["UsagePlanId"], properties["KeyId"])
 
@@ -197,7 +220,14 @@ def patch_method_model() -> None:
     """Accept integrations without IntegrationHttpMethod/Uri (MOCK), and keep their responses."""
     method_cls = apigw_models.Method
 
-    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         properties = cloudformation_json["Properties"]
         backend = _backend(account_id, region_name)
         method = backend.put_method(
@@ -220,8 +250,14 @@ def patch_method_model() -> None:
                 request_templates=integration.get("RequestTemplates"),
             )
         for response in properties.get("MethodResponses", []):
-            method.create_response(str(response["StatusCode"]), response.get("ResponseModels", {}), response.get("ResponseParameters", {}))
-        method.cfn_physical_id = f"{properties['RestApiId']}-{properties['ResourceId']}-{properties['HttpMethod']}"
+            method.create_response(
+                str(response["StatusCode"]),
+                response.get("ResponseModels", {}),
+                response.get("ResponseParameters", {}),
+            )
+        method.cfn_physical_id = (
+            f"{properties['RestApiId']}-{properties['ResourceId']}-{properties['HttpMethod']}"
+        )
         method.cfn_location = (properties["RestApiId"], properties["ResourceId"], properties["HttpMethod"])
         return method
 
@@ -230,7 +266,7 @@ def patch_method_model() -> None:
         backend = _backend(account_id, region_name)
         try:
             backend.delete_method(rest_api_id, resource_id, http_method)
-        except Exception:  # noqa: BLE001 - the API or resource may already be gone
+        except Exception:
             return
 
     method_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]

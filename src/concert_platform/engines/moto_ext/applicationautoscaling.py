@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from moto.applicationautoscaling import models as aas_models
-
 from moto.core.common_models import CloudFormationModel
 
 from concert_platform.engines.moto_ext._base import EmulatedResource
@@ -32,7 +31,9 @@ class ScalableTarget(EmulatedResource, CloudFormationModel):
         return f"{self.resource_id}|{self.dimension}|{self.namespace}"
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> ScalableTarget:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> ScalableTarget:
         _backend(account_id, region_name).register_scalable_target(
             properties["ServiceNamespace"], properties["ResourceId"], properties["ScalableDimension"],
             int(properties["MinCapacity"]), int(properties["MaxCapacity"]), properties.get("RoleARN", ""), None,
@@ -40,7 +41,9 @@ class ScalableTarget(EmulatedResource, CloudFormationModel):
         return cls(properties["ServiceNamespace"], properties["ResourceId"], properties["ScalableDimension"])
 
     def remove(self, account_id: str, region_name: str) -> None:
-        _backend(account_id, region_name).deregister_scalable_target(self.namespace, self.resource_id, self.dimension)
+        _backend(account_id, region_name).deregister_scalable_target(
+            self.namespace, self.resource_id, self.dimension
+        )
 
 
 class ScalingPolicy(EmulatedResource, CloudFormationModel):
@@ -61,7 +64,9 @@ class ScalingPolicy(EmulatedResource, CloudFormationModel):
         return self.name
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> ScalingPolicy:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> ScalingPolicy:
         resource_id, dimension, namespace = properties["ScalingTargetId"].split("|")
         config = properties.get("TargetTrackingScalingPolicyConfiguration", {})
         _backend(account_id, region_name).put_scaling_policy(
@@ -71,4 +76,6 @@ class ScalingPolicy(EmulatedResource, CloudFormationModel):
         return cls(properties["PolicyName"], namespace, resource_id, dimension)
 
     def remove(self, account_id: str, region_name: str) -> None:
-        _backend(account_id, region_name).delete_scaling_policy(self.name, self.namespace, self.resource_id, self.dimension)
+        _backend(account_id, region_name).delete_scaling_policy(
+            self.name, self.namespace, self.resource_id, self.dimension
+        )

@@ -13,9 +13,19 @@ from moto.awslambda import models as lambda_models
 def patch_models() -> None:
     permission_cls = lambda_models.Permission
 
-    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         properties = dict(cloudformation_json["Properties"])
-        statement_id = properties.get("StatementId") or f"{kwargs.get('LogicalId', 'permission')}-{uuid.uuid4().hex[:12]}"
+        statement_id = (
+            properties.get("StatementId")
+            or f"{kwargs.get('LogicalId', 'permission')}-{uuid.uuid4().hex[:12]}"
+        )
         properties["StatementId"] = statement_id
         backend = lambda_models.lambda_backends[account_id][region_name]
         backend.get_function(properties["FunctionName"]).policy.add_statement(raw=json.dumps(properties))
@@ -29,7 +39,7 @@ def patch_models() -> None:
         backend = lambda_models.lambda_backends[account_id][region_name]
         try:
             backend.remove_permission(self.function_name, self.statement_id)
-        except Exception:  # noqa: BLE001 - the function may already be gone with its policy
+        except Exception:
             return
 
     permission_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
@@ -40,9 +50,18 @@ def patch_models() -> None:
     function_cls = lambda_models.LambdaFunction
     original_function = function_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_function(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_function(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         # moto's model drops TracingConfig, Layers, KmsKeyArn, DeadLetterConfig and Architectures.
-        function = original_function(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        function = original_function(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
         properties = cloudformation_json.get("Properties", {})
         if properties.get("TracingConfig"):
             function.tracing_config = dict(properties["TracingConfig"])

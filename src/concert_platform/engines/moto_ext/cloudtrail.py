@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from moto.cloudtrail import models as ct_models
-
 from moto.core.common_models import CloudFormationModel
 
 from concert_platform.engines.moto_ext._base import EmulatedResource, as_bool

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from moto.cloudwatch import models as cw_models
-
 from moto.core.common_models import CloudFormationModel
 
 from concert_platform.engines.moto_ext._base import EmulatedResource, as_bool
@@ -25,7 +24,11 @@ def _queries(metrics: list[dict[str, Any]]) -> list[Any]:
         if stat:
             metric = stat.get("Metric", {})
             metric_stat = cw_models.MetricStat(
-                metric=cw_models.Metric(metric.get("MetricName"), metric.get("Namespace"), _dimensions(metric.get("Dimensions", []))),
+                metric=cw_models.Metric(
+                    metric.get("MetricName"),
+                    metric.get("Namespace"),
+                    _dimensions(metric.get("Dimensions", [])),
+                ),
                 period=stat.get("Period"),
                 stat=stat.get("Stat"),
                 unit=stat.get("Unit"),
@@ -80,7 +83,9 @@ class Alarm(EmulatedResource, CloudFormationModel):
             dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in properties.get("Dimensions", [])],
             alarm_actions=list(properties.get("AlarmActions", [])),
             metric_data_queries=_queries(properties["Metrics"]) if properties.get("Metrics") else None,
-            datapoints_to_alarm=int(properties["DatapointsToAlarm"]) if properties.get("DatapointsToAlarm") else None,
+            datapoints_to_alarm=int(properties["DatapointsToAlarm"])
+            if properties.get("DatapointsToAlarm")
+            else None,
             extended_statistic=properties.get("ExtendedStatistic"),
             ok_actions=list(properties.get("OKActions", [])),
             insufficient_data_actions=list(properties.get("InsufficientDataActions", [])),

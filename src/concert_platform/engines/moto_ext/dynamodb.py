@@ -17,19 +17,34 @@ def _apply(table: Any, properties: dict[str, Any], account_id: str, region_name:
     backend = ddb_models.dynamodb_backends[account_id][region_name]
     sse = properties.get("SSESpecification")
     if sse and as_bool(sse.get("SSEEnabled")):
-        table.sse_specification = {"Enabled": True, "SSEType": sse.get("SSEType", "KMS"), "KMSMasterKeyId": sse.get("KMSMasterKeyId")}
+        table.sse_specification = {
+            "Enabled": True,
+            "SSEType": sse.get("SSEType", "KMS"),
+            "KMSMasterKeyId": sse.get("KMSMasterKeyId"),
+        }
     ttl = properties.get("TimeToLiveSpecification")
     if ttl:
-        backend.update_time_to_live(table.name, {"Enabled": as_bool(ttl.get("Enabled")), "AttributeName": ttl["AttributeName"]})
+        backend.update_time_to_live(
+            table.name, {"Enabled": as_bool(ttl.get("Enabled")), "AttributeName": ttl["AttributeName"]}
+        )
     pitr = properties.get("PointInTimeRecoverySpecification")
     if pitr:
-        backend.update_continuous_backups(table.name, {"PointInTimeRecoveryEnabled": as_bool(pitr.get("PointInTimeRecoveryEnabled"))})
+        backend.update_continuous_backups(
+            table.name, {"PointInTimeRecoveryEnabled": as_bool(pitr.get("PointInTimeRecoveryEnabled"))}
+        )
 
 
 def patch_table_model() -> None:
     original = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         table = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         _apply(table, cloudformation_json.get("Properties", {}), account_id, region_name)
         return table

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.core.common_models import CloudFormationModel
 from moto.ec2 import models as ec2_models
 from moto.ec2.models.security_groups import SecurityGroup
-
-from moto.core.common_models import CloudFormationModel
 
 from concert_platform.engines.moto_ext._base import EmulatedResource
 
@@ -24,7 +23,9 @@ def _authorize_egress(backend: Any, group_id: str, rule: dict[str, Any], vpc_id:
         ip_protocol=str(rule["IpProtocol"]),
         from_port=rule.get("FromPort"),
         to_port=rule.get("ToPort"),
-        ip_ranges=[{"CidrIp": rule["CidrIp"], "Description": rule.get("Description", "")}] if rule.get("CidrIp") else [],
+        ip_ranges=[{"CidrIp": rule["CidrIp"], "Description": rule.get("Description", "")}]
+        if rule.get("CidrIp")
+        else [],
         source_groups=[{"GroupId": destination}] if destination else [],
         vpc_id=vpc_id,
     )
@@ -47,13 +48,17 @@ class SecurityGroupEgress(EmulatedResource, CloudFormationModel):
         return self.rule_id
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> SecurityGroupEgress:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> SecurityGroupEgress:
         backend = _backend(account_id, region_name)
         group = backend.get_security_group_by_name_or_id(properties["GroupId"])
         rules_before = {r.id for r in group.egress_rules}
         _authorize_egress(backend, properties["GroupId"], properties, group.vpc_id)
         new = [r.id for r in group.egress_rules if r.id not in rules_before]
-        return cls(properties["GroupId"], properties, new[0] if new else f"{properties['GroupId']}-{logical_id}")
+        return cls(
+            properties["GroupId"], properties, new[0] if new else f"{properties['GroupId']}-{logical_id}"
+        )
 
     def remove(self, account_id: str, region_name: str) -> None:
         backend = _backend(account_id, region_name)
@@ -66,7 +71,9 @@ class SecurityGroupEgress(EmulatedResource, CloudFormationModel):
             ip_protocol=str(self.rule["IpProtocol"]),
             from_port=self.rule.get("FromPort"),
             to_port=self.rule.get("ToPort"),
-            ip_ranges=[{"CidrIp": self.rule["CidrIp"], "Description": self.rule.get("Description", "")}] if self.rule.get("CidrIp") else [],
+            ip_ranges=[{"CidrIp": self.rule["CidrIp"], "Description": self.rule.get("Description", "")}]
+            if self.rule.get("CidrIp")
+            else [],
             source_groups=[{"GroupId": destination}] if destination else [],
             vpc_id=group.vpc_id,
         )
@@ -84,7 +91,14 @@ def patch_security_group_model() -> None:
     SecurityGroupIngress.physical_resource_id = property(_ingress_physical_id)  # type: ignore[attr-defined]
     original = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         egress = cloudformation_json.get("Properties", {}).get("SecurityGroupEgress")
         if egress:
@@ -108,16 +122,33 @@ def patch_vpc_and_association_models() -> None:
 
     original_vpc = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_vpc(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_vpc(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         vpc = original_vpc(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         properties = cloudformation_json.get("Properties", {})
         backend = _backend(account_id, region_name)
-        for prop, attribute in (("EnableDnsSupport", "enable_dns_support"), ("EnableDnsHostnames", "enable_dns_hostnames")):
+        for prop, attribute in (
+            ("EnableDnsSupport", "enable_dns_support"),
+            ("EnableDnsHostnames", "enable_dns_hostnames"),
+        ):
             if prop in properties:
                 backend.modify_vpc_attribute(vpc.id, attribute, str(properties[prop]).lower() == "true")
         return vpc
 
-    def create_association(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_association(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         properties = cloudformation_json["Properties"]
         association_id = _backend(account_id, region_name).associate_route_table(
             route_table_id=properties["RouteTableId"], subnet_id=properties["SubnetId"]
@@ -129,12 +160,14 @@ def patch_vpc_and_association_models() -> None:
     def delete_association(self: Any, account_id: str, region_name: str) -> None:
         try:
             _backend(account_id, region_name).disassociate_route_table(self.association_id)
-        except Exception:  # noqa: BLE001 - the route table may already be gone
+        except Exception:
             return
 
     VPC.create_from_cloudformation_json = classmethod(create_vpc)  # type: ignore[assignment]
     SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(create_association)  # type: ignore[assignment]
-    SubnetRouteTableAssociation.physical_resource_id = property(lambda self: getattr(self, "association_id", self.route_table_id))  # type: ignore[assignment]
+    SubnetRouteTableAssociation.physical_resource_id = property(
+        lambda self: getattr(self, "association_id", self.route_table_id)
+    )  # type: ignore[assignment]
     SubnetRouteTableAssociation.delete = delete_association  # type: ignore[attr-defined]
 
 

@@ -15,7 +15,14 @@ def patch_role_model() -> None:
     role_cls = iam_models.Role
     original = role_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         role = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         backend = iam_models.iam_backends[account_id][get_partition(region_name)]
         for arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []):
@@ -24,7 +31,9 @@ def patch_role_model() -> None:
 
     original_delete = role_cls.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def delete_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+    def delete_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
         # CloudFormation detaches the managed policies it attached before deleting the role.
         backend = iam_models.iam_backends[account_id][get_partition(region_name)]
         for role in backend.roles.values():

@@ -12,10 +12,9 @@ import time
 import uuid
 from typing import Any
 
+from moto.core.common_models import CloudFormationModel
 from moto.logs import models as logs_models
 from moto.logs.responses import LogsResponse
-
-from moto.core.common_models import CloudFormationModel
 
 from concert_platform.engines.moto_ext._base import EmulatedResource
 
@@ -31,7 +30,9 @@ def _query_definitions(backend: Any) -> dict[str, dict[str, Any]]:
     return definitions
 
 
-def put_query_definition(backend: Any, name: str, query: str, groups: list[str], definition_id: str | None = None) -> str:
+def put_query_definition(
+    backend: Any, name: str, query: str, groups: list[str], definition_id: str | None = None
+) -> str:
     definition_id = definition_id or str(uuid.uuid4())
     _query_definitions(backend)[definition_id] = {
         "queryDefinitionId": definition_id,
@@ -59,7 +60,9 @@ class MetricFilter(EmulatedResource, CloudFormationModel):
         return self.name
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> MetricFilter:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> MetricFilter:
         name = properties.get("FilterName") or f"{logical_id}-{uuid.uuid4().hex[:12]}"
         transformations = [
             {
@@ -68,7 +71,11 @@ class MetricFilter(EmulatedResource, CloudFormationModel):
                 "metricValue": str(t["MetricValue"]),
                 **({"defaultValue": t["DefaultValue"]} if "DefaultValue" in t else {}),
                 **({"unit": t["Unit"]} if "Unit" in t else {}),
-                **({"dimensions": {d["Key"]: d["Value"] for d in t["Dimensions"]}} if t.get("Dimensions") else {}),
+                **(
+                    {"dimensions": {d["Key"]: d["Value"] for d in t["Dimensions"]}}
+                    if t.get("Dimensions")
+                    else {}
+                ),
             }
             for t in properties["MetricTransformations"]
         ]
@@ -76,8 +83,12 @@ class MetricFilter(EmulatedResource, CloudFormationModel):
         if properties["LogGroupName"] not in backend.groups:
             from moto.logs.exceptions import ResourceNotFoundException
 
-            raise ResourceNotFoundException(f"The specified log group does not exist: {properties['LogGroupName']}")
-        backend.put_metric_filter(name, properties["FilterPattern"], properties["LogGroupName"], transformations)
+            raise ResourceNotFoundException(
+                f"The specified log group does not exist: {properties['LogGroupName']}"
+            )
+        backend.put_metric_filter(
+            name, properties["FilterPattern"], properties["LogGroupName"], transformations
+        )
         return cls(name, properties["LogGroupName"])
 
     def remove(self, account_id: str, region_name: str) -> None:
@@ -100,10 +111,16 @@ class SubscriptionFilter(EmulatedResource, CloudFormationModel):
         return self.name
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> SubscriptionFilter:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> SubscriptionFilter:
         name = properties.get("FilterName") or f"{logical_id}-{uuid.uuid4().hex[:12]}"
         _backend(account_id, region_name).put_subscription_filter(
-            properties["LogGroupName"], name, properties["FilterPattern"], properties["DestinationArn"], properties.get("RoleArn", "")
+            properties["LogGroupName"],
+            name,
+            properties["FilterPattern"],
+            properties["DestinationArn"],
+            properties.get("RoleArn", ""),
         )
         return cls(name, properties["LogGroupName"])
 
@@ -129,9 +146,15 @@ class QueryDefinition(EmulatedResource, CloudFormationModel):
         return self.QueryDefinitionId
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> QueryDefinition:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> QueryDefinition:
         backend = _backend(account_id, region_name)
-        return cls(put_query_definition(backend, properties["Name"], properties["QueryString"], properties.get("LogGroupNames", [])))
+        return cls(
+            put_query_definition(
+                backend, properties["Name"], properties["QueryString"], properties.get("LogGroupNames", [])
+            )
+        )
 
     def remove(self, account_id: str, region_name: str) -> None:
         _query_definitions(_backend(account_id, region_name)).pop(self.QueryDefinitionId, None)
@@ -140,7 +163,11 @@ class QueryDefinition(EmulatedResource, CloudFormationModel):
 def _handle_put_query_definition(self: Any) -> str:
     params = json.loads(self.body or "{}")
     definition_id = put_query_definition(
-        self.logs_backend, params["name"], params["queryString"], params.get("logGroupNames", []), params.get("queryDefinitionId")
+        self.logs_backend,
+        params["name"],
+        params["queryString"],
+        params.get("logGroupNames", []),
+        params.get("queryDefinitionId"),
     )
     return json.dumps({"queryDefinitionId": definition_id})
 
@@ -169,7 +196,14 @@ def patch_log_group_model() -> None:
     group_cls = logs_models.LogGroup
     original = group_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         kms_key = cloudformation_json.get("Properties", {}).get("KmsKeyId")
         if kms_key:
@@ -188,4 +222,4 @@ def patch_lambda_delivery() -> None:
     def send_log_event(self: Any, *args: Any, **kwargs: Any) -> None:
         return None
 
-    lambda_models.LambdaBackend.send_log_event = send_log_event  # type: ignore[method-assign]
+    lambda_models.LambdaBackend.send_log_event = send_log_event

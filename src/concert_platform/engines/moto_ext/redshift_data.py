@@ -21,4 +21,4 @@ def patch_statements() -> None:
         statement.status = "FINISHED"
         return statement
 
-    backend_cls.execute_statement = execute_statement  # type: ignore[method-assign]
+    backend_cls.execute_statement = execute_statement

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.core.common_models import CloudFormationModel
 from moto.s3 import models as s3_models
 from moto.s3.exceptions import BucketNotEmpty
 from moto.utilities.utils import get_partition
-
-from moto.core.common_models import CloudFormationModel
 
 from concert_platform.engines.moto_ext._base import EmulatedResource, as_bool
 
@@ -34,7 +33,9 @@ class BucketPolicy(EmulatedResource, CloudFormationModel):
         return self.bucket
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> BucketPolicy:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> BucketPolicy:
         document = properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
         _backend(account_id, region_name).put_bucket_policy(properties["Bucket"], text.encode())
@@ -48,16 +49,24 @@ class BucketPolicy(EmulatedResource, CloudFormationModel):
 
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     """A CloudFormation LifecycleConfiguration rule in the shape moto's S3 API parser produces."""
-    api: dict[str, Any] = {"ID": rule.get("Id"), "Status": rule.get("Status", "Enabled"), "Filter": {"Prefix": rule.get("Prefix", "")}}
+    api: dict[str, Any] = {
+        "ID": rule.get("Id"),
+        "Status": rule.get("Status", "Enabled"),
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
     if "ExpirationInDays" in rule:
         api["Expiration"] = {"Days": rule["ExpirationInDays"]}
     transitions = list(rule.get("Transitions", []))
     if "Transition" in rule:
         transitions.append(rule["Transition"])
     if transitions:
-        api["Transition"] = [{"Days": t.get("TransitionInDays"), "StorageClass": t["StorageClass"]} for t in transitions]
+        api["Transition"] = [
+            {"Days": t.get("TransitionInDays"), "StorageClass": t["StorageClass"]} for t in transitions
+        ]
     if "NoncurrentVersionExpiration" in rule:
-        api["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule["NoncurrentVersionExpiration"]["NoncurrentDays"]}
+        api["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        }
     elif "NoncurrentVersionExpirationInDays" in rule:
         api["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule["NoncurrentVersionExpirationInDays"]}
     if "AbortIncompleteMultipartUpload" in rule:
@@ -65,7 +74,9 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     return api
 
 
-def apply_bucket_properties(bucket_name: str, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+def apply_bucket_properties(
+    bucket_name: str, properties: dict[str, Any], account_id: str, region_name: str
+) -> None:
     backend = _backend(account_id, region_name)
     versioning = properties.get("VersioningConfiguration", {}).get("Status")
     if versioning:
@@ -80,7 +91,10 @@ def apply_bucket_properties(bucket_name: str, properties: dict[str, Any], accoun
     if logging_config and logging_config.get("DestinationBucketName"):
         backend.put_bucket_logging(
             bucket_name,
-            {"TargetBucket": logging_config["DestinationBucketName"], "TargetPrefix": logging_config.get("LogFilePrefix", "")},
+            {
+                "TargetBucket": logging_config["DestinationBucketName"],
+                "TargetPrefix": logging_config.get("LogFilePrefix", ""),
+            },
         )
     ownership = properties.get("OwnershipControls", {}).get("Rules")
     if ownership:
@@ -177,26 +191,50 @@ def _bucket_permission(self: Any, action: str, resource: str) -> Any:
 
 def patch_bucket_model() -> None:
     bucket_cls = s3_models.FakeBucket
-    bucket_cls.get_permission = _bucket_permission  # type: ignore[method-assign]
-    bucket_cls._log_permissions_enabled_policy = staticmethod(_log_delivery_allowed)  # type: ignore[method-assign]
+    bucket_cls.get_permission = _bucket_permission
+    bucket_cls._log_permissions_enabled_policy = staticmethod(_log_delivery_allowed)
     original_create = bucket_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     original_update = bucket_cls.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         bucket = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        apply_bucket_properties(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        apply_bucket_properties(
+            bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name
+        )
         return bucket
 
-    def update_from_cloudformation_json(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
-        bucket = original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
-        apply_bucket_properties(bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name)
+    def update_from_cloudformation_json(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        bucket = original_update(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        apply_bucket_properties(
+            bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name
+        )
         return bucket
 
-    def delete_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+    def delete_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
         backend = _backend(account_id, region_name)
         bucket = backend.buckets.get(resource_name)
         if bucket is not None and (dict.items(bucket.keys) or bucket.multiparts):
-            raise BucketNotEmpty(resource_name)  # what CloudFormation reports for a bucket that still holds objects
+            raise BucketNotEmpty(
+                resource_name
+            )  # what CloudFormation reports for a bucket that still holds objects
         backend.delete_bucket(resource_name)
 
     bucket_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]

@@ -7,9 +7,8 @@ import secrets
 import string
 from typing import Any
 
-from moto.secretsmanager import models as sm_models
-
 from moto.core.common_models import CloudFormationModel
+from moto.secretsmanager import models as sm_models
 
 from concert_platform.engines.moto_ext._base import EmulatedResource
 

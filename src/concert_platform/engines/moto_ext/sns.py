@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.sns import models as sns_models
-
 from moto.core.common_models import CloudFormationModel
+from moto.sns import models as sns_models
 
 from concert_platform.engines.moto_ext._base import EmulatedResource
 
@@ -31,8 +30,12 @@ class Subscription(EmulatedResource, CloudFormationModel):
         return self.arn
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> Subscription:
-        subscription = _backend(account_id, region_name).subscribe(properties["TopicArn"], properties["Endpoint"], properties["Protocol"])
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> Subscription:
+        subscription = _backend(account_id, region_name).subscribe(
+            properties["TopicArn"], properties["Endpoint"], properties["Protocol"]
+        )
         if properties.get("FilterPolicy"):
             subscription.attributes["FilterPolicy"] = json.dumps(properties["FilterPolicy"])
         if properties.get("RawMessageDelivery") is not None:
@@ -61,7 +64,9 @@ class TopicPolicy(EmulatedResource, CloudFormationModel):
         return self.logical_id
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> TopicPolicy:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> TopicPolicy:
         document = properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
         backend = _backend(account_id, region_name)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.sqs import models as sqs_models
-
 from moto.core.common_models import CloudFormationModel
+from moto.sqs import models as sqs_models
 
 from concert_platform.engines.moto_ext._base import EmulatedResource
 
@@ -32,7 +31,9 @@ class QueuePolicy(EmulatedResource, CloudFormationModel):
         return queue_url.rstrip("/").rsplit("/", 1)[-1]
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> QueuePolicy:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> QueuePolicy:
         document = properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
         backend = sqs_models.sqs_backends[account_id][region_name]

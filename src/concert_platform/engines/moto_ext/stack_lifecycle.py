@@ -15,6 +15,7 @@ in ROLLBACK_COMPLETE (or UPDATE_ROLLBACK_COMPLETE for updates). This module emul
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
@@ -37,7 +38,9 @@ class ResourceFailure(Exception):
 def _reason(exc: BaseException) -> str:
     message = getattr(exc, "message", None) or getattr(exc, "description", None) or str(exc)
     code = getattr(exc, "code", None) or getattr(exc, "error_type", None)
-    text = f"{code}: {message}" if isinstance(code, str) and code and code not in str(message) else str(message)
+    text = (
+        f"{code}: {message}" if isinstance(code, str) and code and code not in str(message) else str(message)
+    )
     return " ".join(text.split())[:1000] or type(exc).__name__
 
 
@@ -46,7 +49,14 @@ def _stack_for(resources_map: Any) -> Any:
     return backend.stacks.get(resources_map.stack_id)
 
 
-def _resource_event(stack: Any, logical_id: str, resource_type: str, status: str, physical_id: str = "", reason: str | None = None) -> None:
+def _resource_event(
+    stack: Any,
+    logical_id: str,
+    resource_type: str,
+    status: str,
+    physical_id: str = "",
+    reason: str | None = None,
+) -> None:
     if stack is None:
         return
     stack.events.append(
@@ -66,15 +76,19 @@ def _resource_event(stack: Any, logical_id: str, resource_type: str, status: str
 def _physical_id(resource: Any) -> str:
     try:
         return str(getattr(resource, "physical_resource_id", "") or "")
-    except Exception:  # noqa: BLE001 - some moto models compute it lazily and may fail
+    except Exception:
         return ""
 
 
 def _wrap_resource_operation(original: Any, verb: str) -> Any:
     @functools.wraps(original)
-    def wrapper(logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         if not isinstance(resource_json, dict) or "Type" not in resource_json:
-            return original(logical_id, resource_json, resources_map, *args, **kwargs)  # a parameter, not a resource
+            return original(
+                logical_id, resource_json, resources_map, *args, **kwargs
+            )  # a parameter, not a resource
         resource_type = resource_json.get("Type", "")
         condition = resource_json.get("Condition")
         if verb == "CREATE" and condition and not resources_map.lazy_condition_map[condition]:
@@ -85,7 +99,7 @@ def _wrap_resource_operation(original: Any, verb: str) -> Any:
             resource = original(logical_id, resource_json, resources_map, *args, **kwargs)
         except ResourceFailure:
             raise  # a dependency failed first; it has been recorded already
-        except Exception as exc:  # noqa: BLE001 - any service error is this resource's failure
+        except Exception as exc:
             reason = _reason(exc)
             _resource_event(stack, logical_id, resource_type, f"{verb}_FAILED", reason=reason)
             raise ResourceFailure(logical_id, resource_type, reason) from exc
@@ -110,7 +124,7 @@ def _rollback_created(stack: Any) -> None:
             resource_map._delete_resource(resource, resource_json)
             resource_map._parsed_resources.pop(logical_id, None)
             _resource_event(stack, logical_id, resource_type, "DELETE_COMPLETE", _physical_id(resource))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             _resource_event(stack, logical_id, resource_type, "DELETE_FAILED", reason=_reason(exc))
 
 
@@ -123,7 +137,10 @@ def _forget_resources(stack: Any) -> None:
 
 
 def _fail_create(stack: Any, failure: ResourceFailure) -> None:
-    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.")
+    stack._add_stack_event(
+        "ROLLBACK_IN_PROGRESS",
+        resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.",
+    )
     stack.status = "ROLLBACK_IN_PROGRESS"
     _rollback_created(stack)
     _forget_resources(stack)
@@ -174,11 +191,14 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None 
 
 def _rollback_update(stack: Any, previous: tuple[str, dict[str, Any], str], failure: ResourceFailure) -> None:
     template, parameters, _status = previous
-    stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}].")
+    stack._add_stack_event(
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}].",
+    )
     stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
     try:
         stack.resource_map.update(stack.parse_template(template), parameters)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         stack.status = "UPDATE_ROLLBACK_FAILED"
         stack._add_stack_event("UPDATE_ROLLBACK_FAILED", resource_status_reason=_reason(exc))
         return
@@ -211,14 +231,22 @@ def _patched_stack_delete(original: Any) -> Any:
         resource_map = self.resource_map
         for logical_id, resource in list(resource_map._parsed_resources.items()):
             if resource is not None and not isinstance(resource, str):
-                _resource_event(self, logical_id, resource_map._resource_json_map.get(logical_id, {}).get("Type", ""), "DELETE_IN_PROGRESS", _physical_id(resource))
+                _resource_event(
+                    self,
+                    logical_id,
+                    resource_map._resource_json_map.get(logical_id, {}).get("Type", ""),
+                    "DELETE_IN_PROGRESS",
+                    _physical_id(resource),
+                )
         try:
             resource_map.delete()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             reason = _reason(exc)
             # Only what still exists stays in the maps; moto would otherwise re-create the rest lazily.
             resource_map._resource_json_map = {
-                k: v for k, v in resource_map._resource_json_map.items() if k in resource_map._parsed_resources
+                k: v
+                for k, v in resource_map._resource_json_map.items()
+                if k in resource_map._parsed_resources
             }
             self.output_map._output_json_map = {}
             self.output_map._parsed_outputs = {}
@@ -226,9 +254,20 @@ def _patched_stack_delete(original: Any) -> Any:
             stuck = remaining[0] if remaining else self.name
             stuck_type = resource_map._resource_json_map.get(stuck, {}).get("Type", "")
             for logical_id in remaining:
-                _resource_event(self, logical_id, resource_map._resource_json_map[logical_id].get("Type", ""), "DELETE_FAILED", reason=reason if logical_id == stuck else "Resource could not be deleted: a dependency remains")
+                _resource_event(
+                    self,
+                    logical_id,
+                    resource_map._resource_json_map[logical_id].get("Type", ""),
+                    "DELETE_FAILED",
+                    reason=reason
+                    if logical_id == stuck
+                    else "Resource could not be deleted: a dependency remains",
+                )
             self.status = "DELETE_FAILED"
-            self._add_stack_event("DELETE_FAILED", resource_status_reason=f"The following resource(s) failed to delete: [{', '.join(remaining)}]. {reason}")
+            self._add_stack_event(
+                "DELETE_FAILED",
+                resource_status_reason=f"The following resource(s) failed to delete: [{', '.join(remaining)}]. {reason}",
+            )
             raise ResourceFailure(stuck, stuck_type, reason) from exc
         for logical_id, resource_json in resource_map._resource_json_map.items():
             _resource_event(self, logical_id, resource_json.get("Type", ""), "DELETE_COMPLETE")
@@ -269,10 +308,8 @@ def _imported_names(stack: Any) -> set[str]:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if "Fn::ImportValue" in node:
-                try:
+                with contextlib.suppress(Exception):  # an unresolvable import blocks nothing
                     names.add(str(parsing.clean_json(node["Fn::ImportValue"], stack.resource_map)))
-                except Exception:  # noqa: BLE001, S110 - an unresolvable import blocks nothing
-                    pass
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -308,5 +345,9 @@ def apply() -> None:
     backend_cls.delete_stack = _patched_backend_delete_stack(backend_cls.delete_stack)
     cfn_models.Stack.delete = _patched_stack_delete(cfn_models.Stack.delete)
     # Resources whose Condition is false are not created; moto still lists them as empty rows.
-    cfn_models.Stack.stack_resources = property(lambda self: [r for r in self.resource_map.values() if r is not None and not isinstance(r, str | dict)])  # type: ignore[assignment]
+    cfn_models.Stack.stack_resources = property(
+        lambda self: [
+            r for r in self.resource_map.values() if r is not None and not isinstance(r, str | dict)
+        ]
+    )  # type: ignore[assignment]
     setattr(parsing, _PATCHED_FLAG, True)

@@ -10,11 +10,10 @@ import json
 import time
 from typing import Any
 
+from moto.core.common_models import CloudFormationModel
 from moto.xray import models as xray_models
 from moto.xray import urls as xray_urls
 from moto.xray.responses import XRayResponse
-
-from moto.core.common_models import CloudFormationModel
 
 from concert_platform.engines.moto_ext._base import EmulatedResource
 
@@ -31,7 +30,9 @@ def _store(backend: Any, name: str) -> dict[str, dict[str, Any]]:
     return store
 
 
-def create_group(backend: Any, name: str, filter_expression: str, insights: dict[str, Any] | None) -> dict[str, Any]:
+def create_group(
+    backend: Any, name: str, filter_expression: str, insights: dict[str, Any] | None
+) -> dict[str, Any]:
     group = {
         "GroupName": name,
         "GroupARN": f"arn:aws:xray:{backend.region_name}:{backend.account_id}:group/{name}/{abs(hash(name)) % 10**8:08d}",
@@ -44,7 +45,9 @@ def create_group(backend: Any, name: str, filter_expression: str, insights: dict
 
 def create_sampling_rule(backend: Any, rule: dict[str, Any]) -> dict[str, Any]:
     rule = dict(rule)
-    rule["RuleARN"] = f"arn:aws:xray:{backend.region_name}:{backend.account_id}:sampling-rule/{rule['RuleName']}"
+    rule["RuleARN"] = (
+        f"arn:aws:xray:{backend.region_name}:{backend.account_id}:sampling-rule/{rule['RuleName']}"
+    )
     record = {"SamplingRule": rule, "CreatedAt": time.time(), "ModifiedAt": time.time()}
     _store(backend, "sampling_rules")[rule["RuleName"]] = record
     return record
@@ -68,7 +71,12 @@ class Group(EmulatedResource, CloudFormationModel):
 
     @classmethod
     def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> Group:
-        group = create_group(_backend(account_id, region_name), properties["GroupName"], properties.get("FilterExpression", ""), properties.get("InsightsConfiguration"))
+        group = create_group(
+            _backend(account_id, region_name),
+            properties["GroupName"],
+            properties.get("FilterExpression", ""),
+            properties.get("InsightsConfiguration"),
+        )
         return cls(group["GroupName"], group["GroupARN"])
 
     def remove(self, account_id: str, region_name: str) -> None:
@@ -92,7 +100,9 @@ class SamplingRule(EmulatedResource, CloudFormationModel):
         return self.RuleARN
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> SamplingRule:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> SamplingRule:
         record = create_sampling_rule(_backend(account_id, region_name), properties["SamplingRule"])
         return cls(record["SamplingRule"]["RuleName"], record["SamplingRule"]["RuleARN"])
 
@@ -124,7 +134,16 @@ def _create_group(self: Any) -> Any:
     params = self.request_params
     if params["GroupName"] in _store(self.xray_backend, "groups"):
         return self._error("InvalidRequestException", "Group already exists")
-    return json.dumps({"Group": create_group(self.xray_backend, params["GroupName"], params.get("FilterExpression", ""), params.get("InsightsConfiguration"))})
+    return json.dumps(
+        {
+            "Group": create_group(
+                self.xray_backend,
+                params["GroupName"],
+                params.get("FilterExpression", ""),
+                params.get("InsightsConfiguration"),
+            )
+        }
+    )
 
 
 def _delete_group(self: Any) -> str:
@@ -135,7 +154,9 @@ def _delete_group(self: Any) -> str:
 
 
 def _create_sampling_rule(self: Any) -> str:
-    return json.dumps({"SamplingRuleRecord": create_sampling_rule(self.xray_backend, self.request_params["SamplingRule"])})
+    return json.dumps(
+        {"SamplingRuleRecord": create_sampling_rule(self.xray_backend, self.request_params["SamplingRule"])}
+    )
 
 
 def _get_sampling_rules(self: Any) -> str:
@@ -143,7 +164,9 @@ def _get_sampling_rules(self: Any) -> str:
 
 
 def _delete_sampling_rule(self: Any) -> str:
-    name = self.request_params.get("RuleName") or str(self.request_params.get("RuleARN", "")).rsplit("/", 1)[-1]
+    name = (
+        self.request_params.get("RuleName") or str(self.request_params.get("RuleARN", "")).rsplit("/", 1)[-1]
+    )
     record = _store(self.xray_backend, "sampling_rules").pop(name, None)
     return json.dumps({"SamplingRuleRecord": record} if record else {})
 

@@ -15,6 +15,12 @@ class RedshiftNotPublic(Check):
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
-            for lid, resource in template.resources("AWS::RedshiftServerless::Workgroup", "AWS::Redshift::Cluster"):
+            for lid, resource in template.resources(
+                "AWS::RedshiftServerless::Workgroup", "AWS::Redshift::Cluster"
+            ):
                 if is_true(resource.get("Properties", {}).get("PubliclyAccessible", False)):
-                    yield template, lid, "PubliclyAccessible is true; keep Redshift private and reach it from the Lambda security group"
+                    yield (
+                        template,
+                        lid,
+                        "PubliclyAccessible is true; keep Redshift private and reach it from the Lambda security group",
+                    )

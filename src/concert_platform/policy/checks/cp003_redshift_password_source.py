@@ -16,7 +16,9 @@ class RedshiftPasswordSource(Check):
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
             parameters = template.data.get("Parameters", {})
-            for lid, resource in template.resources("AWS::RedshiftServerless::Namespace", "AWS::Redshift::Cluster"):
+            for lid, resource in template.resources(
+                "AWS::RedshiftServerless::Namespace", "AWS::Redshift::Cluster"
+            ):
                 properties = resource.get("Properties", {})
                 for key in ("AdminUserPassword", "MasterUserPassword"):
                     if key not in properties:
@@ -28,6 +30,14 @@ class RedshiftPasswordSource(Check):
                         parameter = parameters.get(value["Ref"], {})
                         if parameter.get("NoEcho") in (True, "true") and "Default" not in parameter:
                             continue
-                        yield template, lid, f"{key} uses parameter {value['Ref']} without NoEcho or with a default"
+                        yield (
+                            template,
+                            lid,
+                            f"{key} uses parameter {value['Ref']} without NoEcho or with a default",
+                        )
                         continue
-                    yield template, lid, f"{key} is a literal; use a NoEcho parameter or a Secrets Manager dynamic reference"
+                    yield (
+                        template,
+                        lid,
+                        f"{key} is a literal; use a NoEcho parameter or a Secrets Manager dynamic reference",
+                    )

@@ -25,5 +25,7 @@ class SecretParametersNoEcho(Check):
                 if "Default" in parameter:
                     yield template, name, f"parameter {name} has a default value"
                 for output_name, output in template.data.get("Outputs", {}).items():
-                    if f'"{name}"' in text(output.get("Value")) or "${" + name + "}" in text(output.get("Value")):
+                    if f'"{name}"' in text(output.get("Value")) or "${" + name + "}" in text(
+                        output.get("Value")
+                    ):
                         yield template, output_name, f"output {output_name} exposes parameter {name}"

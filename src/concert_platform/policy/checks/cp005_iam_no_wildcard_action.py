@@ -20,4 +20,8 @@ class IamNoWildcardAction(Check):
                 for key in ("Action", "NotAction"):
                     for action in as_list(statement.get(key, [])):
                         if isinstance(action, str) and (action == "*" or action.endswith(":*")):
-                            yield template, lid, f"{key} {action!r} grants every action; list the actions needed"
+                            yield (
+                                template,
+                                lid,
+                                f"{key} {action!r} grants every action; list the actions needed",
+                            )

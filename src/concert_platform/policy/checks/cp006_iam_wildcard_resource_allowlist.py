@@ -17,7 +17,9 @@ class IamWildcardResourceAllowlist(Check):
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
             for lid, statement in iam_statements(template):
-                if statement.get("Effect", "Allow") != "Allow" or "*" not in as_list(statement.get("Resource", [])):
+                if statement.get("Effect", "Allow") != "Allow" or "*" not in as_list(
+                    statement.get("Resource", [])
+                ):
                     continue
                 actions = [a for a in as_list(statement.get("Action", [])) if isinstance(a, str)]
                 narrowable = [a for a in actions if a.lower() not in RESOURCE_WILDCARD_ACTIONS]

@@ -16,7 +16,15 @@ class BucketEncryption(Check):
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
             for lid, bucket in template.resources("AWS::S3::Bucket"):
-                rules = bucket.get("Properties", {}).get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
-                algorithms = {r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in as_list(rules) if isinstance(r, dict)}
+                rules = (
+                    bucket.get("Properties", {})
+                    .get("BucketEncryption", {})
+                    .get("ServerSideEncryptionConfiguration", [])
+                )
+                algorithms = {
+                    r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+                    for r in as_list(rules)
+                    if isinstance(r, dict)
+                }
                 if not algorithms & {"AES256", "aws:kms", "aws:kms:dsse"}:
                     yield template, lid, "no default encryption; set BucketEncryption with AES256"

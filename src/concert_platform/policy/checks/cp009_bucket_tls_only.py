@@ -19,7 +19,12 @@ class BucketTlsOnly(Check):
             for _, policy in template.resources("AWS::S3::BucketPolicy"):
                 properties = policy.get("Properties", {})
                 for statement in as_list(properties.get("PolicyDocument", {}).get("Statement", [])):
-                    if isinstance(statement, dict) and statement.get("Effect") == "Deny" and "aws:SecureTransport" in text(statement.get("Condition", {})) and '"false"' in text(statement.get("Condition", {})):
+                    if (
+                        isinstance(statement, dict)
+                        and statement.get("Effect") == "Deny"
+                        and "aws:SecureTransport" in text(statement.get("Condition", {}))
+                        and '"false"' in text(statement.get("Condition", {}))
+                    ):
                         bucket = properties.get("Bucket")
                         if isinstance(bucket, dict) and "Ref" in bucket:
                             protected.add(bucket["Ref"])

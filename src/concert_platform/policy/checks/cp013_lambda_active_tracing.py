@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from concert_platform.policy.cfn import as_list
 from concert_platform.policy.model import Check, Template
 
 

@@ -18,4 +18,8 @@ class DynamoDbEncryption(Check):
             for lid, table in template.resources("AWS::DynamoDB::Table"):
                 sse = table.get("Properties", {}).get("SSESpecification", {})
                 if not is_true(sse.get("SSEEnabled")) or not sse.get("KMSMasterKeyId"):
-                    yield template, lid, "SSESpecification does not enable KMS encryption with the platform key"
+                    yield (
+                        template,
+                        lid,
+                        "SSESpecification does not enable KMS encryption with the platform key",
+                    )

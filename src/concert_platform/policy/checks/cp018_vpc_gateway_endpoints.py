@@ -16,7 +16,11 @@ class VpcGatewayEndpoints(Check):
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
             vpcs = [lid for lid, _ in template.resources("AWS::EC2::VPC")]
-            endpoints = [r for _, r in template.resources("AWS::EC2::VPCEndpoint") if ".s3" in text(r.get("Properties", {}).get("ServiceName"))]
+            endpoints = [
+                r
+                for _, r in template.resources("AWS::EC2::VPCEndpoint")
+                if ".s3" in text(r.get("Properties", {}).get("ServiceName"))
+            ]
             for lid in vpcs:
                 if not endpoints:
                     yield template, lid, "no S3 gateway VPC endpoint"

@@ -7,10 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
-from moto.core.common_models import BaseModel
+from moto.core.common_models import BaseModel, CloudFormationModel
 from moto.core.exceptions import JsonRESTError
-
-from moto.core.common_models import CloudFormationModel
 
 from concert_platform.engines.moto_ext._base import EmulatedResource, as_bool
 
@@ -115,7 +113,11 @@ class RedshiftServerlessBackend(BaseBackend):
 
     def update_namespace(self, name: str, params: dict[str, Any]) -> Namespace:
         namespace = self.get_namespace(name)
-        for key, attribute in (("kmsKeyId", "kms_key_id"), ("defaultIamRoleArn", "default_iam_role_arn"), ("adminUsername", "admin_username")):
+        for key, attribute in (
+            ("kmsKeyId", "kms_key_id"),
+            ("defaultIamRoleArn", "default_iam_role_arn"),
+            ("adminUsername", "admin_username"),
+        ):
             if key in params:
                 setattr(namespace, attribute, params[key])
         for key, attribute in (("iamRoles", "iam_roles"), ("logExports", "log_exports")):
@@ -192,12 +194,23 @@ class NamespaceResource(EmulatedResource, CloudFormationModel):
         return {"NamespaceName": self.name}.get(attribute_name.split(".")[-1], self.name)
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> NamespaceResource:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> NamespaceResource:
         params = _api_params(
             properties,
-            {"AdminUsername": "adminUsername", "DbName": "dbName", "KmsKeyId": "kmsKeyId", "DefaultIamRoleArn": "defaultIamRoleArn", "IamRoles": "iamRoles", "LogExports": "logExports"},
+            {
+                "AdminUsername": "adminUsername",
+                "DbName": "dbName",
+                "KmsKeyId": "kmsKeyId",
+                "DefaultIamRoleArn": "defaultIamRoleArn",
+                "IamRoles": "iamRoles",
+                "LogExports": "logExports",
+            },
         )
-        redshiftserverless_backends[account_id][region_name].create_namespace(properties["NamespaceName"], params)
+        redshiftserverless_backends[account_id][region_name].create_namespace(
+            properties["NamespaceName"], params
+        )
         return cls(properties["NamespaceName"])
 
     def remove(self, account_id: str, region_name: str) -> None:
@@ -233,12 +246,24 @@ class WorkgroupResource(EmulatedResource, CloudFormationModel):
         return self.name
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> WorkgroupResource:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> WorkgroupResource:
         params = _api_params(
             properties,
-            {"NamespaceName": "namespaceName", "BaseCapacity": "baseCapacity", "SubnetIds": "subnetIds", "SecurityGroupIds": "securityGroupIds", "PubliclyAccessible": "publiclyAccessible", "EnhancedVpcRouting": "enhancedVpcRouting", "Port": "port"},
+            {
+                "NamespaceName": "namespaceName",
+                "BaseCapacity": "baseCapacity",
+                "SubnetIds": "subnetIds",
+                "SecurityGroupIds": "securityGroupIds",
+                "PubliclyAccessible": "publiclyAccessible",
+                "EnhancedVpcRouting": "enhancedVpcRouting",
+                "Port": "port",
+            },
         )
-        redshiftserverless_backends[account_id][region_name].create_workgroup(properties["WorkgroupName"], params)
+        redshiftserverless_backends[account_id][region_name].create_workgroup(
+            properties["WorkgroupName"], params
+        )
         return cls(properties["WorkgroupName"])
 
     def remove(self, account_id: str, region_name: str) -> None:

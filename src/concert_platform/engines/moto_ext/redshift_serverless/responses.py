@@ -7,7 +7,10 @@ from typing import Any
 
 from moto.core.responses import BaseResponse
 
-from concert_platform.engines.moto_ext.redshift_serverless.models import RedshiftServerlessBackend, redshiftserverless_backends
+from concert_platform.engines.moto_ext.redshift_serverless.models import (
+    RedshiftServerlessBackend,
+    redshiftserverless_backends,
+)
 
 
 class RedshiftServerlessResponse(BaseResponse):
@@ -24,34 +27,46 @@ class RedshiftServerlessResponse(BaseResponse):
 
     def create_namespace(self) -> str:
         params = self.params
-        return json.dumps({"namespace": self.backend.create_namespace(params["namespaceName"], params).to_dict()})
+        return json.dumps(
+            {"namespace": self.backend.create_namespace(params["namespaceName"], params).to_dict()}
+        )
 
     def get_namespace(self) -> str:
         return json.dumps({"namespace": self.backend.get_namespace(self.params["namespaceName"]).to_dict()})
 
     def update_namespace(self) -> str:
         params = self.params
-        return json.dumps({"namespace": self.backend.update_namespace(params["namespaceName"], params).to_dict()})
+        return json.dumps(
+            {"namespace": self.backend.update_namespace(params["namespaceName"], params).to_dict()}
+        )
 
     def delete_namespace(self) -> str:
-        return json.dumps({"namespace": self.backend.delete_namespace(self.params["namespaceName"]).to_dict()})
+        return json.dumps(
+            {"namespace": self.backend.delete_namespace(self.params["namespaceName"]).to_dict()}
+        )
 
     def list_namespaces(self) -> str:
         return json.dumps({"namespaces": [n.to_dict() for n in self.backend.namespaces.values()]})
 
     def create_workgroup(self) -> str:
         params = self.params
-        return json.dumps({"workgroup": self.backend.create_workgroup(params["workgroupName"], params).to_dict()})
+        return json.dumps(
+            {"workgroup": self.backend.create_workgroup(params["workgroupName"], params).to_dict()}
+        )
 
     def get_workgroup(self) -> str:
         return json.dumps({"workgroup": self.backend.get_workgroup(self.params["workgroupName"]).to_dict()})
 
     def update_workgroup(self) -> str:
         params = self.params
-        return json.dumps({"workgroup": self.backend.update_workgroup(params["workgroupName"], params).to_dict()})
+        return json.dumps(
+            {"workgroup": self.backend.update_workgroup(params["workgroupName"], params).to_dict()}
+        )
 
     def delete_workgroup(self) -> str:
-        return json.dumps({"workgroup": self.backend.delete_workgroup(self.params["workgroupName"]).to_dict()})
+        return json.dumps(
+            {"workgroup": self.backend.delete_workgroup(self.params["workgroupName"]).to_dict()}
+        )
 
     def list_workgroups(self) -> str:
         return json.dumps({"workgroups": [w.to_dict() for w in self.backend.workgroups.values()]})
