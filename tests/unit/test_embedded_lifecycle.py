@@ -1,0 +1,78 @@
+"""The six real stacks on the embedded engine: deploy, redeploy, destroy, for two environments at once."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+
+from concert_platform.engines.embedded import EmbeddedEngine
+from concert_platform.manifest import load_manifest
+from concert_platform.packaging import Artifact, handlers_entries
+from concert_platform.teardown import find_leftovers
+from concert_platform.workflow import deploy_environment, destroy_environment
+
+ENVIRONMENTS = ("ut-one", "ut-two")
+
+
+def small_artifacts() -> dict[str, Artifact]:
+    """The real handlers package; the layers without vendored dependencies (no network in unit tests)."""
+    manifest = load_manifest()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, path in handlers_entries(manifest.root):
+            archive.write(path, name)
+    handlers = buffer.getvalue()
+    layer = io.BytesIO()
+    with zipfile.ZipFile(layer, "w") as archive:
+        archive.writestr("python/README.txt", "unit-test layer")
+    return {
+        "handlers_package": Artifact("handlers_package", "functions/api-handlers-unit.zip", handlers),
+        "shared_layer_package": Artifact("shared_layer_package", "layers/shared-unit.zip", layer.getvalue()),
+        "xray_sdk_layer_package": Artifact("xray_sdk_layer_package", "layers/xray-unit.zip", layer.getvalue()),
+    }
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[EmbeddedEngine]:
+    with EmbeddedEngine("us-east-1") as running:
+        yield running
+
+
+def deploy(engine: EmbeddedEngine, environment: str) -> dict:
+    return deploy_environment(
+        engine,
+        load_manifest(),
+        environment,
+        environ={"REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"},
+        interactive=False,
+        artifacts=small_artifacts(),
+    )
+
+
+def test_two_environments_deploy_redeploy_and_destroy_cleanly(engine: EmbeddedEngine) -> None:
+    manifest = load_manifest()
+    for environment in ENVIRONMENTS:
+        report = deploy(engine, environment)
+        assert [s["status"] for s in report["stacks"]] == ["created"] * 6
+        assert all(step["ok"] for step in report["post_deploy"]), report["post_deploy"]
+    again = deploy(engine, ENVIRONMENTS[0])
+    assert [s["status"] for s in again["stacks"]] == ["no changes"] * 6
+    assert again["ok"]
+    for environment in ENVIRONMENTS:
+        assert find_leftovers(engine, environment), "resources should exist before destroy"
+        destroy_environment(engine, manifest, environment)
+        assert find_leftovers(engine, environment) == []
+
+
+def test_environment_names_do_not_match_each_other() -> None:
+    from concert_platform.teardown import environment_matcher
+
+    matches = environment_matcher("pr-1")
+    assert matches("concert-raw-data-pr-1-123456789012")
+    assert matches("/aws/lambda/concert-api-chatbot-pr-1")
+    assert matches("concert_data_pr_1")
+    assert not matches("concert-raw-data-pr-12-123456789012")
+    assert not matches("concert-events-pr-1-2")
