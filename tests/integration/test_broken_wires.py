@@ -1,0 +1,100 @@
+"""Breaking one wire in a template makes the integration run fail with a message that names it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from concert_platform.deploy import StackOperator
+from concert_platform.errors import DeployError
+from concert_platform.manifest import _load, load_manifest
+from concert_platform.packaging import build_artifacts
+from concert_platform.smoke import Platform, _error_pipeline_check, _wiring_checks
+from concert_platform.workflow import deploy_environment, destroy_environment
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def broken_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A copy of the project whose templates a test edits; the manifest is read from it."""
+    shutil.copy(ROOT / "stacks.yaml", tmp_path / "stacks.yaml")
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    shutil.copytree(ROOT / "handlers", tmp_path / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def edit(template: str, old: str, new: str) -> None:
+        path = tmp_path / "templates" / template
+        text = path.read_text()
+        assert old in text, f"{template} no longer contains {old!r}; update this test"
+        path.write_text(text.replace(old, new, 1))
+
+    monkeypatch.setenv("CONCERT_PLATFORM_HOME", str(tmp_path))
+    _load.cache_clear()
+    yield edit
+    _load.cache_clear()
+
+
+def deploy_broken(engine: Any, environment: str) -> Any:
+    manifest = load_manifest()
+    artifacts = build_artifacts(manifest, cache_dir=ROOT / "build" / "layer-cache")
+    deploy_environment(
+        engine, manifest, environment, environ={"REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"}, interactive=False, artifacts=artifacts, load_sample=True
+    )
+    return manifest
+
+
+def test_wrong_table_name_in_the_chatbot_environment(engine: Any, broken_project: Any) -> None:
+    broken_project(
+        "03-compute-application.yaml",
+        "          CONVERSATION_HISTORY_TABLE: !Ref ConversationHistoryTable",
+        "          CONVERSATION_HISTORY_TABLE: !Sub 'concert-conversation-history-${Environment}-old'",
+    )
+    manifest = deploy_broken(engine, "wire-a")
+    try:
+        failures = [c for c in _wiring_checks(Platform(engine, manifest, "wire-a")) if not c.ok]
+        assert failures, "the wiring check did not notice the wrong table"
+        assert "concert-api-chatbot-wire-a" in failures[0].name
+        assert "CONVERSATION_HISTORY_TABLE=concert-conversation-history-wire-a-old: no such DynamoDB table" in failures[0].detail
+    finally:
+        destroy_environment(engine, manifest, "wire-a")
+
+
+def test_misspelt_export_name(engine: Any, broken_project: Any) -> None:
+    broken_project(
+        "02-storage-processing.yaml",
+        "Export: {Name: !Sub '${AWS::StackName}-ProcessedDataBucketName'}",
+        "Export: {Name: !Sub '${AWS::StackName}-ProcessedBucketName'}",
+    )
+    manifest = load_manifest()
+    try:
+        with pytest.raises(DeployError) as raised:
+            deploy_broken(engine, "wire-b")
+        message = str(raised.value)
+        assert "concert-platform-compute-wire-b" in message
+        assert "No export named concert-platform-storage-wire-b-ProcessedDataBucketName" in message
+        assert StackOperator(engine, manifest, "wire-b").describe("concert-platform-compute-wire-b")["StackStatus"] == "ROLLBACK_COMPLETE"
+    finally:
+        destroy_environment(engine, manifest, "wire-b")
+
+
+def test_subscription_filter_that_no_longer_matches_errors(engine: Any, broken_project: Any) -> None:
+    old = """  ChatbotErrorSubscription:
+    Type: AWS::Logs::SubscriptionFilter
+    DependsOn: ErrorProcessorLogsPermission
+    Properties:
+      LogGroupName: {'Fn::ImportValue': !Sub '${ComputeStackName}-ChatbotLogGroupName'}
+      FilterName: !Sub 'concert-errors-to-processor-${Environment}'
+      FilterPattern: '{ $.level = "ERROR" || $.level = "CRITICAL" }'"""
+    broken_project("06-tracing-logging.yaml", old, old.replace('$.level = "ERROR" || $.level = "CRITICAL"', '$.level = "FATAL"'))
+    manifest = deploy_broken(engine, "wire-c")
+    try:
+        check = _error_pipeline_check(Platform(engine, manifest, "wire-c"))
+        assert not check.ok
+        assert "no subscription filter on /aws/lambda/concert-api-chatbot-wire-c delivers this line" in check.detail
+    finally:
+        destroy_environment(engine, manifest, "wire-c")
