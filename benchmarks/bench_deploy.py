@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from concert_platform.manifest import load_manifest  # noqa: E402
-from concert_platform.packaging import Artifact  # noqa: E402
+from concert_platform.manifest import load_manifest
+from concert_platform.packaging import Artifact
 
 PASSWORD = "Sup3rSecretPw"
 
@@ -36,8 +36,19 @@ def tiny_zip() -> bytes:
 
 
 def parameters_for(manifest, key: str, environment: str) -> list[dict[str, str]]:
-    inputs = {"redshift_master_password": PASSWORD, "redshift_master_username": "admin", "alert_email": "", "bedrock_agent_id": "", "bedrock_agent_alias_id": "", "log_retention_days": "7"}
-    keys = {"handlers_package": "functions/h.zip", "shared_layer_package": "layers/s.zip", "xray_sdk_layer_package": "layers/x.zip"}
+    inputs = {
+        "redshift_master_password": PASSWORD,
+        "redshift_master_username": "admin",
+        "alert_email": "",
+        "bedrock_agent_id": "",
+        "bedrock_agent_alias_id": "",
+        "log_retention_days": "7",
+    }
+    keys = {
+        "handlers_package": "functions/h.zip",
+        "shared_layer_package": "layers/s.zip",
+        "xray_sdk_layer_package": "layers/x.zip",
+    }
     return manifest.resolve_parameters(key, environment, inputs, keys)
 
 
@@ -96,7 +107,14 @@ def embedded(environment: str) -> float:
     artifacts = {name: Artifact(name, f"bench/{name}.zip", tiny_zip()) for name in manifest.artifacts}
     with EmbeddedEngine("us-east-1") as engine:
         started = time.perf_counter()
-        deploy_environment(engine, manifest, environment, environ={"REDSHIFT_MASTER_PASSWORD": PASSWORD}, interactive=False, artifacts=artifacts)
+        deploy_environment(
+            engine,
+            manifest,
+            environment,
+            environ={"REDSHIFT_MASTER_PASSWORD": PASSWORD},
+            interactive=False,
+            artifacts=artifacts,
+        )
         destroy_environment(engine, manifest, environment)
         return time.perf_counter() - started
 
