@@ -43,7 +43,13 @@ def deploy_broken(engine: Any, environment: str) -> Any:
     manifest = load_manifest()
     artifacts = build_artifacts(manifest, cache_dir=ROOT / "build" / "layer-cache")
     deploy_environment(
-        engine, manifest, environment, environ={"REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"}, interactive=False, artifacts=artifacts, load_sample=True
+        engine,
+        manifest,
+        environment,
+        environ={"REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"},
+        interactive=False,
+        artifacts=artifacts,
+        load_sample=True,
     )
     return manifest
 
@@ -59,7 +65,10 @@ def test_wrong_table_name_in_the_chatbot_environment(engine: Any, broken_project
         failures = [c for c in _wiring_checks(Platform(engine, manifest, "wire-a")) if not c.ok]
         assert failures, "the wiring check did not notice the wrong table"
         assert "concert-api-chatbot-wire-a" in failures[0].name
-        assert "CONVERSATION_HISTORY_TABLE=concert-conversation-history-wire-a-old: no such DynamoDB table" in failures[0].detail
+        assert (
+            "CONVERSATION_HISTORY_TABLE=concert-conversation-history-wire-a-old: no such DynamoDB table"
+            in failures[0].detail
+        )
     finally:
         destroy_environment(engine, manifest, "wire-a")
 
@@ -77,7 +86,12 @@ def test_misspelt_export_name(engine: Any, broken_project: Any) -> None:
         message = str(raised.value)
         assert "concert-platform-compute-wire-b" in message
         assert "No export named concert-platform-storage-wire-b-ProcessedDataBucketName" in message
-        assert StackOperator(engine, manifest, "wire-b").describe("concert-platform-compute-wire-b")["StackStatus"] == "ROLLBACK_COMPLETE"
+        assert (
+            StackOperator(engine, manifest, "wire-b").describe("concert-platform-compute-wire-b")[
+                "StackStatus"
+            ]
+            == "ROLLBACK_COMPLETE"
+        )
     finally:
         destroy_environment(engine, manifest, "wire-b")
 
@@ -90,11 +104,18 @@ def test_subscription_filter_that_no_longer_matches_errors(engine: Any, broken_p
       LogGroupName: {'Fn::ImportValue': !Sub '${ComputeStackName}-ChatbotLogGroupName'}
       FilterName: !Sub 'concert-errors-to-processor-${Environment}'
       FilterPattern: '{ $.level = "ERROR" || $.level = "CRITICAL" }'"""
-    broken_project("06-tracing-logging.yaml", old, old.replace('$.level = "ERROR" || $.level = "CRITICAL"', '$.level = "FATAL"'))
+    broken_project(
+        "06-tracing-logging.yaml",
+        old,
+        old.replace('$.level = "ERROR" || $.level = "CRITICAL"', '$.level = "FATAL"'),
+    )
     manifest = deploy_broken(engine, "wire-c")
     try:
         check = _error_pipeline_check(Platform(engine, manifest, "wire-c"))
         assert not check.ok
-        assert "no subscription filter on /aws/lambda/concert-api-chatbot-wire-c delivers this line" in check.detail
+        assert (
+            "no subscription filter on /aws/lambda/concert-api-chatbot-wire-c delivers this line"
+            in check.detail
+        )
     finally:
         destroy_environment(engine, manifest, "wire-c")

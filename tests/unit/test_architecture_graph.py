@@ -15,13 +15,22 @@ def test_architecture_doc_graph_is_current() -> None:
     text = (ROOT / "docs" / "architecture.md").read_text()
     match = re.search(r"<!-- graph:start -->\n```mermaid\n(.*?)```\n<!-- graph:end -->", text, re.DOTALL)
     assert match, "docs/architecture.md lost its graph markers"
-    assert match.group(1) == render_mermaid(load_manifest()), "stale graph: run `concert-platform graph` and paste it into docs/architecture.md"
+    assert match.group(1) == render_mermaid(load_manifest()), (
+        "stale graph: run `concert-platform graph` and paste it into docs/architecture.md"
+    )
 
 
 def test_graph_reads_exports_and_imports() -> None:
     template = {
-        "Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"Name": {"Fn::ImportValue": {"Fn::Sub": "${NetworkStackName}-VpcId"}}}}},
-        "Outputs": {"QueueUrl": {"Value": {"Ref": "Q"}, "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-QueueUrl"}}}},
+        "Resources": {
+            "Q": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"Name": {"Fn::ImportValue": {"Fn::Sub": "${NetworkStackName}-VpcId"}}},
+            }
+        },
+        "Outputs": {
+            "QueueUrl": {"Value": {"Ref": "Q"}, "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-QueueUrl"}}}
+        },
     }
     assert exports_of(template) == ["QueueUrl"]
     assert imports_of(template) == [("NetworkStackName", "VpcId")]

@@ -43,31 +43,41 @@ def no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         (["destroy", "--environment", "production", "--engine", "aws"], "refusing to destroy production"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:
+def test_bad_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
     code, err = run(capsys, *argv)
     assert code == 2
     assert expected in err
     assert len(err.splitlines()) <= 2  # one message (rich may wrap a long line once)
 
 
-def test_short_password_is_refused_without_echoing_it(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_short_password_is_refused_without_echoing_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("REDSHIFT_MASTER_PASSWORD", "Ab1")
     code, err = run(capsys, "deploy", "--environment", "dev-x")
     assert code == 2 and "8 to 64 characters" in err and "Ab1" not in err
 
 
-def test_missing_password_without_a_terminal_stops_instead_of_waiting(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_password_without_a_terminal_stops_instead_of_waiting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("REDSHIFT_MASTER_PASSWORD")
     code, err = run(capsys, "deploy", "--environment", "dev-x")
     assert code == 2 and "REDSHIFT_MASTER_PASSWORD" in err
 
 
 def test_unreachable_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
-    code, err = run(capsys, "deploy", "--engine", "localstack", "--endpoint-url", f"http://127.0.0.1:{closed_port()}")
+    code, err = run(
+        capsys, "deploy", "--engine", "localstack", "--endpoint-url", f"http://127.0.0.1:{closed_port()}"
+    )
     assert code == 2 and "unreachable" in err
 
 
-def test_missing_template(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_template(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shutil.copy(ROOT / "stacks.yaml", tmp_path / "stacks.yaml")
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     (tmp_path / "templates" / "04-chatbot-infrastructure.yaml").unlink()

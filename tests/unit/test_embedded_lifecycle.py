@@ -31,7 +31,9 @@ def small_artifacts() -> dict[str, Artifact]:
     return {
         "handlers_package": Artifact("handlers_package", "functions/api-handlers-unit.zip", handlers),
         "shared_layer_package": Artifact("shared_layer_package", "layers/shared-unit.zip", layer.getvalue()),
-        "xray_sdk_layer_package": Artifact("xray_sdk_layer_package", "layers/xray-unit.zip", layer.getvalue()),
+        "xray_sdk_layer_package": Artifact(
+            "xray_sdk_layer_package", "layers/xray-unit.zip", layer.getvalue()
+        ),
     }
 
 

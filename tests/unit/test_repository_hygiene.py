@@ -13,10 +13,17 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 
 def test_every_action_is_pinned_to_a_commit() -> None:
-    uses = [line.split("uses:", 1)[1].strip() for path in WORKFLOWS for line in path.read_text().splitlines() if "uses:" in line]
+    uses = [
+        line.split("uses:", 1)[1].strip()
+        for path in WORKFLOWS
+        for line in path.read_text().splitlines()
+        if "uses:" in line
+    ]
     assert uses, "no actions found"
     for reference in uses:
-        assert re.match(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}\s+#\s*v\d", reference), f"not pinned to a SHA with its version: {reference}"
+        assert re.match(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}\s+#\s*v\d", reference), (
+            f"not pinned to a SHA with its version: {reference}"
+        )
 
 
 def test_no_image_is_latest_or_untagged() -> None:
@@ -31,7 +38,10 @@ def test_no_image_is_latest_or_untagged() -> None:
 def test_compose_file_follows_the_compose_specification() -> None:
     from check_jsonschema.cli.main_command import main as check_jsonschema
 
-    result = check_jsonschema(["--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.localstack.yml")], standalone_mode=False)
+    result = check_jsonschema(
+        ["--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.localstack.yml")],
+        standalone_mode=False,
+    )
     assert result in (0, None), "docker-compose.localstack.yml does not follow the Compose specification"
 
 
