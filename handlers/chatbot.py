@@ -15,7 +15,10 @@ from concert_shared.clients import client
 from concert_shared.config import optional_env
 from concert_shared.errors import CannotAnswer, NotFound
 
-app = make_app({"/chat": {"POST"}})
+ROUTES = {
+    "/chat": {"POST"}
+}  # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+app = make_app(ROUTES)
 
 
 class ChatRequest(BaseModel):
@@ -46,11 +49,14 @@ def spot_entities(message: str) -> dict[str, str | None]:
     """The artist (id) and city the message mentions, matched against the platform's own names."""
     names = services.known_names()
     text = message.lower()
+    by_length = sorted(
+        names["artists"].items(), key=lambda n: -len(n[0])
+    )  # "echo atlas 12" before "echo atlas 1"
     artist = next(
         (
             artist_id
-            for name, artist_id in sorted(names["artists"].items(), key=lambda n: -len(n[0]))
-            if name in text
+            for name, artist_id in by_length
+            if re.search(rf"\b({re.escape(name)}|{re.escape(artist_id.lower())})\b", text)
         ),
         None,
     )
@@ -155,7 +161,7 @@ def chat(
     if optional_env("BEDROCK_AGENT_ID") and optional_env("BEDROCK_AGENT_ALIAS_ID"):
         try:
             answer, source = answer_from_agent(message, session_id), "bedrock-agent"
-        except Exception as exc:  # noqa: BLE001 - the agent failing must not lose the user's turn
+        except Exception as exc:
             fallback_reason = f"bedrock agent failed: {type(exc).__name__}"
             logger.warning(
                 "bedrock agent failed; answering from platform data", extra={"reason": str(exc)[:300]}

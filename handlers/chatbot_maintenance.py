@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 
 from concert_shared.clients import client
 from concert_shared.config import env, int_env, optional_env
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ConcertPlatform")
 
 
 def _history_keys(session_id: str) -> list[dict[str, Any]]:
@@ -41,36 +43,60 @@ def _delete(table: str, keys: list[dict[str, Any]]) -> None:
             pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
-def maintain(now: int | None = None) -> dict[str, int]:
+def maintain(now: int | None = None) -> dict[str, Any]:
+    """Delete expired sessions with their history; trim live histories to HISTORY_MAX_TURNS.
+
+    A failing session is recorded and skipped so one bad item cannot stop the daily run."""
     now = now or int(time.time())
     max_turns = int_env("HISTORY_MAX_TURNS", 50)
     sessions_table = env("SESSION_STATE_TABLE")
     history_table = env("CONVERSATION_HISTORY_TABLE")
-    counts = {"sessions_scanned": 0, "sessions_expired": 0, "turns_deleted": 0, "sessions_trimmed": 0}
+    counts: dict[str, Any] = {
+        "sessions_scanned": 0,
+        "sessions_expired": 0,
+        "turns_deleted": 0,
+        "sessions_trimmed": 0,
+        "errors": [],
+    }
     request: dict[str, Any] = {"TableName": sessions_table, "ProjectionExpression": "session_id, expires_at"}
     while True:
         page = client("dynamodb").scan(**request)
         for item in page["Items"]:
             counts["sessions_scanned"] += 1
             session_id = item["session_id"]["S"]
-            keys = _history_keys(session_id)
-            expires = int(item.get("expires_at", {}).get("N", now + 1))
-            if expires <= now:
-                _delete(history_table, keys)
-                client("dynamodb").delete_item(
-                    TableName=sessions_table, Key={"session_id": {"S": session_id}}
+            try:
+                keys = _history_keys(session_id)
+                expires = int(item.get("expires_at", {}).get("N", now + 1))
+                if expires <= now:
+                    _delete(history_table, keys)
+                    client("dynamodb").delete_item(
+                        TableName=sessions_table, Key={"session_id": {"S": session_id}}
+                    )
+                    counts["sessions_expired"] += 1
+                    counts["turns_deleted"] += len(keys)
+                elif len(keys) > max_turns:
+                    surplus = keys[: len(keys) - max_turns]
+                    _delete(history_table, surplus)
+                    counts["sessions_trimmed"] += 1
+                    counts["turns_deleted"] += len(surplus)
+            except (ClientError, BotoCoreError, ValueError) as exc:
+                counts["errors"].append(f"{session_id}: {type(exc).__name__}: {str(exc)[:200]}")
+                logger.error(
+                    "session maintenance failed", extra={"session_id": session_id, "reason": str(exc)[:300]}
                 )
-                counts["sessions_expired"] += 1
-                counts["turns_deleted"] += len(keys)
-            elif len(keys) > max_turns:
-                surplus = keys[: len(keys) - max_turns]
-                _delete(history_table, surplus)
-                counts["sessions_trimmed"] += 1
-                counts["turns_deleted"] += len(surplus)
         if "LastEvaluatedKey" not in page:
             break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return counts
+
+
+def alert(subject: str, detail: dict[str, Any]) -> bool:
+    """Tell the chatbot alerts topic; False when no topic is configured."""
+    topic = optional_env("CHATBOT_ALERTS_TOPIC_ARN")
+    if not topic:
+        return False
+    client("sns").publish(TopicArn=topic, Subject=subject, Message=json.dumps(detail, default=str))
+    return True
 
 
 @metrics.log_metrics(raise_on_empty_metrics=False)
@@ -81,17 +107,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         counts = maintain()
     except Exception as exc:
         logger.exception("chatbot maintenance failed")
-        topic = optional_env("CHATBOT_ALERTS_TOPIC_ARN")
-        if topic:
-            client("sns").publish(
-                TopicArn=topic,
-                Subject="Chatbot maintenance failed",
-                Message=json.dumps({"error": f"{type(exc).__name__}: {exc}"}),
-            )
+        alert("Chatbot maintenance failed", {"error": f"{type(exc).__name__}: {exc}"})
         raise
-    for name, value in counts.items():
+    if counts["errors"]:
+        alert("Chatbot maintenance finished with errors", counts)
+    for name in ("sessions_scanned", "sessions_expired", "turns_deleted", "sessions_trimmed"):
         metrics.add_metric(
-            name=f"Maintenance{name.title().replace('_', '')}", unit=MetricUnit.Count, value=value
+            name=f"Maintenance{name.title().replace('_', '')}", unit=MetricUnit.Count, value=counts[name]
         )
-    logger.info("chatbot maintenance done", extra=counts)
+    metrics.add_metric(name="MaintenanceErrors", unit=MetricUnit.Count, value=len(counts["errors"]))
+    logger.info(
+        "chatbot maintenance done",
+        extra={k: v for k, v in counts.items() if k != "errors"} | {"error_count": len(counts["errors"])},
+    )
     return counts

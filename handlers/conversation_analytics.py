@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -17,11 +18,44 @@ from concert_shared.config import env, optional_env
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ConcertPlatform")
+
+
+ROLES = frozenset({"user", "assistant"})
+
+
+def quality_issue(item: dict[str, Any]) -> str | None:
+    """Why a history item cannot be counted (None when it can): the chatbot never writes these."""
+    if "S" not in item.get("session_id", {}):
+        return "missing_session_id"
+    if item.get("role", {}).get("S") not in ROLES:
+        return "unknown_role"
+    if not item.get("content", {}).get("S"):
+        return "empty_content"
+    return None
 
 
 def summarise(items: list[dict[str, Any]], since: int, until: int) -> dict[str, Any]:
-    recent = [i for i in items if since <= int(i.get("created_at", {}).get("N", 0)) < until]
+    """Statistics of the history items created in (since, until]: sources count answers, intents count questions.
+
+    Malformed items are left out, counted, and logged with `data_quality_issue` (the tracing
+    stack's data-quality metric filter on this function's log group counts those lines)."""
+    in_window = [i for i in items if since < int(i.get("created_at", {}).get("N", 0)) <= until]
+    recent, malformed = [], 0
+    for item in in_window:
+        issue = quality_issue(item)
+        if issue is None:
+            recent.append(item)
+            continue
+        malformed += 1
+        logger.warning(
+            "data quality issue",
+            extra={
+                "data_quality_issue": issue,
+                "session_id": item.get("session_id", {}).get("S"),
+                "turn": item.get("turn", {}).get("N"),
+            },
+        )
     sessions = {i["session_id"]["S"] for i in recent}
     sources = Counter(
         i.get("source", {}).get("S", "") for i in recent if i.get("role", {}).get("S") == "assistant"
@@ -36,17 +70,19 @@ def summarise(items: list[dict[str, Any]], since: int, until: int) -> dict[str, 
         "turns": len(recent),
         "avg_turns_per_session": round(len(recent) / len(sessions), 2) if sessions else 0.0,
         "sources": dict(sources),
-        "top_intents": [name for name, _ in intents.most_common(5) if name],
+        "top_intents": [{"intent": name, "count": count} for name, count in intents.most_common(5) if name],
+        "data_quality_issues": malformed,
     }
 
 
 def analyse(now: int | None = None) -> dict[str, Any]:
+    """Summarise the hour before `now` and write it to analytics/conversations/YYYY/MM/DD/HH.json (HH: window start)."""
     until = now or int(time.time())
     since = until - 3600
     items: list[dict[str, Any]] = []
     request: dict[str, Any] = {
         "TableName": env("CONVERSATION_HISTORY_TABLE"),
-        "FilterExpression": "created_at >= :since",
+        "FilterExpression": "created_at > :since",  # (since, until]: consecutive hourly runs never count a turn twice
         "ExpressionAttributeValues": {":since": {"N": str(since)}},
     }
     while True:
@@ -86,6 +122,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise
     metrics.add_metric(name="Sessions", unit=MetricUnit.Count, value=summary["sessions"])
     metrics.add_metric(name="Turns", unit=MetricUnit.Count, value=summary["turns"])
+    metrics.add_metric(
+        name="AvgTurnsPerSession", unit=MetricUnit.Count, value=summary["avg_turns_per_session"]
+    )
+    for source, count in summary["sources"].items():
+        if source:
+            metrics.add_metric(
+                name=f"Answers{source.title().replace('-', '')}", unit=MetricUnit.Count, value=count
+            )
     logger.info(
         "conversation analytics published",
         extra={"sessions": summary["sessions"], "turns": summary["turns"], "s3_key": summary["s3_key"]},

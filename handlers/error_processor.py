@@ -179,7 +179,9 @@ def publish_alert(
         "suppressed_since_last_alert": earlier_suppressed,
         "fingerprint": key,
     }
-    subject = f"[{entry['severity'].upper()}] {record.get('service') or log_group}: {str(record.get('message', ''))}"
+    subject = (
+        f"[{entry['severity'].upper()}] {record.get('service') or log_group}: {record.get('message', '')!s}"
+    )
     subject = re.sub(r"[^\x20-\x7e]", " ", subject)[:99]  # SNS subjects: printable ASCII, < 100 chars
     client("sns").publish(TopicArn=topic, Subject=subject, Message=json.dumps(message, default=str))
 

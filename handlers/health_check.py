@@ -14,7 +14,10 @@ from concert_shared.api import lambda_handler, make_app
 from concert_shared.clients import client
 from concert_shared.config import optional_env
 
-app = make_app({"/health": {"GET"}})
+ROUTES = {
+    "/health": {"GET"}
+}  # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+app = make_app(ROUTES)
 
 
 def _table(name: str) -> str:
@@ -90,7 +93,7 @@ def check_dependency(probe: Probe) -> dict[str, Any]:
         }
         if result["status"] == "error":
             result["error"] = f"{probe.name} is {state}; expected {' or '.join(sorted(probe.healthy_states))}"
-    except Exception as exc:  # noqa: BLE001 - any failure is this dependency's state
+    except Exception as exc:
         result = {"status": "error", "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
     result["required"] = probe.required
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)

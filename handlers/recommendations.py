@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from concert_shared import services
 from concert_shared.api import lambda_handler, make_app, query_params
 
-app = make_app({"/recommendations": {"GET"}})
+ROUTES = {
+    "/recommendations": {"GET"}
+}  # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+app = make_app(ROUTES)
 
 
 class RecommendationQuery(BaseModel):

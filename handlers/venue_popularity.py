@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from concert_shared import services
 from concert_shared.api import lambda_handler, make_app, query_params
 
-app = make_app({"/venues/popularity": {"GET"}})
+ROUTES = {
+    "/venues/popularity": {"GET"}
+}  # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+app = make_app(ROUTES)
 
 
 class PopularityQuery(BaseModel):

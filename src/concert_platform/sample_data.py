@@ -98,33 +98,64 @@ def _sql_value(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def insert_statements(data: dict[str, list[dict[str, Any]]]) -> list[str]:
+REDSHIFT_TABLES = ("artists", "venues", "concerts", "ticket_sales")
+INSERT_BATCH_ROWS = 50  # rows per INSERT: keeps each statement far below the Data API's 100 KB limit
+REQUIRED_OUTPUTS = (
+    "ProcessedDataBucketName",
+    "UserPreferencesTableName",
+    "RedshiftWorkgroupName",
+    "RedshiftDatabaseName",
+    "RedshiftAdminSecretArn",
+)
+
+
+def insert_statements(
+    data: dict[str, list[dict[str, Any]]], batch_rows: int = INSERT_BATCH_ROWS
+) -> list[str]:
+    """DELETE then batched multi-row INSERTs per table, so a reload replaces rather than duplicates."""
     statements = []
-    for table in ("artists", "venues", "concerts", "ticket_sales"):
+    for table in REDSHIFT_TABLES:
         rows = data[table]
         columns = list(rows[0])
-        values = ", ".join("(" + ", ".join(_sql_value(row[c]) for c in columns) + ")" for row in rows)
         statements.append(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-        statements.append(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}")  # noqa: S608
+        for start in range(0, len(rows), batch_rows):
+            values = ", ".join(
+                "(" + ", ".join(_sql_value(row[c]) for c in columns) + ")"
+                for row in rows[start : start + batch_rows]
+            )
+            statements.append(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}")  # noqa: S608
     return statements
 
 
-def load_sample_data(clients: Any, outputs: dict[str, str], today: date | None = None) -> dict[str, int]:
+def reference_key(table: str) -> str:
+    """The processed-bucket key of one reference table (the handlers' fallback reads the same)."""
+    return f"reference/{table}.json"
+
+
+def load_sample_data(
+    session_or_clients: Any, outputs: dict[str, str], today: date | None = None
+) -> dict[str, int]:
     """Write the data set into a deployed platform; `outputs` are the stacks' output values by key.
 
-    JSON copies go to the processed bucket (reference/<table>.json), user preferences to the
-    user-preferences table, and the tables to Redshift through the Data API."""
+    `session_or_clients` is a boto3 Session or anything with `.client(service)`. JSON copies go to
+    the processed bucket (reference/<table>.json), user preferences to the user-preferences
+    table, and the tables to Redshift through the Data API (DELETE + batched INSERTs)."""
+    missing = [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
+    if missing:
+        raise ValueError(
+            f"cannot load sample data: stack outputs {', '.join(missing)} are missing; deploy the storage and chatbot stacks first"
+        )
     data = generate(today or date.today())
-    s3 = clients.client("s3")
+    s3 = session_or_clients.client("s3")
     bucket = outputs["ProcessedDataBucketName"]
-    for table in ("artists", "venues", "concerts", "ticket_sales"):
+    for table in REDSHIFT_TABLES:
         s3.put_object(
             Bucket=bucket,
-            Key=f"reference/{table}.json",
+            Key=reference_key(table),
             Body=json.dumps(data[table]).encode(),
             ContentType="application/json",
         )
-    dynamodb = clients.client("dynamodb")
+    dynamodb = session_or_clients.client("dynamodb")
     for user in data["users"]:
         dynamodb.put_item(
             TableName=outputs["UserPreferencesTableName"],
@@ -138,7 +169,7 @@ def load_sample_data(clients: Any, outputs: dict[str, str], today: date | None =
     from concert_platform.postdeploy import run_statements
 
     run_statements(
-        clients.client("redshift-data"),
+        session_or_clients.client("redshift-data"),
         outputs["RedshiftWorkgroupName"],
         outputs["RedshiftDatabaseName"],
         outputs["RedshiftAdminSecretArn"],

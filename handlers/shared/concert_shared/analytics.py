@@ -103,9 +103,10 @@ def predict_ticket_sales(
         ("platform history", lambda c: True),
     )
     basis_name, basis = "", []
-    for basis_name, matches in tiers:
+    for tier_name, matches in tiers:
         basis = [(c, rate) for c, rate in history if matches(c)]
         if basis:
+            basis_name = tier_name
             break
     if not basis:
         raise LookupError("no ticket sales history to predict from; load the sample data")

@@ -1,0 +1,141 @@
+"""Error processor: decode, classify, fingerprint, alert once per window, never crash."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from typing import Any
+
+import pytest
+
+import error_processor
+
+
+def subscription_event(
+    messages: list[str], log_group: str = "/aws/lambda/concert-api-chatbot-unittest"
+) -> dict[str, Any]:
+    payload = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": log_group,
+        "logStream": "2026/11/25/[$LATEST]abc",
+        "subscriptionFilters": ["errors"],
+        "logEvents": [
+            {"id": str(i), "timestamp": 1795577531000 + i, "message": m} for i, m in enumerate(messages)
+        ],
+    }
+    return {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode()}}
+
+
+def line(level: str, message: str, **extra: Any) -> str:
+    return json.dumps({"level": level, "message": message, "service": "chatbot", **extra})
+
+
+@pytest.mark.parametrize(
+    ("message", "severity"),
+    [
+        (line("CRITICAL", "database gone"), "critical"),
+        (line("ERROR", "Task timed out after 30.00 seconds"), "critical"),
+        (line("ERROR", "Runtime exited with error: signal: killed"), "critical"),
+        (line("ERROR", "An error occurred (AccessDenied) when calling GetObject"), "critical"),
+        (line("ERROR", "boom", exception_name="OutOfMemory"), "critical"),
+        (line("ERROR", "unhandled error", exception_name="KeyError"), "warning"),
+        (line("INFO", "AccessDenied mentioned in passing"), "ignore"),
+        (line("WARNING", "data quality issue"), "ignore"),
+        ("2026-11-25T03:00:00Z abc Task timed out after 3.00 seconds", "critical"),
+        ("plain text line", "ignore"),
+    ],
+)
+def test_classification(message, severity):
+    assert error_processor.classify(message)[0] == severity
+
+
+def test_fingerprint_ignores_volatile_parts_but_not_the_error_type():
+    a = {
+        "service": "chatbot",
+        "message": "statement 1a2b3c4d5e6f7a8b failed after 31 ms",
+        "exception_name": "RedshiftUnavailable",
+    }
+    b = {
+        "service": "chatbot",
+        "message": "statement 99ffee00aa11bb22 failed after 7 ms",
+        "exception_name": "RedshiftUnavailable",
+    }
+    c = {**a, "exception_name": "KeyError"}
+    d = {**a, "service": "health-check"}
+    assert error_processor.fingerprint("g", a) == error_processor.fingerprint("g", b)
+    assert len({error_processor.fingerprint("g", x) for x in (a, c, d)}) == 3
+
+
+def test_one_alert_per_fingerprint_per_window_and_the_count_carries(platform, lambda_context, monkeypatch):
+    storm = [
+        line("ERROR", f"request {i} failed: KeyError 'x{i}'", exception_name="KeyError") for i in range(20)
+    ]
+    first = error_processor.handler(subscription_event(storm), lambda_context)
+    assert first == {"events": 20, "alerts": 1, "suppressed": 19, "ignored": 0, "failed": 0, "malformed": 0}
+    second = error_processor.handler(subscription_event(storm[:5]), lambda_context)
+    assert second["alerts"] == 0 and second["suppressed"] == 5
+    warnings = platform.messages("WARNING_TOPIC_ARN")
+    assert len(warnings) == 1
+    assert warnings[0]["message"]["occurrences"] == 20
+    assert warnings[0]["subject"].startswith("[WARNING] chatbot:")
+    assert platform.messages("CRITICAL_TOPIC_ARN") == []
+    # the window has passed: the next alert reports what was suppressed meanwhile
+    later = error_processor.process(
+        json.loads(gzip.decompress(base64.b64decode(subscription_event(storm[:1])["awslogs"]["data"]))),
+        now=2_000_000_000,
+    )
+    assert later["alerts"] == 1
+    assert platform.messages("WARNING_TOPIC_ARN")[0]["message"]["suppressed_since_last_alert"] == 5
+
+
+def test_critical_goes_to_the_critical_topic(platform, lambda_context):
+    result = error_processor.handler(
+        subscription_event([line("ERROR", "Task timed out after 30.01 seconds"), line("INFO", "fine")]),
+        lambda_context,
+    )
+    assert result["alerts"] == 1 and result["ignored"] == 1
+    alerts = platform.messages("CRITICAL_TOPIC_ARN")
+    assert len(alerts) == 1 and alerts[0]["message"]["severity"] == "critical"
+    assert alerts[0]["message"]["error_type"] == "Task timed out"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"awslogs": {}},
+        {"awslogs": {"data": "not base64!"}},
+        {"awslogs": {"data": base64.b64encode(b"not gzip").decode()}},
+        {"awslogs": {"data": base64.b64encode(gzip.compress(b"not json")).decode()}},
+        {"awslogs": {"data": base64.b64encode(gzip.compress(b"[1, 2]")).decode()}},
+    ],
+)
+def test_malformed_payloads_are_reported_not_raised(platform, lambda_context, json_logs, event):
+    result = error_processor.handler(event, lambda_context)
+    assert result["malformed"] == 1 and result["alerts"] == 0
+    assert any(r["message"] == "malformed subscription payload" for r in json_logs.records)
+
+
+def test_malformed_log_events_do_not_stop_the_batch(platform, lambda_context):
+    event = subscription_event([line("ERROR", "real problem")])
+    payload = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
+    payload["logEvents"].insert(0, {"id": "x"})
+    payload["logEvents"].insert(0, "garbage")
+    result = error_processor.process(payload)
+    assert result["malformed"] == 2 and result["alerts"] == 1
+
+
+def test_a_failing_publish_is_counted_and_the_rest_still_alert(platform, lambda_context, monkeypatch):
+    monkeypatch.setenv("CRITICAL_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
+    event = subscription_event([line("CRITICAL", "down"), line("ERROR", "minor")])
+    result = error_processor.handler(event, lambda_context)
+    assert result["failed"] == 1 and result["alerts"] == 1
+    assert len(platform.messages("WARNING_TOPIC_ARN")) == 1
+
+
+def test_control_messages_are_acknowledged(platform, lambda_context):
+    payload = {"messageType": "CONTROL_MESSAGE", "logEvents": []}
+    event = {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode()}}
+    assert error_processor.handler(event, lambda_context)["control"] == 1
