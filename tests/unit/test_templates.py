@@ -217,3 +217,20 @@ def test_functions_point_at_the_conventions_handlers() -> None:
         if r["Type"] == "AWS::Lambda::Function"
     }
     assert handlers == expected
+
+
+def test_every_handler_string_resolves_to_a_real_function() -> None:
+    import importlib
+    import inspect
+
+    for template in templates().values():
+        for name, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            module_name, attribute = resource["Properties"]["Handler"].rsplit(".", 1)
+            module = importlib.import_module(module_name)
+            function = getattr(module, attribute, None)
+            assert callable(function), f"{name}: {module_name}.{attribute} is not a function"
+            assert len(inspect.signature(function).parameters) == 2, (
+                f"{name}: a handler takes (event, context)"
+            )
