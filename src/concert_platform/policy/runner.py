@@ -41,22 +41,23 @@ class PolicyReport:
 
 
 def _resource_lines(text: str) -> dict[str, int]:
-    """Line (1-based) of each resource's logical id under Resources."""
+    """Line (1-based) of each parameter, resource and output logical id, in YAML or JSON.
+
+    cfn-lint's decoder keeps the position of every key; a template it cannot decode gets no
+    lines (findings then point at line 1) rather than failing the run."""
+    from cfnlint.decode import decode_str
+
+    try:
+        decoded, _errors = decode_str(text)
+    except Exception:  # cfn-lint itself reports undecodable templates
+        return {}
     lines: dict[str, int] = {}
-    in_resources = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith("Resources:"):
-            in_resources = True
-            continue
-        if in_resources and line and not line[0].isspace():
-            in_resources = False
-        if (
-            in_resources
-            and line.startswith("  ")
-            and not line.startswith("   ")
-            and line.rstrip().endswith(":")
-        ):
-            lines[line.strip()[:-1]] = number
+    for section in ("Parameters", "Outputs", "Resources"):  # a resource wins a name clash
+        block = decoded.get(section) if isinstance(decoded, dict) else None
+        for key in block if isinstance(block, dict) else ():
+            mark = getattr(key, "start_mark", None)
+            if mark is not None:
+                lines[str(key)] = mark.line + 1
     return lines
 
 
