@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -39,8 +40,6 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
-    # The handlers never read AWS-managed IAM policies; loading them costs ~0.8 s per mocked account.
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon in tests
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ConcertPlatform")
     monkeypatch.setenv("POWERTOOLS_DEV", "false")
@@ -67,10 +66,13 @@ def aws(aws_credentials: None) -> Iterator[None]:
     from concert_platform.engines import moto_ext
 
     moto_ext.register()
+    # The handlers never read AWS-managed IAM policies; loading them costs ~0.8 s per mocked account.
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
     with mock_aws():
         _reset_handler_caches()
         yield
     _reset_handler_caches()
+    moto_ext.load_managed_policies()  # back to what the embedded engine and stack tests expect
 
 
 @dataclass

@@ -88,15 +88,21 @@ def _register_redshift_serverless() -> None:
         backend_index.backend_url_patterns.append(pattern)
 
 
+def load_managed_policies() -> None:
+    """Make moto create AWS-managed IAM policies in new accounts (our roles attach some)."""
+    import os
+
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+
+
 def register() -> None:
     """Install every extension into moto; safe to call more than once."""
     global _registered
+    # AWS-managed policies (AWSLambdaVPCAccessExecutionRole...) exist in every account; moto reads
+    # this each time it creates an account's IAM backend, so it is set on every call, not once.
+    load_managed_policies()
     if _registered:
         return
-    import os
-
-    # AWS-managed policies (AWSLambdaVPCAccessExecutionRole...) exist in every account.
-    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.cloudformation import parsing
 
     from concert_platform.engines.moto_ext import (  # noqa: F401 - importing registers the models
