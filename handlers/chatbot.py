@@ -15,9 +15,8 @@ from concert_shared.clients import client
 from concert_shared.config import optional_env
 from concert_shared.errors import CannotAnswer, NotFound
 
-ROUTES = {
-    "/chat": {"POST"}
-}  # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+# path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+ROUTES = {"/chat": {"POST"}}
 app = make_app(ROUTES)
 
 
@@ -49,9 +48,8 @@ def spot_entities(message: str) -> dict[str, str | None]:
     """The artist (id) and city the message mentions, matched against the platform's own names."""
     names = services.known_names()
     text = message.lower()
-    by_length = sorted(
-        names["artists"].items(), key=lambda n: -len(n[0])
-    )  # "echo atlas 12" before "echo atlas 1"
+    # longest name first, so "echo atlas 12" is not taken for "echo atlas 1"
+    by_length = sorted(names["artists"].items(), key=lambda n: -len(n[0]))
     artist = next(
         (
             artist_id

@@ -14,9 +14,8 @@ from concert_shared.api import lambda_handler, make_app
 from concert_shared.clients import client
 from concert_shared.config import optional_env
 
-ROUTES = {
-    "/health": {"GET"}
-}  # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+# path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+ROUTES = {"/health": {"GET"}}
 app = make_app(ROUTES)
 
 

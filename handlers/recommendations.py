@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from concert_shared import services
 from concert_shared.api import lambda_handler, make_app, query_params
 
-ROUTES = {
-    "/recommendations": {"GET"}
-}  # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+# path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+ROUTES = {"/recommendations": {"GET"}}
 app = make_app(ROUTES)
 
 

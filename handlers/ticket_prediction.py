@@ -11,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 from concert_shared import services
 from concert_shared.api import json_body, lambda_handler, make_app
 
-ROUTES = {
-    "/predictions/tickets": {"POST"}
-}  # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+# path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+ROUTES = {"/predictions/tickets": {"POST"}}
 app = make_app(ROUTES)
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 

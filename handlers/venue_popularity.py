@@ -9,9 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from concert_shared import services
 from concert_shared.api import lambda_handler, make_app, query_params
 
-ROUTES = {
-    "/venues/popularity": {"GET"}
-}  # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+# path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
+ROUTES = {"/venues/popularity": {"GET"}}
 app = make_app(ROUTES)
 
 

@@ -12,6 +12,8 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+from concert_platform.errors import DeployError
+
 SEED = 20261125
 ANCHOR = date(2026, 6, 1)  # the data set's "today": concerts before it are past, after it upcoming
 GENRES = ("rock", "pop", "jazz", "electronic", "hip-hop", "classical", "indie")
@@ -142,7 +144,7 @@ def load_sample_data(
     table, and the tables to Redshift through the Data API (DELETE + batched INSERTs)."""
     missing = [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
     if missing:
-        raise ValueError(
+        raise DeployError(
             f"cannot load sample data: stack outputs {', '.join(missing)} are missing; deploy the storage and chatbot stacks first"
         )
     data = generate(today or date.today())
