@@ -20,6 +20,10 @@ class EmulatedResource:
     NAME_PROPERTY = ""
     ATTRIBUTES: tuple[str, ...] = ()
 
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
+
     @staticmethod
     def cloudformation_name_type() -> str:
         return ""

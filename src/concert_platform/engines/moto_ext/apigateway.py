@@ -37,10 +37,6 @@ class Stage(EmulatedResource, CloudFormationModel):
         self.rest_api_id = rest_api_id
         self.name = name
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::Stage"
-
     @property
     def physical_resource_id(self) -> str:
         return self.name
@@ -79,10 +75,6 @@ class Account(EmulatedResource, CloudFormationModel):
     def __init__(self, account_id: str) -> None:
         self.account_id = account_id
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::Account"
-
     @property
     def physical_resource_id(self) -> str:
         return self.account_id
@@ -108,10 +100,6 @@ class ApiKey(EmulatedResource, CloudFormationModel):
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id
         self.APIKeyId = key_id
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::ApiKey"
 
     @property
     def physical_resource_id(self) -> str:
@@ -142,10 +130,6 @@ class UsagePlan(EmulatedResource, CloudFormationModel):
 
     def __init__(self, plan_id: str) -> None:
         self.plan_id = plan_id
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::UsagePlan"
 
     @property
     def physical_resource_id(self) -> str:
@@ -191,10 +175,6 @@ class UsagePlanKey(EmulatedResource, CloudFormationModel):
     def __init__(self, plan_id: str, key_id: str) -> None:
         self.plan_id = plan_id
         self.key_id = key_id
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApiGateway::UsagePlanKey"
 
     @property
     def physical_resource_id(self) -> str:

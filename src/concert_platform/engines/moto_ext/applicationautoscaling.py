@@ -22,10 +22,6 @@ class ScalableTarget(EmulatedResource, CloudFormationModel):
         self.resource_id = resource_id
         self.dimension = dimension
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApplicationAutoScaling::ScalableTarget"
-
     @property
     def physical_resource_id(self) -> str:
         return f"{self.resource_id}|{self.dimension}|{self.namespace}"
@@ -54,10 +50,6 @@ class ScalingPolicy(EmulatedResource, CloudFormationModel):
         self.namespace = namespace
         self.resource_id = resource_id
         self.dimension = dimension
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApplicationAutoScaling::ScalingPolicy"
 
     @property
     def physical_resource_id(self) -> str:

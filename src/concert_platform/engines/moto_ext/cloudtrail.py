@@ -20,10 +20,6 @@ class Trail(EmulatedResource, CloudFormationModel):
         self.Arn = arn
 
     @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudTrail::Trail"
-
-    @staticmethod
     def cloudformation_name_type() -> str:
         return "TrailName"
 

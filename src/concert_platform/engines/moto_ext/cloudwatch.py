@@ -56,10 +56,6 @@ class Alarm(EmulatedResource, CloudFormationModel):
         self.Arn = arn
 
     @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
-
-    @staticmethod
     def cloudformation_name_type() -> str:
         return "AlarmName"
 

@@ -39,10 +39,6 @@ class SecurityGroupEgress(EmulatedResource, CloudFormationModel):
         self.rule = rule
         self.rule_id = rule_id
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::EC2::SecurityGroupEgress"
-
     @property
     def physical_resource_id(self) -> str:
         return self.rule_id

@@ -16,10 +16,6 @@ class Database(EmulatedResource, CloudFormationModel):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Glue::Database"
-
     @property
     def physical_resource_id(self) -> str:
         return self.name

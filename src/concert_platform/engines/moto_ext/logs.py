@@ -51,10 +51,6 @@ class MetricFilter(EmulatedResource, CloudFormationModel):
         self.name = name
         self.log_group = log_group
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Logs::MetricFilter"
-
     @property
     def physical_resource_id(self) -> str:
         return self.name
@@ -102,10 +98,6 @@ class SubscriptionFilter(EmulatedResource, CloudFormationModel):
         self.name = name
         self.log_group = log_group
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Logs::SubscriptionFilter"
-
     @property
     def physical_resource_id(self) -> str:
         return self.name
@@ -136,10 +128,6 @@ class QueryDefinition(EmulatedResource, CloudFormationModel):
 
     def __init__(self, definition_id: str) -> None:
         self.QueryDefinitionId = definition_id
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Logs::QueryDefinition"
 
     @property
     def physical_resource_id(self) -> str:

@@ -24,10 +24,6 @@ class BucketPolicy(EmulatedResource, CloudFormationModel):
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::S3::BucketPolicy"
-
     @property
     def physical_resource_id(self) -> str:
         return self.bucket

@@ -33,10 +33,6 @@ class Secret(EmulatedResource, CloudFormationModel):
         self.arn = arn
         self.Id = arn
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SecretsManager::Secret"
-
     @property
     def physical_resource_id(self) -> str:
         return self.arn

@@ -21,10 +21,6 @@ class Subscription(EmulatedResource, CloudFormationModel):
     def __init__(self, arn: str) -> None:
         self.arn = arn
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::Subscription"
-
     @property
     def physical_resource_id(self) -> str:
         return self.arn
@@ -54,10 +50,6 @@ class TopicPolicy(EmulatedResource, CloudFormationModel):
     def __init__(self, previous: dict[str, str], logical_id: str) -> None:
         self.previous = previous  # topic ARN -> the policy it had before, restored on delete
         self.logical_id = logical_id
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::TopicPolicy"
 
     @property
     def physical_resource_id(self) -> str:

@@ -18,10 +18,6 @@ class QueuePolicy(EmulatedResource, CloudFormationModel):
         self.queues = queues
         self.logical_id = logical_id
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SQS::QueuePolicy"
-
     @property
     def physical_resource_id(self) -> str:
         return self.logical_id

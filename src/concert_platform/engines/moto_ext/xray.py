@@ -61,10 +61,6 @@ class Group(EmulatedResource, CloudFormationModel):
         self.name = name
         self.GroupARN = arn
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::XRay::Group"
-
     @property
     def physical_resource_id(self) -> str:
         return self.GroupARN
@@ -90,10 +86,6 @@ class SamplingRule(EmulatedResource, CloudFormationModel):
     def __init__(self, name: str, arn: str) -> None:
         self.name = name
         self.RuleARN = arn
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::XRay::SamplingRule"
 
     @property
     def physical_resource_id(self) -> str:

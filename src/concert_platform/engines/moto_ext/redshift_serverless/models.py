@@ -175,10 +175,6 @@ class NamespaceResource(EmulatedResource, CloudFormationModel):
         self.name = name
 
     @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::RedshiftServerless::Namespace"
-
-    @staticmethod
     def cloudformation_name_type() -> str:
         return "NamespaceName"
 
@@ -225,10 +221,6 @@ class WorkgroupResource(EmulatedResource, CloudFormationModel):
 
     def __init__(self, name: str) -> None:
         self.name = name
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::RedshiftServerless::Workgroup"
 
     @staticmethod
     def cloudformation_name_type() -> str:
