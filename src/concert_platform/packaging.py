@@ -12,6 +12,7 @@ import io
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,21 +72,32 @@ def _vendored_dependencies(requirements: Path, cache_dir: Path) -> Path:
     target = cache_dir / f"deps-{digest}"
     if (target / ".complete").exists():
         return target
-    shutil.rmtree(target, ignore_errors=True)
+    # Parallel tox envs share this cache: each builds in its own folder and the first to finish
+    # renames it into place, so no reader ever sees a half-installed target.
+    building = Path(tempfile.mkdtemp(prefix=f".deps-{digest}-", dir=cache_dir))
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--target", str(target / "python"), "--requirement", str(requirements),
+        "--target", str(building / "python"), "--requirement", str(requirements),
         "--platform", "manylinux2014_x86_64", "--implementation", "cp",
         "--python-version", LAMBDA_PYTHON, "--only-binary=:all:", "--no-compile",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
+        shutil.rmtree(building, ignore_errors=True)
         raise UsageError(
             f"could not install the layer dependencies in {requirements} for Python {LAMBDA_PYTHON}: "
             f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'pip failed'}; "
             "check network access to the package index"
         )
-    (target / ".complete").write_text("ok")
+    (building / ".complete").write_text("ok")
+    try:
+        building.rename(target)
+    except OSError:  # another env finished first; a stale partial target is replaced
+        if not (target / ".complete").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            building.rename(target)
+        else:
+            shutil.rmtree(building, ignore_errors=True)
     return target
 
 

@@ -53,3 +53,47 @@ def test_pull_request_workflow_runs_every_gating_tox_environment() -> None:
     layers = set(workflow["jobs"]["gate"]["strategy"]["matrix"]["layer"])
     assert layers == gated
     assert "localstack-e2e" in workflow["jobs"]
+
+
+# What a laptop or a corporate CI runner needs inside every tox env: the certificate authorities
+# it trusts (without them npm answers SELF_SIGNED_CERT_IN_CHAIN and pip, botocore and requests fail
+# the same way), its proxies, and the package clients' own settings.
+REQUIRED_PASS_ENV = {
+    "HOME", "TERM",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+    "AWS_CA_BUNDLE", "PIP_*", "npm_config_*", "UV_*",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+}  # fmt: skip
+
+
+def _tox_config() -> configparser.ConfigParser:
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    return tox
+
+
+def _names(value: str) -> set[str]:
+    return {line.strip() for line in value.splitlines() if line.strip()}
+
+
+def test_every_tox_env_passes_through_trust_proxy_and_package_client_settings() -> None:
+    tox = _tox_config()
+    base = _names(tox["testenv"]["pass_env"])
+    missing = REQUIRED_PASS_ENV - base
+    assert not missing, f"tox.ini [testenv] pass_env drops {sorted(missing)}"
+    for section in tox.sections():
+        if section.startswith("testenv:") and "pass_env" in tox[section]:
+            names = _names(tox[section]["pass_env"])
+            assert "{[testenv]pass_env}" in names or names >= REQUIRED_PASS_ENV, (
+                f"tox.ini [{section}] replaces pass_env without {{[testenv]pass_env}}: it would drop "
+                "the CA bundles and proxies"
+            )
+
+
+def test_no_tox_command_downloads_at_test_time() -> None:
+    """Every tool a test env runs is installed with the env (pip), not fetched while it runs."""
+    tox = _tox_config()
+    for section in tox.sections():
+        commands = tox[section].get("commands", "")
+        for word in ("npm ", "npx ", "curl ", "wget ", "pip install", "uv pip"):
+            assert word not in commands, f"tox.ini [{section}] downloads at test time: {word.strip()}"
