@@ -42,8 +42,12 @@ class EmbeddedEngine(Engine):
         host, port = server.get_host_and_port()
         self._server = server
         self.endpoint_url = f"http://{host}:{port}"
+        moto_ext.lambda_runtime.bind(self)  # functions the engine's services invoke run against it
 
     def stop(self) -> None:
+        from concert_platform.engines.moto_ext import lambda_runtime
+
+        lambda_runtime.unbind(self)
         super().stop()
         if self._server is not None:
             self._server.stop()
