@@ -225,3 +225,118 @@ def test_subscription_filter_delivers_only_matching_lines_to_its_function(engine
     assert any(d["function"] == function_arn and d["ok"] for d in lambda_runtime.DELIVERIES)
     received = engine.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
     assert any("it broke" in e["message"] and "received" in e["message"] for e in received)
+
+
+class _Backend:
+    def __init__(self, data: list[Any]) -> None:
+        self.data = data
+
+    def get_all_metrics(self) -> list[Any]:
+        return self.data
+
+
+def _alarm(**overrides: Any) -> Any:
+    from types import SimpleNamespace
+
+    base = {
+        "name": "a",
+        "namespace": "T",
+        "metric_name": "M",
+        "dimensions": [],
+        "metric_data_queries": [],
+        "statistic": "Sum",
+        "extended_statistic": None,
+        "unit": None,
+        "period": 60,
+        "evaluation_periods": 3,
+        "datapoints_to_alarm": None,
+        "threshold": 1.0,
+        "comparison_operator": "GreaterThanOrEqualToThreshold",
+        "treat_missing_data": None,
+        "state_value": "OK",
+    }
+    return SimpleNamespace(**{**base, **overrides})
+
+
+def _points(now: float, values_by_period: list[float | None]) -> _Backend:
+    """One datapoint per period (oldest first) in the windows ending at `now`."""
+    from datetime import UTC, datetime
+
+    from moto.cloudwatch.models import MetricDatum
+
+    count = len(values_by_period)
+    data = [
+        MetricDatum("T", "M", value, [], datetime.fromtimestamp(now - (count - k) * 60 + 30, UTC))
+        for k, value in enumerate(values_by_period)
+        if value is not None
+    ]
+    return _Backend(data)
+
+
+@pytest.mark.parametrize(
+    ("values", "overrides", "state"),
+    [
+        ([1.0, 1.0, 1.0], {}, "ALARM"),  # 3 of 3 breaching
+        ([1.0, 0.0, 1.0], {}, "OK"),  # M defaults to N
+        ([1.0, 0.0, 1.0], {"datapoints_to_alarm": 2}, "ALARM"),  # 2 of 3
+        ([None, None, None], {}, "INSUFFICIENT_DATA"),  # missing: no data
+        ([None, None, None], {"treat_missing_data": "notBreaching"}, "OK"),
+        ([None, None, None], {"treat_missing_data": "breaching"}, "ALARM"),
+        ([None, None, None], {"treat_missing_data": "ignore", "state_value": "ALARM"}, "ALARM"),
+        ([None, 1.0, 1.0], {"datapoints_to_alarm": 2}, "ALARM"),  # missing ignored, 2 present
+        ([None, 1.0, None], {"treat_missing_data": "breaching"}, "ALARM"),
+        ([5.0, 5.0, 5.0], {"comparison_operator": "LessThanThreshold", "threshold": 6.0}, "ALARM"),
+        ([5.0, 5.0, 5.0], {"comparison_operator": "GreaterThanThreshold", "threshold": 5.0}, "OK"),
+    ],
+)
+def test_alarm_state_rules(values: list[float | None], overrides: dict[str, Any], state: str) -> None:
+    now = 1_800_000_000.0
+    evaluation = cloudwatch.evaluate_alarm(
+        _alarm(**overrides), cloudwatch._MetricIndex(_points(now, values)), now
+    )
+    assert evaluation.state == state, evaluation.reason
+
+
+def test_percentile_statistic() -> None:
+    from datetime import UTC, datetime
+
+    from moto.cloudwatch.models import MetricDatum
+
+    now = 1_800_000_000.0
+    data = [MetricDatum("T", "M", float(v), [], datetime.fromtimestamp(now - 10, UTC)) for v in range(1, 101)]
+    alarm = _alarm(statistic=None, extended_statistic="p95", evaluation_periods=1, threshold=95.0)
+    evaluation = cloudwatch.evaluate_alarm(alarm, cloudwatch._MetricIndex(_Backend(data)), now)
+    assert evaluation.values == [95.0]
+    assert evaluation.state == "ALARM"
+
+
+def test_sns_delivers_to_a_lambda_subscriber_and_records_email(engine: EmbeddedEngine) -> None:
+    from concert_platform.engines.moto_ext import sns
+
+    iam = engine.client("iam")
+    role = iam.create_role(
+        RoleName=f"r-{uuid.uuid4().hex[:6]}",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    name = f"sns-probe-{uuid.uuid4().hex[:6]}"
+    source = (
+        "import json\n"
+        "def handler(event, context):\n"
+        "    print(json.dumps({'got': event['Records'][0]['Sns']['Message']}))\n"
+    )
+    function_arn = engine.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="probe.handler",
+        Code={"ZipFile": _function_zip(source)},
+    )["FunctionArn"]
+    client = engine.client("sns")
+    topic = client.create_topic(Name=f"t-{name}")["TopicArn"]
+    client.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn)
+    client.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
+    client.publish(TopicArn=topic, Message="hello subscribers", Subject="greeting")
+    delivered = {(d["protocol"], d["message"], d["ok"]) for d in sns.DELIVERIES if d["topic"] == topic}
+    assert delivered == {("lambda", "hello subscribers", True), ("email", "hello subscribers", True)}
+    logged = engine.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+    assert any('"got": "hello subscribers"' in e["message"] for e in logged)
