@@ -158,6 +158,16 @@ def _drive(
     name = f"alarm flow: {what}"
     if not alarms:
         return Check(name, False, "no deployed alarm watches this metric")
+    silent = [a["AlarmName"] for a in alarms if not a.get("AlarmActions")]
+    if silent:
+        return Check(name, False, f"{', '.join(silent)} has no AlarmActions: its ALARM alerts nobody")
+    already = [
+        f"{a['AlarmName']} ({a.get('StateReason', '')})"
+        for a in alarms
+        if _state(platform, a["AlarmName"]) == "ALARM"
+    ]
+    if already:
+        return Check(name, False, f"already in ALARM before the flow: {'; '.join(already)}")
     topics = {t for a in alarms for t in a.get("AlarmActions", []) + a.get("OKActions", [])}
     seen: dict[str, list[Any]] = {}
     with _subscribers(platform, topics) as queues:
@@ -263,10 +273,9 @@ def alarm_checks(platform: Platform, environment: str) -> list[Check]:
     if platform.engine.name != "embedded":
         checks.append(
             Check(
-                "alarm flows",
+                f"alarm flows not run on {platform.engine.name}",
                 True,
-                f"not run on {platform.engine.name}: they advance the engine's clock, which only "
-                "the embedded engine has",
+                "they advance the engine's clock, which only the embedded engine has",
             )
         )
         return checks
