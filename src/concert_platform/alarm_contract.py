@@ -44,51 +44,62 @@ def _render(value: Any, environment: str) -> str | None:
     return None
 
 
-def watched_custom_metrics(manifest: Manifest, environment: str) -> list[WatchedMetric]:
+Resources = list[tuple[str, str, dict[str, Any]]]  # (template file, logical id, resource)
+
+
+def _resources(manifest: Manifest) -> Resources:
+    """Every resource of the six templates, each template parsed once."""
+    return [
+        (spec.template, logical_id, resource)
+        for spec in manifest.stacks
+        for logical_id, resource in (manifest.load_template(spec.key).get("Resources") or {}).items()
+        if isinstance(resource, dict)
+    ]
+
+
+def watched_custom_metrics(
+    manifest: Manifest, environment: str, resources: Resources | None = None
+) -> list[WatchedMetric]:
     watched = []
-    for spec in manifest.stacks:
-        template = manifest.load_template(spec.key)
-        for logical_id, resource in (template.get("Resources") or {}).items():
-            if resource.get("Type") != "AWS::CloudWatch::Alarm":
-                continue
-            props = resource.get("Properties") or {}
-            alarm = _render(props.get("AlarmName"), environment) or logical_id
-            metrics = [(props.get("Namespace"), props.get("MetricName"))] if props.get("MetricName") else []
-            for query in props.get("Metrics") or []:
-                metric = (query.get("MetricStat") or {}).get("Metric") or {}
-                if metric:
-                    metrics.append((metric.get("Namespace"), metric.get("MetricName")))
-            for namespace, name in metrics:
-                ns, metric_name = _render(namespace, environment), _render(name, environment)
-                if ns and metric_name and not ns.startswith("AWS/"):
-                    watched.append(WatchedMetric(alarm, logical_id, spec.template, ns, metric_name))
+    for template, logical_id, resource in resources if resources is not None else _resources(manifest):
+        if resource.get("Type") != "AWS::CloudWatch::Alarm":
+            continue
+        props = resource.get("Properties") or {}
+        alarm = _render(props.get("AlarmName"), environment) or logical_id
+        metrics = [(props.get("Namespace"), props.get("MetricName"))] if props.get("MetricName") else []
+        for query in props.get("Metrics") or []:
+            metric = (query.get("MetricStat") or {}).get("Metric") or {}
+            if metric:
+                metrics.append((metric.get("Namespace"), metric.get("MetricName")))
+        for namespace, name in metrics:
+            ns, metric_name = _render(namespace, environment), _render(name, environment)
+            if ns and metric_name and not ns.startswith("AWS/"):
+                watched.append(WatchedMetric(alarm, logical_id, template, ns, metric_name))
     return watched
 
 
-def metric_filter_metrics(manifest: Manifest, environment: str) -> set[tuple[str, str]]:
+def metric_filter_metrics(resources: Resources, environment: str) -> set[tuple[str, str]]:
     emitted = set()
-    for spec in manifest.stacks:
-        for resource in (manifest.load_template(spec.key).get("Resources") or {}).values():
-            if resource.get("Type") != "AWS::Logs::MetricFilter":
-                continue
-            for transformation in (resource.get("Properties") or {}).get("MetricTransformations") or []:
-                ns = _render(transformation.get("MetricNamespace"), environment)
-                name = _render(transformation.get("MetricName"), environment)
-                if ns and name:
-                    emitted.add((ns, name))
+    for _template, _logical_id, resource in resources:
+        if resource.get("Type") != "AWS::Logs::MetricFilter":
+            continue
+        for transformation in (resource.get("Properties") or {}).get("MetricTransformations") or []:
+            ns = _render(transformation.get("MetricNamespace"), environment)
+            name = _render(transformation.get("MetricName"), environment)
+            if ns and name:
+                emitted.add((ns, name))
     return emitted
 
 
-def _function_namespaces(manifest: Manifest, environment: str) -> set[str]:
+def _function_namespaces(resources: Resources, environment: str) -> set[str]:
     namespaces = set()
-    for spec in manifest.stacks:
-        for resource in (manifest.load_template(spec.key).get("Resources") or {}).values():
-            if resource.get("Type") != "AWS::Lambda::Function":
-                continue
-            variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
-            rendered = _render(variables.get("POWERTOOLS_METRICS_NAMESPACE"), environment)
-            if rendered:
-                namespaces.add(rendered)
+    for _template, _logical_id, resource in resources:
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+        rendered = _render(variables.get("POWERTOOLS_METRICS_NAMESPACE"), environment)
+        if rendered:
+            namespaces.add(rendered)
     return namespaces
 
 
@@ -130,13 +141,14 @@ def handler_metrics(handlers_dir: Path) -> tuple[set[str], set[str]]:
 
 def unemitted_alarm_metrics(manifest: Manifest, environment: str) -> list[str]:
     """One line per alarm whose custom metric nothing emits, naming alarm, namespace and metric."""
-    emitted = metric_filter_metrics(manifest, environment)
+    resources = _resources(manifest)
+    emitted = metric_filter_metrics(resources, environment)
     names, defaults = handler_metrics(manifest.root / "handlers")
-    for namespace in _function_namespaces(manifest, environment) | defaults:
+    for namespace in _function_namespaces(resources, environment) | defaults:
         emitted |= {(namespace, name) for name in names}
     return [
         f"alarm {w.alarm} ({w.logical_id} in {w.template}) watches {w.namespace} {w.metric}, "
         "which no metric filter or handler emits"
-        for w in watched_custom_metrics(manifest, environment)
+        for w in watched_custom_metrics(manifest, environment, resources)
         if (w.namespace, w.metric) not in emitted
     ]

@@ -19,6 +19,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -217,16 +218,20 @@ def error_burst_flow(platform: Platform) -> Check:
         count = max([int(a["Threshold"]) for a in alarms if a.get("MetricName") == "Errors"] or [5])
         lambda_client.update_function_configuration(FunctionName=function, Handler=broken)
         try:
-            failures = 0
-            for _ in range(count):
-                outcome = run_function(
-                    function,
-                    api_event("POST", "/chat", {"message": "smoke alarm burst"}, None),
-                    DEFAULT_ACCOUNT_ID,
-                    platform.engine.region,
-                    source="smoke",
+            with ThreadPoolExecutor(max_workers=count) as pool:  # a burst: concurrent invocations
+                outcomes = list(
+                    pool.map(
+                        lambda _: run_function(
+                            function,
+                            api_event("POST", "/chat", {"message": "smoke alarm burst"}, None),
+                            DEFAULT_ACCOUNT_ID,
+                            platform.engine.region,
+                            source="smoke",
+                        ),
+                        range(count),
+                    )
                 )
-                failures += "errorType" in outcome
+            failures = sum("errorType" in outcome for outcome in outcomes)
         finally:
             lambda_client.update_function_configuration(FunctionName=function, Handler=handler)
         return f"{failures} of {count} invocations of {function} failed (handler {broken})"

@@ -121,7 +121,7 @@ _COMPARISONS: dict[str, tuple[str, Any]] = {
     "LessThanThreshold": ("less than", lambda v, t: v < t),
     "LessThanOrEqualToThreshold": ("less than or equal to", lambda v, t: v <= t),
 }
-_evaluation_lock = threading.RLock()
+_evaluation_lock = threading.Lock()
 
 
 @dataclass
@@ -407,9 +407,12 @@ def _run_actions(alarm: Any, old: str, evaluation: Evaluation, account_id: str) 
 
 
 def evaluate_backend(backend: Any, now: float | None = None) -> list[tuple[str, str, str]]:
-    """Evaluate every metric alarm of one backend; returns (alarm, old state, new state) changes."""
+    """Evaluate every metric alarm of one backend; returns (alarm, old state, new state) changes.
+
+    States change under a lock; actions run after it is released, since an action can run a
+    function whose own invocation evaluates the alarms again."""
     now = CLOCK.now() if now is None else now
-    changes = []
+    fired = []
     with _evaluation_lock:
         index = _MetricIndex(backend)
         for alarm in list(backend.alarms.values()):
@@ -426,9 +429,10 @@ def evaluate_backend(backend: Any, now: float | None = None) -> list[tuple[str, 
             }
             alarm.update_state(evaluation.reason, json.dumps({"version": "1.0"}), evaluation.state)
             _add_history(alarm, "StateUpdate", f"Alarm updated from {old} to {evaluation.state}", data)
-            changes.append((alarm.name, old, evaluation.state))
-            _run_actions(alarm, old, evaluation, backend.account_id)
-    return changes
+            fired.append((alarm, old, evaluation))
+    for alarm, old, evaluation in fired:
+        _run_actions(alarm, old, evaluation, backend.account_id)
+    return [(alarm.name, old, evaluation.state) for alarm, old, evaluation in fired]
 
 
 def evaluate_alarms(now: float | None = None) -> list[tuple[str, str, str]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from concert_platform.engines.moto_ext.clock import CLOCK
 
 _streams: dict[tuple[str, str], str] = {}
+_streams_lock = threading.Lock()
 
 
 def _log_group_name(function: Any, name: str) -> str:
@@ -40,11 +42,12 @@ def _stream(logs_backend: Any, group: str) -> str:
     """One log stream per function and day, like one warm execution environment."""
     day = datetime.fromtimestamp(CLOCK.now(), UTC)
     key = (group, f"{day:%Y/%m/%d}")
-    if key not in _streams or _streams[key] not in logs_backend.groups[group].streams:
-        name = f"{day:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        logs_backend.groups[group].create_log_stream(name)
-        _streams[key] = name
-    return _streams[key]
+    with _streams_lock:  # invocations of one function may be recorded from several threads
+        if key not in _streams or _streams[key] not in logs_backend.groups[group].streams:
+            name = f"{day:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+            logs_backend.groups[group].create_log_stream(name)
+            _streams[key] = name
+        return _streams[key]
 
 
 def emf_metrics(line: str) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -103,8 +106,9 @@ def record_invocation(
         function, memory = None, 128
     logs_backend = logs_backends[account][region]
     group = _log_group_name(function, function_name)
-    if group not in logs_backend.groups:
-        logs_backend.create_log_group(group, tags={})
+    with _streams_lock:
+        if group not in logs_backend.groups:
+            logs_backend.create_log_group(group, tags={})
     request_id = str(uuid.uuid4())
     messages = [f"START RequestId: {request_id} Version: $LATEST"]
     messages += [line for line in log_lines if line.strip()]
