@@ -214,7 +214,7 @@ def error_burst_flow(platform: Platform) -> Check:
 
     def burst() -> str:
         handler = lambda_client.get_function_configuration(FunctionName=function)["Handler"]
-        broken = handler.rsplit(".", 1)[0] + ".smoke_fault_injected"
+        broken = "smoke_fault_injected." + handler.rsplit(".", 1)[-1]  # no such module: fails at init
         count = max([int(a["Threshold"]) for a in alarms if a.get("MetricName") == "Errors"] or [5])
         lambda_client.update_function_configuration(FunctionName=function, Handler=broken)
         try:
