@@ -273,6 +273,39 @@ def data_quality_flow(platform: Platform) -> Check:
     return _drive(platform, alarms, "data-quality issues", issue)
 
 
+def coverage_check(platform: Platform) -> Check:
+    """After the flows, every alarm on a metric this engine emits (Lambda's own, custom) has data.
+
+    An alarm whose dimension names no deployed function, or whose custom metric nothing
+    published during the run, would never leave INSUFFICIENT_DATA (or sit OK on missing data)
+    in AWS; here it is named. Other AWS/ namespaces are published by services the embedded
+    engine does not run, so they are not judged."""
+    name = "every alarm on a Lambda or custom metric received data during the run"
+    cloudwatch = platform.engine.client("cloudwatch")
+    silent = []
+    judged = 0
+    for alarm in _alarms(platform, lambda _a: True):
+        metrics = [alarm] if alarm.get("MetricName") else []
+        metrics += [q["MetricStat"]["Metric"] for q in alarm.get("Metrics", []) if q.get("MetricStat")]
+        for metric in metrics:
+            namespace = metric.get("Namespace", "")
+            if namespace.startswith("AWS/") and namespace != "AWS/Lambda":
+                continue
+            judged += 1
+            found = cloudwatch.list_metrics(
+                Namespace=namespace,
+                MetricName=metric["MetricName"],
+                Dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in metric.get("Dimensions", [])],
+            )["Metrics"]
+            if not found:
+                dimensions = ",".join(f"{d['Name']}={d['Value']}" for d in metric.get("Dimensions", []))
+                silent.append(
+                    f"{alarm['AlarmName']} watches {namespace} {metric['MetricName']}"
+                    f"{' [' + dimensions + ']' if dimensions else ''}, which received no data"
+                )
+    return Check(name, not silent, "; ".join(silent) or f"{judged} alarm metrics received data")
+
+
 def alarm_checks(platform: Platform, environment: str) -> list[Check]:
     checks = [contract_check(platform, environment)]
     if platform.engine.name != "embedded":
@@ -284,7 +317,7 @@ def alarm_checks(platform: Platform, environment: str) -> list[Check]:
             )
         )
         return checks
-    for flow in (error_burst_flow, data_quality_flow):
+    for flow in (error_burst_flow, data_quality_flow, coverage_check):
         try:
             checks.append(flow(platform))
         except (LookupError, RuntimeError, KeyError, ValueError, ClientError) as exc:

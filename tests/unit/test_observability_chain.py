@@ -340,3 +340,31 @@ def test_sns_delivers_to_a_lambda_subscriber_and_records_email(engine: EmbeddedE
     assert delivered == {("lambda", "hello subscribers", True), ("email", "hello subscribers", True)}
     logged = engine.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
     assert any('"got": "hello subscribers"' in e["message"] for e in logged)
+
+
+def test_coverage_names_an_alarm_whose_lambda_metric_got_no_data(engine: EmbeddedEngine) -> None:
+    from types import SimpleNamespace
+
+    from concert_platform.smoke_alarms import coverage_check
+
+    alive, ghost = f"alive-{uuid.uuid4().hex[:6]}", f"ghost-{uuid.uuid4().hex[:6]}"
+    record_invocation(engine, alive, [], 1.0)
+    for function in (alive, ghost):
+        engine.client("cloudwatch").put_metric_alarm(
+            AlarmName=f"{function}-errors",
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=[{"Name": "FunctionName", "Value": function}],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+    check = coverage_check(SimpleNamespace(engine=engine))  # type: ignore[arg-type]
+    assert not check.ok
+    assert (
+        f"{ghost}-errors watches AWS/Lambda Errors [FunctionName={ghost}], which received no data"
+        in check.detail
+    )
+    assert f"{alive}-errors" not in check.detail
