@@ -7,7 +7,8 @@
   reaches a subscriber of its action topic; advancing the engine's clock past the alarms'
   periods returns them to OK (with the OK notice where the alarm has OKActions);
 - a data-quality issue (malformed conversation items the hourly analytics must skip and log)
-  moves the data-quality alarm to ALARM with its alert delivered, and it recovers the same way.
+  moves the data-quality alarm to ALARM with its alert delivered, and it recovers the same way;
+- at the end, every alarm on a metric the engine emits (Lambda's own, custom) received data.
 
 The flows need an engine whose clock can be advanced (the embedded engine); on another engine
 they are reported as not run rather than waited for in real time.
