@@ -304,6 +304,12 @@ def coverage_check(platform: Platform) -> Check:
                     f"{alarm['AlarmName']} watches {namespace} {metric['MetricName']}"
                     f"{' [' + dimensions + ']' if dimensions else ''}, which received no data"
                 )
+    from concert_platform.engines.moto_ext.logs import FILTER_ERRORS
+
+    silent += [
+        f"filter {e['filterName']} on {e['logGroup']} was never evaluated: {e['error']}"
+        for e in FILTER_ERRORS
+    ]
     return Check(name, not silent, "; ".join(silent) or f"{judged} alarm metrics received data")
 
 

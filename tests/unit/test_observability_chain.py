@@ -368,3 +368,23 @@ def test_coverage_names_an_alarm_whose_lambda_metric_got_no_data(engine: Embedde
         in check.detail
     )
     assert f"{alive}-errors" not in check.detail
+
+
+def test_a_pattern_the_engine_cannot_evaluate_is_named_not_silently_skipped(engine: EmbeddedEngine) -> None:
+    from types import SimpleNamespace
+
+    from concert_platform.smoke_alarms import coverage_check
+
+    name = f"fn-{uuid.uuid4().hex[:6]}"
+    group = f"/aws/lambda/{name}"
+    engine.client("logs").create_log_group(logGroupName=group)
+    engine.client("logs").put_metric_filter(
+        logGroupName=group,
+        filterName="spaces",
+        filterPattern="[ip, user, status=5*]",
+        metricTransformations=[{"metricName": "X", "metricNamespace": "Test/Spaces", "metricValue": "1"}],
+    )
+    record_invocation(engine, name, ["1.2.3.4 bob 500"], 1.0)
+    check = coverage_check(SimpleNamespace(engine=engine))  # type: ignore[arg-type]
+    assert f"filter spaces on {group} was never evaluated: space-delimited filter patterns" in check.detail
+    logs.FILTER_ERRORS.clear()

@@ -222,7 +222,9 @@ def _matcher(group: str, name: str, pattern: str) -> Any:
     try:
         return compile_pattern(pattern)
     except ValueError as exc:
-        FILTER_ERRORS.append({"logGroup": group, "filterName": name, "error": str(exc)})
+        error = {"logGroup": group, "filterName": name, "error": str(exc)}
+        if error not in FILTER_ERRORS:
+            FILTER_ERRORS.append(error)
         return None
 
 
@@ -235,7 +237,7 @@ def _select(document: Any, selector: str) -> Any:
     return value
 
 
-def metric_datapoints(transformation: dict[str, Any], message: str, stamp_ms: int) -> dict[str, Any] | None:
+def metric_datapoint(transformation: dict[str, Any], message: str, stamp_ms: int) -> dict[str, Any] | None:
     """The datapoint one matching event gives a metric transformation (None when it gives none)."""
     raw = str(transformation["metricValue"])
     document: Any = None
@@ -279,7 +281,7 @@ def apply_metric_filters(account_id: str, region: str, group: str, events: list[
             data = [
                 point
                 for e in matching
-                if (point := metric_datapoints(transformation, e.message, e.timestamp)) is not None
+                if (point := metric_datapoint(transformation, e.message, e.timestamp)) is not None
             ]
             if not matching and transformation.get("defaultValue") is not None and events:
                 data = [
