@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from concert_platform.engines.embedded import EmbeddedEngine
 from concert_platform.engines.moto_ext import cloudwatch, lambda_runtime, logs, metric_math
@@ -388,3 +390,21 @@ def test_a_pattern_the_engine_cannot_evaluate_is_named_not_silently_skipped(engi
     check = coverage_check(SimpleNamespace(engine=engine))  # type: ignore[arg-type]
     assert f"filter spaces on {group} was never evaluated: space-delimited filter patterns" in check.detail
     logs.FILTER_ERRORS.clear()
+
+
+_values = st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False)), min_size=1, max_size=6)
+
+
+@given(_values, _values)
+def test_metric_math_arithmetic_drops_periods_an_operand_lacks(
+    a: list[float | None], b: list[float | None]
+) -> None:
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    result = metric_math.evaluate("a + 2 * b", {"a": a, "b": b}, n)
+    assert result == [None if x is None or y is None else x + 2 * y for x, y in zip(a, b, strict=True)]
+    maximum = metric_math.evaluate("MAX([a, b])", {"a": a, "b": b}, n)
+    assert maximum == [
+        max(v for v in (x, y) if v is not None) if x is not None or y is not None else None
+        for x, y in zip(a, b, strict=True)
+    ]
