@@ -94,3 +94,26 @@ def test_a_subscription_filter_that_no_error_line_matches(tmp_path: Path) -> Non
         "subscription filter concert-errors-to-processor-alarm-b on /aws/lambda/concert-api-chatbot-alarm-b "
         '(pattern { $.level = "FATAL" }) matches no error line' in output
     ), output[-3000:]
+
+
+def test_an_alarm_whose_dimension_names_no_function(tmp_path: Path) -> None:
+    old = (
+        "          Value: {'Fn::ImportValue': !Sub '${ComputeStackName}-ChatbotFunctionName'}\n"
+        "      Statistic: Sum\n      Period: 300\n\n  ChatbotDurationAlarm:"
+    )
+    completed = broken_e2e(
+        tmp_path,
+        "alarm-c",
+        "05-monitoring-observability.yaml",
+        old,
+        old.replace(
+            "{'Fn::ImportValue': !Sub '${ComputeStackName}-ChatbotFunctionName'}",
+            "!Sub 'concert-api-chat-${Environment}'",
+        ),
+    )
+    output = " ".join((completed.stdout + completed.stderr).split())
+    assert completed.returncode == 1, output[-3000:]
+    assert (
+        "concert-chatbot-errors-alarm-c watches AWS/Lambda Errors [FunctionName=concert-api-chat-alarm-c], "
+        "which received no data" in output
+    ), output[-3000:]
