@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,7 @@ def invoke(function: LocalFunction, event: dict[str, Any], engine: Any) -> dict[
             "timeout": function.timeout,
         }
     )
+    started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-m", _RUNNER],
         input=request,
@@ -115,6 +117,18 @@ def invoke(function: LocalFunction, event: dict[str, Any], engine: Any) -> dict[
         cwd=str(function.code_dir),
         check=False,
     )
+    outcome = _outcome(completed)
+    if engine.name == "embedded":  # Lambda's logs and metrics for this invocation
+        from concert_platform.engines.moto_ext.lambda_telemetry import record_invocation
+
+        error = f"{outcome['errorType']}: {outcome['errorMessage']}" if "errorType" in outcome else None
+        record_invocation(
+            engine, function.name, outcome["logs"].splitlines(), (time.monotonic() - started) * 1000, error
+        )
+    return outcome
+
+
+def _outcome(completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     lines = [line for line in completed.stdout.splitlines() if line.startswith('{"__invoke_result__"')]
     if not lines:
         return {

@@ -25,7 +25,6 @@ from typing import Any
 
 from concert_platform.deploy import StackOperator
 from concert_platform.engines.base import Engine
-from concert_platform.filter_pattern import matches
 from concert_platform.local_invoke import DeployedCode, describe_function, invoke
 from concert_platform.manifest import Manifest
 
@@ -422,25 +421,7 @@ def _error_pipeline_check(platform: Platform) -> Check:
             logStreamName=stream,
             logEvents=[{"timestamp": int(time.time() * 1000), "message": line}],
         )
-        if platform.local:
-            filters = logs.describe_subscription_filters(logGroupName=log_group)["subscriptionFilters"]
-            processor_arn = platform.out("logging", "ErrorProcessorFunctionArn")
-            delivering = [
-                f
-                for f in filters
-                if f.get("destinationArn") == processor_arn and matches(f.get("filterPattern", ""), line)
-            ]
-            if not delivering:
-                return Check(
-                    name,
-                    False,
-                    f"no subscription filter on {log_group} delivers this line to {processor_arn}",
-                )
-            platform.invoke(
-                "logging",
-                "ErrorProcessorFunctionName",
-                awslogs_event(log_group, stream, [line], [f["filterName"] for f in delivering]),
-            )
+        # the engine delivers the line through the group's subscription filters (no direct invocation)
         deadline = time.monotonic() + (5 if platform.local else 90)
         while time.monotonic() < deadline:
             for message in sqs.receive_message(
@@ -448,7 +429,9 @@ def _error_pipeline_check(platform: Platform) -> Check:
             ).get("Messages", []):
                 if marker in message["Body"]:
                     return Check(name, True, f"alert on {topic.rsplit(':', 1)[-1]}: {message['Body'][:160]}")
-        return Check(name, False, f"no alert mentioning {marker} arrived on {topic}")
+        from concert_platform.smoke_alarms import undelivered_reason
+
+        return Check(name, False, undelivered_reason(platform, log_group, line, topic, marker))
     except (LookupError, RuntimeError, KeyError) as exc:
         return Check(name, False, str(exc))
     finally:
@@ -515,12 +498,15 @@ def _wiring_checks(platform: Platform) -> list[Check]:
 
 
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
+    from concert_platform.smoke_alarms import alarm_checks
+
     platform = Platform(engine, manifest, environment)
     checks = (
         _wiring_checks(platform)
         + _api_checks(platform)
         + _scheduled_checks(platform)
         + [_error_pipeline_check(platform)]
+        + alarm_checks(platform, environment)
     )
     passed = sum(1 for c in checks if c.ok)
     return {

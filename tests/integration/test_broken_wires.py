@@ -114,8 +114,8 @@ def test_subscription_filter_that_no_longer_matches_errors(engine: Any, broken_p
         check = _error_pipeline_check(Platform(engine, manifest, "wire-c"))
         assert not check.ok
         assert (
-            "no subscription filter on /aws/lambda/concert-api-chatbot-wire-c delivers this line"
-            in check.detail
+            "subscription filter concert-errors-to-processor-wire-c on /aws/lambda/concert-api-chatbot-wire-c "
+            '(pattern { $.level = "FATAL" }) matches no error line' in check.detail
         )
     finally:
         destroy_environment(engine, manifest, "wire-c")

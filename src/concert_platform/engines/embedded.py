@@ -32,6 +32,7 @@ class EmbeddedEngine(Engine):
         from moto.server import ThreadedMotoServer
 
         from concert_platform.engines import moto_ext
+        from concert_platform.engines.moto_ext import lambda_runtime
 
         moto_ext.register()
         # moto logs every skipped or emulated detail at INFO/WARNING; keep the tool's output readable
@@ -42,8 +43,12 @@ class EmbeddedEngine(Engine):
         host, port = server.get_host_and_port()
         self._server = server
         self.endpoint_url = f"http://{host}:{port}"
+        lambda_runtime.bind(self)  # functions the engine's services invoke run against it
 
     def stop(self) -> None:
+        from concert_platform.engines.moto_ext import lambda_runtime
+
+        lambda_runtime.unbind(self)
         super().stop()
         if self._server is not None:
             self._server.stop()

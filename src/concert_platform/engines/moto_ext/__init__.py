@@ -62,9 +62,9 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED, exports of change-set stacks",
     },
     "partial": {
-        "AWS::CloudWatch::Alarm": "stored and described; never evaluates metrics or changes state",
-        "AWS::Logs::MetricFilter": "stored and described; produces no metrics",
-        "AWS::Logs::SubscriptionFilter": "stored and described; delivers nothing (the smoke run emulates delivery)",
+        "AWS::CloudWatch::Alarm": "evaluated on the engine's clock (metric math included); composite alarms and anomaly-detection operators are not evaluated; only SNS actions run",
+        "AWS::Logs::MetricFilter": "produces metric data; space-delimited patterns are not evaluated",
+        "AWS::Logs::SubscriptionFilter": "delivers matching events to Lambda destinations; Kinesis and Firehose as moto does",
         "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
         "AWS::RedshiftServerless::Workgroup": "control plane only; moto's redshift-data accepts SQL, reports it FINISHED, runs nothing and answers a canned result",
         "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs handlers)",
@@ -140,7 +140,9 @@ def register() -> None:
     dynamodb.patch_table_model()
     kinesis.patch_stream_model()
     logs.patch_log_group_model()
-    logs.patch_lambda_delivery()
+    logs.patch_log_delivery()
+    cloudwatch.patch_alarms()
+    sns.patch_delivery()
     redshift_data.patch_statements()
     logs.patch_wire()
     xray.patch_wire()

@@ -1,15 +1,26 @@
 """CloudWatch Logs: AWS::Logs::MetricFilter, ::SubscriptionFilter and ::QueryDefinition.
 
 moto has no query definitions at all; this module adds them to the logs backend and answers
-PutQueryDefinition / DescribeQueryDefinitions / DeleteQueryDefinition on the wire. Filters are
-stored and described; metric filters do not produce metrics and subscription filters do not
-deliver (the smoke run emulates delivery with concert_platform.filter_pattern)."""
+PutQueryDefinition / DescribeQueryDefinitions / DeleteQueryDefinition on the wire.
+
+Filters act on every event put into a log group (over the wire or by
+moto_ext.lambda_telemetry), with patterns evaluated by concert_platform.filter_pattern:
+- a metric filter turns each matching event into a datapoint of its metric transformation
+  (value and dimensions from the event's JSON, `DefaultValue` when a batch has no match);
+- a subscription filter delivers only the matching events (moto sends all of them) to its
+  destination; a Lambda destination runs through moto_ext.lambda_runtime with the payload
+  CloudWatch Logs sends (gzip + base64 `awslogs.data`).
+Each delivery, and each pattern the engine could not evaluate, is kept in SUBSCRIPTION_DELIVERIES
+and FILTER_ERRORS for the smoke run and the tests."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
@@ -17,6 +28,12 @@ from moto.logs import models as logs_models
 from moto.logs.responses import LogsResponse
 
 from concert_platform.engines.moto_ext._base import EmulatedResource
+from concert_platform.filter_pattern import compile_pattern
+
+#: every subscription delivery: {"logGroup", "filterName", "destination", "events", "ok", "error"}
+SUBSCRIPTION_DELIVERIES: list[dict[str, Any]] = []
+#: filters whose pattern the engine cannot evaluate: {"logGroup", "filterName", "error"}
+FILTER_ERRORS: list[dict[str, Any]] = []
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -201,13 +218,152 @@ def patch_log_group_model() -> None:
     group_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
 
 
-def patch_lambda_delivery() -> None:
-    """moto delivers subscription-filter matches to Lambda by running the function in Docker;
-    with no Docker engine that only prints errors. Delivery is left to the smoke run, which
-    evaluates the filter pattern and invokes the deployed handler (concert_platform.smoke)."""
-    from moto.awslambda import models as lambda_models
-
-    def send_log_event(self: Any, *args: Any, **kwargs: Any) -> None:
+def _matcher(group: str, name: str, pattern: str) -> Any:
+    try:
+        return compile_pattern(pattern)
+    except ValueError as exc:
+        error = {"logGroup": group, "filterName": name, "error": str(exc)}
+        if error not in FILTER_ERRORS:
+            FILTER_ERRORS.append(error)
         return None
 
+
+def _select(document: Any, selector: str) -> Any:
+    value = document
+    for part in selector.removeprefix("$.").split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def metric_datapoint(transformation: dict[str, Any], message: str, stamp_ms: int) -> dict[str, Any] | None:
+    """The datapoint one matching event gives a metric transformation (None when it gives none)."""
+    raw = str(transformation["metricValue"])
+    document: Any = None
+    if raw.startswith("$.") or any(
+        str(v).startswith("$.") for v in (transformation.get("dimensions") or {}).values()
+    ):
+        try:
+            document = json.loads(message)
+        except ValueError:
+            return None
+    value = _select(document, raw) if raw.startswith("$.") else raw
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None  # CloudWatch publishes nothing for a non-numeric value
+    dimensions = []
+    for key, selector in (transformation.get("dimensions") or {}).items():
+        dimension = _select(document, selector) if str(selector).startswith("$.") else selector
+        if dimension is None:
+            return None
+        dimensions.append({"Name": key, "Value": str(dimension)})
+    return {
+        "MetricName": transformation["metricName"],
+        "Value": number,
+        "Unit": transformation.get("unit") or "None",
+        "Dimensions": dimensions,
+        "Timestamp": datetime.fromtimestamp(stamp_ms / 1000, UTC).replace(tzinfo=None),
+    }
+
+
+def apply_metric_filters(account_id: str, region: str, group: str, events: list[Any]) -> None:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    cloudwatch = cloudwatch_backends[account_id][region]
+    for metric_filter in _backend(account_id, region).filters.get_matching_filters(log_group_name=group):
+        matcher = _matcher(group, metric_filter["filterName"], metric_filter["filterPattern"])
+        if matcher is None:
+            continue
+        matching = [e for e in events if matcher(e.message)]
+        for transformation in metric_filter["metricTransformations"]:
+            data = [
+                point
+                for e in matching
+                if (point := metric_datapoint(transformation, e.message, e.timestamp)) is not None
+            ]
+            if not matching and transformation.get("defaultValue") is not None and events:
+                data = [
+                    {
+                        "MetricName": transformation["metricName"],
+                        "Value": float(transformation["defaultValue"]),
+                        "Unit": transformation.get("unit") or "None",
+                        "Timestamp": datetime.fromtimestamp(events[-1].timestamp / 1000, UTC).replace(
+                            tzinfo=None
+                        ),
+                    }
+                ]
+            if data:
+                cloudwatch.put_metric_data(transformation["metricNamespace"], data)
+
+
+def patch_log_delivery() -> None:
+    """Metric filters produce metric data; subscription filters deliver only matching events,
+    and a Lambda destination runs (moto would need Docker)."""
+    from moto.awslambda import models as lambda_models
+
+    stream_cls = logs_models.LogStream
+    original_put = stream_cls.put_log_events
+    original_send = stream_cls._send_log_events
+
+    def put_log_events(self: Any, log_events: list[dict[str, Any]]) -> str:
+        before = len(self.events)
+        token = original_put(self, log_events)
+        apply_metric_filters(self.account_id, self.region, self.log_group.name, self.events[before:])
+        return str(token)
+
+    def send_log_events(
+        self: Any, service: str, destination_arn: str, filter_name: str, log_events: list[dict[str, Any]]
+    ) -> None:
+        subscription = self.log_group.subscription_filters.get(filter_name)
+        matcher = _matcher(
+            self.log_group.name, filter_name, subscription.filter_pattern if subscription else ""
+        )
+        matching = [e for e in log_events if matcher and matcher(e["message"])]
+        if matching:
+            original_send(self, service, destination_arn, filter_name, matching)
+
+    def send_log_event(
+        self: Any,
+        function_arn: str,
+        filter_name: str,
+        log_group_name: str,
+        log_stream_name: str,
+        log_events: list[dict[str, Any]],
+    ) -> None:
+        from concert_platform.engines.moto_ext.lambda_runtime import run_function
+
+        data = {
+            "messageType": "DATA_MESSAGE",
+            "owner": self.account_id,
+            "logGroup": log_group_name,
+            "logStream": log_stream_name,
+            "subscriptionFilters": [filter_name],
+            "logEvents": log_events,
+        }
+        payload = base64.b64encode(gzip.compress(json.dumps(data).encode())).decode()
+        outcome = run_function(
+            function_arn,
+            {"awslogs": {"data": payload}},
+            self.account_id,
+            self.region_name,
+            source="logs",
+            log_group=log_group_name,
+            filter_name=filter_name,
+        )
+        SUBSCRIPTION_DELIVERIES.append(
+            {
+                "logGroup": log_group_name,
+                "filterName": filter_name,
+                "destination": function_arn,
+                "events": len(log_events),
+                "messages": [e["message"] for e in log_events],
+                "ok": "errorType" not in outcome,
+                "error": outcome.get("errorMessage", ""),
+            }
+        )
+
+    stream_cls.put_log_events = put_log_events
+    stream_cls._send_log_events = send_log_events
     lambda_models.LambdaBackend.send_log_event = send_log_event
