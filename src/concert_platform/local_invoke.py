@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from concert_platform.execution_roles import function_credentials
+
 _RUNNER = "concert_platform.local_invoke"
 
 
@@ -88,8 +90,7 @@ def invoke(function: LocalFunction, event: dict[str, Any], engine: Any) -> dict[
         "PYTHONPATH": os.pathsep.join(paths),
         "AWS_REGION": engine.region,
         "AWS_DEFAULT_REGION": engine.region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **function_credentials(engine, function.name),  # the function's execution role
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here

@@ -1,0 +1,277 @@
+"""The embedded engine's IAM enforcement, through real SigV4 requests signed with a function role's
+assumed-role keys: allowed, denied by action, denied by resource ARN, denied by a missing KMS
+grant, allowed by a resource policy; plus the policy-language details the templates rely on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from concert_platform.engines.embedded import EmbeddedEngine
+from concert_platform.engines.moto_ext.access_control import (
+    condition_holds,
+    evaluate,
+    evaluate_kms,
+)
+from concert_platform.execution_roles import function_credentials, iam_section
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+class _FunctionConfigs:
+    """Stands in for the engine's Lambda API: which role each (pretend) function runs as."""
+
+    def __init__(self) -> None:
+        self.roles: dict[str, str] = {}
+
+    def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
+        return {"Role": self.roles[FunctionName]}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Any]:
+    with EmbeddedEngine(REGION) as running:
+        configs = _FunctionConfigs()
+        real_client = running.client
+        running.client = lambda service: configs if service == "lambda" else real_client(service)  # type: ignore[method-assign]
+        running.configs = configs  # type: ignore[attr-defined]
+        yield running
+
+
+_counter = iter(range(10_000))
+
+
+def function_as(
+    engine: Any, statements: list[dict[str, Any]], managed: list[str] = ()
+) -> tuple[str, boto3.session.Session]:  # type: ignore[assignment]
+    """A role with these inline statements (and managed policies), and a session signed as it."""
+    name = f"fn-{next(_counter)}"
+    iam = engine.client("iam")
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]
+    if statements:
+        iam.put_role_policy(
+            RoleName=role["RoleName"],
+            PolicyName="inline",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
+    for arn in managed:
+        iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
+    engine.configs.roles[name] = role["Arn"]
+    env = function_credentials(engine, name)
+    session = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    )
+    return name, session
+
+
+def table(engine: Any, name: str, kms_key: str | None = None) -> str:
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if kms_key:
+        request["SSESpecification"] = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": kms_key}
+    return str(engine.client("dynamodb").create_table(**request)["TableDescription"]["TableArn"])
+
+
+def put(session: boto3.session.Session, engine: Any, table_name: str) -> None:
+    session.client("dynamodb", endpoint_url=engine.endpoint_url).put_item(
+        TableName=table_name, Item={"pk": {"S": "1"}}
+    )
+
+
+def denial(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return error.value.response["Error"]["Code"], error.value.response["Error"]["Message"]
+
+
+def test_allowed_by_action_and_resource(engine: Any) -> None:
+    arn = table(engine, "allowed-table")
+    _name, session = function_as(engine, [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": arn}])
+    put(session, engine, "allowed-table")
+    assert engine.client("dynamodb").get_item(TableName="allowed-table", Key={"pk": {"S": "1"}})["Item"]
+
+
+def test_denied_by_action(engine: Any) -> None:
+    arn = table(engine, "read-only-table")
+    name, session = function_as(engine, [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": arn}])
+    with pytest.raises(ClientError) as error:
+        put(session, engine, "read-only-table")
+    code, message = denial(error)
+    assert code == "AccessDeniedException"
+    assert f"assumed-role/{name}-role/{name} is not authorized to perform: dynamodb:PutItem" in message
+    assert f"on resource: {arn}" in message
+    assert "no identity-based policy allows" in message
+    assert "Item" not in engine.client("dynamodb").get_item(
+        TableName="read-only-table", Key={"pk": {"S": "1"}}
+    )
+
+
+def test_denied_by_resource_arn(engine: Any) -> None:
+    granted = table(engine, "granted-table")
+    other = table(engine, "other-table")
+    name, session = function_as(
+        engine, [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": granted}]
+    )
+    put(session, engine, "granted-table")
+    with pytest.raises(ClientError) as error:
+        put(session, engine, "other-table")
+    assert f"dynamodb:PutItem on resource: {other}" in denial(error)[1]
+    section = iam_section(engine)
+    assert {
+        "function": name,
+        "role": engine.configs.roles[name],
+        "action": "dynamodb:PutItem",
+        "resource": other,
+    }.items() <= next(d for d in section["denied"] if d["function"] == name).items()
+
+
+def test_denied_by_a_missing_kms_grant(engine: Any) -> None:
+    kms = engine.client("kms")
+    key = kms.create_key(Description="table key")["KeyMetadata"]
+    kms.put_key_policy(
+        KeyId=key["KeyId"],
+        PolicyName="default",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+    )
+    arn = table(engine, "encrypted-table", kms_key=key["Arn"])
+    _name, session = function_as(engine, [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": arn}])
+    with pytest.raises(ClientError) as error:
+        put(session, engine, "encrypted-table")
+    code, message = denial(error)
+    assert code == "AccessDeniedException"
+    assert f"kms:Decrypt on resource: {key['Arn']}" in message
+    # with the KMS action on that key (delegated to IAM by the key policy) the same write succeeds
+    _, granted = function_as(
+        engine,
+        [
+            {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": arn},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]},
+        ],
+    )
+    put(granted, engine, "encrypted-table")
+
+
+def test_allowed_by_a_resource_policy(engine: Any) -> None:
+    sns = engine.client("sns")
+    topic = sns.create_topic(Name="alerts-with-policy")["TopicArn"]
+    name, session = function_as(engine, [])
+    role_arn = engine.configs.roles[name]
+    publisher = session.client("sns", endpoint_url=engine.endpoint_url)
+    with pytest.raises(ClientError) as error:
+        publisher.publish(TopicArn=topic, Message="before")
+    assert denial(error)[0] == "AccessDenied"
+    sns.set_topic_attributes(
+        TopicArn=topic,
+        AttributeName="Policy",
+        AttributeValue=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": role_arn},
+                        "Action": "sns:Publish",
+                        "Resource": topic,
+                    }
+                ],
+            }
+        ),
+    )
+    assert publisher.publish(TopicArn=topic, Message="after")["MessageId"]
+
+
+def test_aws_managed_policies_count_and_the_tools_own_traffic_is_not_enforced(engine: Any) -> None:
+    _name, session = function_as(engine, [], managed=["arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"])
+    table(engine, "managed-read-table")
+    client = session.client("dynamodb", endpoint_url=engine.endpoint_url)
+    assert client.describe_table(TableName="managed-read-table")["Table"]["TableStatus"]
+    with pytest.raises(ClientError):
+        put(session, engine, "managed-read-table")
+    # the tool's own (test-key) session is unrestricted
+    engine.client("dynamodb").put_item(TableName="managed-read-table", Item={"pk": {"S": "1"}})
+
+
+def test_unused_grants_are_reported_per_role(engine: Any) -> None:
+    arn = table(engine, "unused-table")
+    name, session = function_as(
+        engine,
+        [{"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:Scan", "s3:Get*"], "Resource": arn}],
+    )
+    put(session, engine, "unused-table")
+    section = iam_section(engine)
+    entry = next(u for u in section["unused"] if u["functions"] == [name])
+    assert entry["actions"] == ["dynamodb:Scan", "s3:Get*"]
+
+
+# ---- the policy language ----------------------------------------------------------------------
+
+
+def test_condition_operators_the_templates_use() -> None:
+    namespace = {"StringLike": {"cloudwatch:namespace": "ConcertPlatform*"}}
+    assert condition_holds(namespace, {"cloudwatch:namespace": "ConcertPlatform/Chatbot"})
+    assert not condition_holds(namespace, {"cloudwatch:namespace": "Other"})
+    assert not condition_holds(namespace, {})  # a missing key fails a positive operator
+    tls_only = {"Bool": {"aws:SecureTransport": "false"}}
+    assert not condition_holds(tls_only, {"aws:SecureTransport": "true"})
+    assert condition_holds({"StringNotEquals": {"aws:SourceAccount": "1"}}, {})
+    assert condition_holds({"StringEqualsIfExists": {"aws:SourceAccount": "1"}}, {})
+    assert not condition_holds({"SomeFutureOperator": {"k": "v"}}, {"k": "v"})
+
+
+def test_explicit_deny_wins_and_not_resource() -> None:
+    allow_all = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    deny_bucket = {
+        "Statement": [
+            {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::public/*"},
+        ]
+    }
+    assert evaluate("s3:GetObject", "arn:aws:s3:::public/a", {}, [allow_all, deny_bucket]).allowed
+    verdict = evaluate("s3:GetObject", "arn:aws:s3:::private/a", {}, [allow_all, deny_bucket])
+    assert not verdict.allowed and "explicit deny" in verdict.reason
+
+
+def test_a_key_policy_without_the_account_ignores_iam_policies() -> None:
+    identity = [{"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}]
+    only_logs = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "logs.amazonaws.com"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ]
+    }
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1"
+    assert not evaluate_kms(
+        "kms:Decrypt", key, {}, identity, only_logs, ["arn:aws:iam::1:role/r"], ACCOUNT
+    ).allowed
