@@ -232,6 +232,22 @@ def test_unused_grants_are_reported_per_role(engine: Any) -> None:
     assert entry["actions"] == ["dynamodb:Scan", "s3:Get*"]
 
 
+def test_a_template_condition_scopes_put_metric_data_to_its_namespace(engine: Any) -> None:
+    metrics = {
+        "Effect": "Allow",
+        "Action": "cloudwatch:PutMetricData",
+        "Resource": "*",
+        "Condition": {"StringLike": {"cloudwatch:namespace": "ConcertPlatform*"}},
+    }
+    _, session = function_as(engine, [metrics])
+    cloudwatch = session.client("cloudwatch", endpoint_url=engine.endpoint_url)
+    datum = [{"MetricName": "Turns", "Value": 1.0}]
+    cloudwatch.put_metric_data(Namespace="ConcertPlatform/Chatbot", MetricData=datum)
+    with pytest.raises(ClientError) as error:
+        cloudwatch.put_metric_data(Namespace="SomeoneElse", MetricData=datum)
+    assert "cloudwatch:PutMetricData" in denial(error)[1]
+
+
 # ---- the policy language ----------------------------------------------------------------------
 
 
