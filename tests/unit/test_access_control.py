@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -291,3 +292,35 @@ def test_a_key_policy_without_the_account_ignores_iam_policies() -> None:
     assert not evaluate_kms(
         "kms:Decrypt", key, {}, identity, only_logs, ["arn:aws:iam::1:role/r"], ACCOUNT
     ).allowed
+
+
+def _rendered_statements(template: str, role: str) -> list[dict[str, Any]]:
+    """A role's inline statements with pseudo-parameter-only `!Sub` resources rendered; resources
+    that need other stacks' outputs are left out."""
+    from concert_platform.manifest import load_cfn_yaml
+
+    root = Path(__file__).resolve().parents[2]
+    properties = load_cfn_yaml((root / "templates" / template).read_text())["Resources"][role]["Properties"]
+    pseudo = {"${AWS::Partition}": "aws", "${AWS::Region}": REGION, "${AWS::AccountId}": ACCOUNT}
+    statements = []
+    for policy in properties.get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            resources = []
+            for resource in (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            ):
+                text = resource.get("Fn::Sub") if isinstance(resource, dict) else resource
+                if isinstance(text, str) and "${" not in text.replace("${AWS::", ""):
+                    for name, value in pseudo.items():
+                        text = text.replace(name, value)
+                    resources.append(text)
+            statements.append({**statement, "Resource": resources})
+    return statements
+
+
+@pytest.mark.parametrize("action", ["bedrock:InvokeAgent", "bedrock:GetAgentAlias"])
+def test_the_lambda_role_grants_the_bedrock_calls_the_handlers_make(action: str) -> None:
+    """The chatbot invokes the agent alias; the health check reads it (GetAgentAlias)."""
+    statements = _rendered_statements("03-compute-application.yaml", "LambdaExecutionRole")
+    alias = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:agent-alias/AGENT1234/ALIAS5678"
+    assert evaluate(action, alias, {}, [{"Statement": statements}]).allowed
