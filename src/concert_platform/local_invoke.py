@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from concert_platform.execution_roles import function_credentials
-
 _RUNNER = "concert_platform.local_invoke"
 
 
@@ -83,6 +81,8 @@ def describe_function(
 
 def invoke(function: LocalFunction, event: dict[str, Any], engine: Any) -> dict[str, Any]:
     """Run the handler in a child process; returns {"result": ...} or {"errorType", "errorMessage"}."""
+    from concert_platform.execution_roles import function_credentials  # not in the child's imports
+
     paths = [str(function.code_dir)] + ([str(function.layer_dir)] if function.layer_dir else [])
     env = {
         "PATH": os.environ.get("PATH", ""),

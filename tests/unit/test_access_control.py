@@ -210,6 +210,47 @@ def test_allowed_by_a_resource_policy(engine: Any) -> None:
     assert publisher.publish(TopicArn=topic, Message="after")["MessageId"]
 
 
+def test_bucket_policies_tls_only_deny_does_not_apply_and_an_explicit_deny_wins(engine: Any) -> None:
+    s3 = engine.client("s3")
+    s3.create_bucket(Bucket="policy-bucket")
+    s3.put_object(Bucket="policy-bucket", Key="reference/a.json", Body=b"[]")
+    s3.put_object(Bucket="policy-bucket", Key="secret/b.json", Body=b"[]")
+    bucket = "arn:aws:s3:::policy-bucket"
+    name, session = function_as(
+        engine, [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket}/*"}]
+    )
+    statements = [
+        {  # the templates' TLS-only statement: the loopback endpoint counts as TLS
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket, f"{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {  # (moto's own pre-check applies a statement naming one principal to every caller)
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket}/secret/*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": engine.configs.roles[name]}},
+        },
+    ]
+    s3.put_bucket_policy(
+        Bucket="policy-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
+    )
+    reader = session.client("s3", endpoint_url=engine.endpoint_url)
+    assert reader.get_object(Bucket="policy-bucket", Key="reference/a.json")["Body"].read() == b"[]"
+    with pytest.raises(ClientError) as error:
+        reader.get_object(Bucket="policy-bucket", Key="secret/b.json")
+    code, message = denial(error)
+    assert code == "AccessDenied"
+    assert (
+        f"s3:GetObject on resource: {bucket}/secret/b.json with an explicit deny in a resource-based policy"
+        in message
+    )
+
+
 def test_aws_managed_policies_count_and_the_tools_own_traffic_is_not_enforced(engine: Any) -> None:
     _name, session = function_as(engine, [], managed=["arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"])
     table(engine, "managed-read-table")
