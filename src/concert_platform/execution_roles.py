@@ -116,6 +116,7 @@ def iam_section(engine: Any) -> dict[str, Any]:
             "action": d.action,
             "resource": d.resource,
             "reason": d.reason,
+            **({"needed_by": d.via} if d.via else {}),
         }
         for d in run.ledger.denied()
     ]
@@ -133,6 +134,7 @@ def denial_lines(section: dict[str, Any]) -> list[str]:
     """One line per denied call, naming function, action, resource and role."""
     return [
         f"{d['function']} was denied {d['action']} on {d['resource']} (role {d['role']})"
+        + (f", needed by {d['needed_by']}" if d.get("needed_by") else "")
         for d in section.get("denied", [])
     ]
 

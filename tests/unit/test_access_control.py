@@ -19,7 +19,7 @@ from concert_platform.engines.moto_ext.access_control import (
     evaluate,
     evaluate_kms,
 )
-from concert_platform.execution_roles import function_credentials, iam_section
+from concert_platform.execution_roles import function_credentials, iam_section, summary_lines
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -164,12 +164,15 @@ def test_denied_by_a_missing_kms_grant(engine: Any) -> None:
         ),
     )
     arn = table(engine, "encrypted-table", kms_key=key["Arn"])
-    _name, session = function_as(engine, [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": arn}])
+    name, session = function_as(engine, [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": arn}])
     with pytest.raises(ClientError) as error:
         put(session, engine, "encrypted-table")
     code, message = denial(error)
     assert code == "AccessDeniedException"
     assert f"kms:Decrypt on resource: {key['Arn']}" in message
+    entry = next(d for d in iam_section(engine)["denied"] if d["function"] == name)
+    assert entry["needed_by"] == f"dynamodb:PutItem on {arn}"
+    assert any(f"needed by dynamodb:PutItem on {arn}" in line for line in summary_lines(iam_section(engine)))
     # with the KMS action on that key (delegated to IAM by the key policy) the same write succeeds
     _, granted = function_as(
         engine,
@@ -381,3 +384,35 @@ def test_model_endpoints_are_authorised_by_endpoint_arn(engine: Any) -> None:
     with pytest.raises(ClientError) as error:
         sagemaker.describe_endpoint(EndpointName="someone-elses")
     assert "endpoint/someone-elses because no identity-based policy" in denial(error)[1]
+
+
+def test_a_denial_fails_the_run_and_every_report_names_it() -> None:
+    from concert_platform.e2e import is_success
+    from concert_platform.execution_roles import junit_cases, markdown_lines
+
+    denied = {
+        "function": "concert-api-chatbot-x",
+        "role": "arn:aws:iam::123456789012:role/concert-lambda-execution-x-us-east-1",
+        "action": "dynamodb:UpdateItem",
+        "resource": "arn:aws:dynamodb:us-east-1:123456789012:table/concert-session-state-x",
+        "reason": "because no identity-based policy allows the dynamodb:UpdateItem action",
+    }
+    unused = {"role": denied["role"], "functions": [denied["function"]], "actions": ["kinesis:PutRecord"]}
+    section = {"enforced": True, "denied": [denied], "unused": [unused]}
+    report = {
+        "resources": {"declared": 1, "verified": 1, "unverified": []},
+        "smoke": {"passed": 1, "failed": 0, "checks": []},
+        "teardown": {"clean": True},
+        "iam": section,
+    }
+    assert not is_success(report)
+    assert is_success({**report, "iam": {**section, "denied": []}})  # unused grants do not fail
+    for text in (
+        "\n".join(summary_lines(section)),
+        "\n".join(markdown_lines(section)),
+        "\n".join(f"{name} {failure}" for name, failure in junit_cases(section)),
+    ):
+        for value in ("function", "role", "action", "resource"):
+            assert denied[value] in text
+    assert "kinesis:PutRecord" in "\n".join(markdown_lines(section))
+    assert junit_cases({"enforced": False, "denied": [], "unused": []}) == []

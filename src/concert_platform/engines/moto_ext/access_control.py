@@ -245,6 +245,7 @@ class Decision:
     resource: str
     allowed: bool
     reason: str
+    via: str = ""  # for a KMS action a service performs for the caller: the call that needed it
 
 
 @dataclass
@@ -766,8 +767,12 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         "aws:PrincipalType": "AssumedRole",
         "aws:RequestedRegion": region,
     }
+    needed_by = ""
     for check in checks_for(call):
         context = {**base_context, **dict(check.context)}
+        implied = "kms:ViaService" in context
+        if not implied:
+            needed_by = f"{check.action} on {check.resource}"
         if check.kms_key_policy is not None:
             verdict = evaluate_kms(
                 check.action,
@@ -790,6 +795,7 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
                 check.resource,
                 verdict.allowed,
                 verdict.reason,
+                needed_by if implied else "",
             )
         )
         if not verdict.allowed:
