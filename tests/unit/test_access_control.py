@@ -31,23 +31,12 @@ TRUST = {
 }
 
 
-class _FunctionConfigs:
-    """Stands in for the engine's Lambda API: which role each (pretend) function runs as."""
-
-    def __init__(self) -> None:
-        self.roles: dict[str, str] = {}
-
-    def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
-        return {"Role": self.roles[FunctionName]}
+ROLES: dict[str, str] = {}  # function name -> its role ARN
 
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Any]:
     with EmbeddedEngine(REGION) as running:
-        configs = _FunctionConfigs()
-        real_client = running.client
-        running.client = lambda service: configs if service == "lambda" else real_client(service)  # type: ignore[method-assign]
-        running.configs = configs  # type: ignore[attr-defined]
         yield running
 
 
@@ -69,8 +58,8 @@ def function_as(
         )
     for arn in managed:
         iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
-    engine.configs.roles[name] = role["Arn"]
-    env = function_credentials(engine, name)
+    ROLES[name] = role["Arn"]
+    env = function_credentials(engine, {"FunctionName": name, "Role": role["Arn"]})
     session = boto3.session.Session(
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
@@ -137,7 +126,7 @@ def test_denied_by_resource_arn(engine: Any) -> None:
     section = iam_section(engine)
     assert {
         "function": name,
-        "role": engine.configs.roles[name],
+        "role": ROLES[name],
         "action": "dynamodb:PutItem",
         "resource": other,
     }.items() <= next(d for d in section["denied"] if d["function"] == name).items()
@@ -188,7 +177,7 @@ def test_allowed_by_a_resource_policy(engine: Any) -> None:
     sns = engine.client("sns")
     topic = sns.create_topic(Name="alerts-with-policy")["TopicArn"]
     name, session = function_as(engine, [])
-    role_arn = engine.configs.roles[name]
+    role_arn = ROLES[name]
     publisher = session.client("sns", endpoint_url=engine.endpoint_url)
     with pytest.raises(ClientError) as error:
         publisher.publish(TopicArn=topic, Message="before")
@@ -236,7 +225,7 @@ def test_bucket_policies_tls_only_deny_does_not_apply_and_an_explicit_deny_wins(
             "Principal": "*",
             "Action": "s3:GetObject",
             "Resource": f"{bucket}/secret/*",
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": engine.configs.roles[name]}},
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": ROLES[name]}},
         },
     ]
     s3.put_bucket_policy(
