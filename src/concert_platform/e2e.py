@@ -57,6 +57,7 @@ def run_e2e(
     from rich.console import Console
 
     from concert_platform.engines import create_engine
+    from concert_platform.execution_roles import iam_section
     from concert_platform.manifest import load_manifest
     from concert_platform.naming import validate_environment, validate_names, validate_region
     from concert_platform.smoke import run_smoke
@@ -90,6 +91,7 @@ def run_e2e(
             report["post_deploy"] = deployed["post_deploy"]
             report["resources"] = verify_environment(engine, manifest, environment)
             report["smoke"] = run_smoke(engine, manifest, environment)
+            report["iam"] = iam_section(engine)
         except ConcertPlatformError as exc:
             report["error"] = str(exc)
             console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
@@ -106,6 +108,7 @@ def run_e2e(
     report.setdefault("stacks", [])
     report.setdefault("resources", {"declared": 0, "verified": 0, "unverified": []})
     report.setdefault("smoke", {"passed": 0, "failed": 0, "checks": []})
+    report.setdefault("iam", {"enforced": engine_name == "embedded", "denied": [], "unused": []})
     report["seconds"] = round(time.monotonic() - started, 3)
     report["ok"] = is_success(report)
     return report
@@ -119,6 +122,7 @@ def is_success(report: dict[str, Any]) -> bool:
         "error" not in report
         and smoke["failed"] == 0
         and smoke["passed"] > 0
+        and not report.get("iam", {}).get("denied")
         and teardown.get("clean") is not False
         and all(item.get("exempt") for item in resources["unverified"])
         and all(step["ok"] for step in report.get("post_deploy", []))

@@ -82,6 +82,8 @@ def describe_function(
 
 def invoke(function: LocalFunction, event: dict[str, Any], engine: Any) -> dict[str, Any]:
     """Run the handler in a child process; returns {"result": ...} or {"errorType", "errorMessage"}."""
+    from concert_platform.execution_roles import function_credentials  # not in the child's imports
+
     paths = [str(function.code_dir)] + ([str(function.layer_dir)] if function.layer_dir else [])
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -89,8 +91,7 @@ def invoke(function: LocalFunction, event: dict[str, Any], engine: Any) -> dict[
         "PYTHONPATH": os.pathsep.join(paths),
         "AWS_REGION": engine.region,
         "AWS_DEFAULT_REGION": engine.region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **function_credentials(engine, function.name),  # the function's execution role
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here

@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from concert_platform.execution_roles import junit_cases, markdown_lines, summary_lines
+
 
 def junit_xml(report: dict[str, Any]) -> str:
     suites = ET.Element("testsuites", name=f"concert-platform e2e ({report['engine']})")
@@ -46,6 +48,8 @@ def junit_xml(report: dict[str, Any]) -> str:
             ],
         ),
     ]
+    if junit_cases(report.get("iam")):
+        groups.append(("iam", junit_cases(report.get("iam"))))
     if "error" in report:
         groups.append(("run", [("deploy", report["error"])]))
     for suite_name, cases in groups:
@@ -90,6 +94,7 @@ def markdown(report: dict[str, Any]) -> str:
         ]
     lines += ["", "## Smoke checks", "", "| check | result | detail |", "| --- | --- | --- |"]
     lines += [f"| {c['name']} | {'pass' if c['ok'] else 'FAIL'} | {c['detail']} |" for c in smoke["checks"]]
+    lines += markdown_lines(report.get("iam"))
     if teardown.get("leftovers"):
         lines += ["", "## Leftovers", ""] + [f"- {item}" for item in teardown["leftovers"]]
     return "\n".join(lines) + "\n"
@@ -123,6 +128,8 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
     for check in smoke["checks"]:
         if not check["ok"]:
             console.print(f"  [red]FAIL[/red] {check['name']}: {check['detail']}", soft_wrap=True)
+    for line in summary_lines(report.get("iam")):
+        console.print(line, soft_wrap=True)
     teardown = report["teardown"]
     console.print(f"teardown: {'clean' if teardown.get('clean') else teardown}")
     if "error" in report:

@@ -32,9 +32,11 @@ class EmbeddedEngine(Engine):
         from moto.server import ThreadedMotoServer
 
         from concert_platform.engines import moto_ext
-        from concert_platform.engines.moto_ext import lambda_runtime
+        from concert_platform.engines.moto_ext import access_control, lambda_runtime
 
         moto_ext.register()
+        # requests signed with a function's assumed-role keys are authorised as IAM would
+        access_control.install()
         # moto logs every skipped or emulated detail at INFO/WARNING; keep the tool's output readable
         logging.getLogger("moto").setLevel(logging.ERROR)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

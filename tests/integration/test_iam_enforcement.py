@@ -1,0 +1,82 @@
+"""A function's role that loses the DynamoDB write actions its handler uses fails the e2e run,
+naming function, action, resource and role, as AWS would deny the calls (embedded engine only:
+LocalStack's free edition does not enforce IAM)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from concert_platform.cli import main
+from concert_platform.execution_roles import summary_lines
+from concert_platform.manifest import _load
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+WRITES = "dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem"
+
+
+@pytest.mark.skipif(
+    os.environ.get("CONCERT_ENGINE", "embedded") != "embedded",
+    reason="IAM is enforced by the embedded engine",
+)
+def test_a_role_without_the_handlers_dynamodb_writes_fails_e2e(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "stacks.yaml", project / "stacks.yaml")
+    shutil.copytree(ROOT / "templates", project / "templates")
+    shutil.copytree(ROOT / "handlers", project / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
+    template = project / "templates" / "03-compute-application.yaml"
+    text = template.read_text()
+    assert WRITES in text, "the LambdaExecutionRole's ChatbotTables statement changed; update this test"
+    template.write_text(text.replace(WRITES, "dynamodb:GetItem, dynamodb:DeleteItem", 1))
+    monkeypatch.setenv("CONCERT_PLATFORM_HOME", str(project))
+    monkeypatch.setenv("REDSHIFT_MASTER_PASSWORD", "Sup3rSecretPw")
+    _load.cache_clear()
+    reports = tmp_path / "reports"
+    try:
+        code = main(
+            [
+                "e2e",
+                "--engine",
+                "embedded",
+                "--environment",
+                "it-iam",
+                "--reports-dir",
+                str(reports),
+                "--json",
+            ]
+        )
+    finally:
+        _load.cache_clear()
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+
+    assert code == 1
+    assert report["ok"] is False
+    role = "arn:aws:iam::123456789012:role/concert-lambda-execution-it-iam-us-east-1"
+    tables = {
+        f"arn:aws:dynamodb:us-east-1:123456789012:table/concert-{name}-it-iam"
+        for name in ("conversation-history", "session-state")
+    }
+    denied = report["iam"]["denied"]
+    assert denied, "the run recorded no denial"
+    assert {d["function"] for d in denied} == {"concert-api-chatbot-it-iam"}
+    assert {d["action"] for d in denied} <= {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert {d["resource"] for d in denied} <= tables
+    assert {d["role"] for d in denied} == {role}
+    table = denied[0]["resource"]
+    line = next(line for line in summary_lines(report["iam"]) if table in line)
+    assert "concert-api-chatbot-it-iam" in line and role in line and denied[0]["action"] in line
+    # the JUnit and Markdown reports carry the same denial
+    junit = (reports / "e2e-embedded-it-iam.xml").read_text()
+    markdown = (reports / "e2e-embedded-it-iam.md").read_text()
+    assert table in junit and 'testsuite name="iam"' in junit
+    assert "## IAM" in markdown and table in markdown and role in markdown
+    assert report["teardown"]["clean"] is True
