@@ -137,6 +137,8 @@ def register() -> None:
     iam.patch_role_model()
     ec2.patch_vpc_and_association_models()
     ec2.patch_route_models()
+    ec2.patch_tagged_models()
+    ec2.patch_vpc_endpoint_model()
     dynamodb.patch_table_model()
     kinesis.patch_stream_model()
     logs.patch_log_group_model()
