@@ -94,7 +94,7 @@ class SecurityGroupEgress(EmulatedResource, CloudFormationModel):
             ip_ranges=[{"CidrIp": self.rule["CidrIp"], "Description": self.rule.get("Description", "")}]
             if self.rule.get("CidrIp")
             else [],
-            source_groups=[{"GroupId": destination}] if destination else [],
+            source_groups=[{"GroupId": destination, **_description(self.rule)}] if destination else [],
             vpc_id=group.vpc_id,
         )
 
