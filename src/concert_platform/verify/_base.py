@@ -206,18 +206,26 @@ def policy(declared: Any, observed: Any) -> list[str]:
     want, got = normalise_policy(declared), normalise_policy(observed)
     if not isinstance(want, dict) or not isinstance(got, dict):
         return exact(want, got)
-    problems = (
-        [f".Version: engine has {got.get('Version')!r}"] if want.get("Version") != got.get("Version") else []
-    )
-    canonical = {json.dumps(s, sort_keys=True) for s in got["Statement"]}
-    wanted = {json.dumps(s, sort_keys=True) for s in want["Statement"]}
-    for text in sorted(wanted - canonical):
-        sid = json.loads(text).get("Sid") if isinstance(json.loads(text), dict) else None
-        problems.append(
-            f".Statement: {'statement ' + repr(sid) if sid else _show(json.loads(text))} differs or is missing"
+    problems = []
+    if want.get("Version") != got.get("Version"):
+        problems.append(f".Version: engine has {got.get('Version')!r}, template sets {want.get('Version')!r}")
+    actual = {json.dumps(s, sort_keys=True): s for s in got["Statement"]}
+    wanted = {json.dumps(s, sort_keys=True): s for s in want["Statement"]}
+    extra = {text: s for text, s in actual.items() if text not in wanted}
+    for text, statement in wanted.items():
+        if text in actual:
+            continue
+        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        same_sid = next(
+            (t for t, s in extra.items() if sid and isinstance(s, dict) and s.get("Sid") == sid), None
         )
-    for text in sorted(canonical - wanted):
-        problems.append(f".Statement: the engine holds an undeclared statement {_show(json.loads(text))}")
+        if same_sid is not None:
+            problems.append(
+                f".Statement {sid!r}: engine has {_show(extra.pop(same_sid))}, template sets {_show(statement)}"
+            )
+        else:
+            problems.append(f".Statement: {_show(statement)} is missing")
+    problems += [f".Statement: the engine holds an undeclared statement {_show(s)}" for s in extra.values()]
     return problems
 
 

@@ -111,3 +111,14 @@ def patch_layer_model() -> None:
         return lambda_models.lambda_backends[account_id][region_name].publish_layer_version(spec)
 
     layer_cls.create_from_cloudformation_json = classmethod(create_layer)  # type: ignore[assignment]
+
+    def delete_layer(self: Any, account_id: str, region_name: str) -> None:
+        # Named as declared, the layers are now visible to the leftover scan: delete them with the stack.
+        try:
+            lambda_models.lambda_backends[account_id][region_name].delete_layer_version(
+                self.name, str(self.version)
+            )
+        except Exception:
+            return
+
+    layer_cls.delete = delete_layer  # type: ignore[attr-defined]
