@@ -280,3 +280,31 @@ def test_lists_are_sets_only_where_aws_keeps_no_order() -> None:
     assert outcome.mismatches and all(
         m.startswith("KeySchema[") for m in outcome.mismatches
     )  # order is HASH, RANGE
+
+
+def test_a_secret_is_compared_by_keys_and_never_shown() -> None:
+    table = TABLES["AWS::SecretsManager::Secret"]
+    declared = Resource(
+        "s", "S", table.type, "arn", {"SecretString": '{"username": "admin", "password": "****"}'}
+    )
+    assert check(
+        table, declared, {"SecretString": '{"username": "admin", "password": "Hunter2Hunter2"}'}
+    ).verified
+    for observed, named in (
+        ('{"username": "root", "password": "Hunter2Hunter2"}', "SecretString.username"),
+        ('{"username": "admin", "password": ""}', "SecretString.password"),
+        ('{"username": "admin"}', "SecretString.password"),
+        ('{"username": "admin", "password": "Hunter2Hunter2", "token": "t0p"}', "SecretString.token"),
+        ("Hunter2Hunter2", "SecretString"),
+    ):
+        mismatches = check(table, declared, {"SecretString": observed}).mismatches
+        assert mismatches and all(m.startswith(named) for m in mismatches), mismatches
+        assert not any(secret in m for m in mismatches for secret in ("Hunter2", "root", "t0p")), mismatches
+
+
+def test_an_undeclared_environment_variable_is_a_mismatch() -> None:
+    table = TABLES["AWS::Lambda::Function"]
+    declared = Resource("c", "F", table.type, "f", {"Environment": {"Variables": {"A": "1"}}})
+    assert check(table, declared, {"Environment": {"Variables": {"A": "1"}}}).verified
+    outcome = check(table, declared, {"Environment": {"Variables": {"A": "1", "DEBUG": "true"}}})
+    assert outcome.mismatches == ["Environment.Variables.DEBUG: the engine sets an undeclared variable"]

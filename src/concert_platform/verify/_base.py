@@ -112,7 +112,7 @@ def _diff(declared: Any, observed: Any, where: str, unordered: bool) -> list[str
 
 
 def exact(declared: Any, observed: Any) -> list[str]:
-    """Same content; lists in order (KeySchema, Metrics order matters to AWS)."""
+    """Same content; lists in order (KeySchema's HASH then RANGE, a function's layer order)."""
     return _diff(declared, observed, "", unordered=False)
 
 
@@ -355,6 +355,10 @@ def compare_field(name: str, row: Field, declared: Any, observed: Mapping[str, A
     return [f"{name}{problem}" for problem in row.compare(declared, value)]
 
 
+class Unusable(Exception):
+    """The resource exists but is not in a usable state (a key pending deletion, a failed NAT gateway)."""
+
+
 def first(items: Iterable[Any], predicate: Callable[[Any], bool], what: str) -> Any:
     """The one item that matches, or a not-found error naming it (raised as LookupError)."""
     for item in items:
@@ -375,6 +379,7 @@ __all__ = [
     "Outcome",
     "Resource",
     "Table",
+    "Unusable",
     "VerifyContext",
     "as_set",
     "check",

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from concert_platform.engines.base import Engine
 from concert_platform.manifest import Manifest
 from concert_platform.resolve import UNRESOLVED, Resolver, contains_unresolved
-from concert_platform.verify._base import TABLES, Outcome, Resource, VerifyContext, check
+from concert_platform.verify._base import TABLES, Outcome, Resource, Unusable, VerifyContext, check
 
 
 @dataclass
@@ -208,6 +208,8 @@ def verify_resource(
         return f"not found through the {exc.operation_name} API ({_error_code(exc)}: {message})", outcome
     except LookupError as exc:
         return f"not found: {exc}", outcome
+    except Unusable as exc:
+        return str(exc), outcome
     outcome = check(table, item, observed)
     return ("; ".join(outcome.mismatches) if outcome.mismatches else None), outcome
 

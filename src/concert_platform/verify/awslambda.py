@@ -70,6 +70,13 @@ def _function_reference(declared: Any, observed: Any) -> list[str]:
     return []
 
 
+def _environment(declared: Any, observed: Any) -> list[str]:
+    """The declared variables with their values, and no variable the template does not set."""
+    problems = exact(declared, observed)
+    extra = set(observed.get("Variables", {})) - set(declared.get("Variables", {}))
+    return problems + [f".Variables.{name}: the engine sets an undeclared variable" for name in sorted(extra)]
+
+
 def _layer_arns(layers: list[dict[str, Any]]) -> list[str]:
     return [layer["Arn"] for layer in layers]
 
@@ -92,7 +99,7 @@ register(
             "KmsKeyArn": Field("KMSKeyArn", same_id),
             "TracingConfig": Field("TracingConfig"),
             "VpcConfig": Field("VpcConfig", as_set),
-            "Environment": Field("Environment"),
+            "Environment": Field("Environment", _environment),
             "DeadLetterConfig": Field("DeadLetterConfig"),
         },
         attributes={

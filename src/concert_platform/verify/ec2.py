@@ -9,6 +9,7 @@ from concert_platform.verify._base import (
     Field,
     Resource,
     Table,
+    Unusable,
     VerifyContext,
     as_set,
     first,
@@ -68,7 +69,7 @@ def _eip(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
 def _nat_gateway(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     gateway = dict(ctx.client("ec2").describe_nat_gateways(NatGatewayIds=[r.physical_id])["NatGateways"][0])
     if gateway.get("State") not in ("available", "pending"):
-        raise LookupError(f"NAT gateway {r.physical_id} is {gateway.get('State')}")
+        raise Unusable(f"NAT gateway {r.physical_id} is {gateway.get('State')}")
     return gateway
 
 

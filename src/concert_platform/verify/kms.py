@@ -8,6 +8,7 @@ from concert_platform.verify._base import (
     Field,
     Resource,
     Table,
+    Unusable,
     VerifyContext,
     first,
     policy,
@@ -20,7 +21,7 @@ def _key(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     kms = ctx.client("kms")
     metadata = dict(kms.describe_key(KeyId=r.physical_id)["KeyMetadata"])
     if metadata.get("KeyState") != "Enabled":
-        raise LookupError(f"key {r.physical_id} is {metadata.get('KeyState')}")
+        raise Unusable(f"key {r.physical_id} is {metadata.get('KeyState')}")
     metadata["KeyRotationEnabled"] = kms.get_key_rotation_status(KeyId=r.physical_id)["KeyRotationEnabled"]
     metadata["Policy"] = kms.get_key_policy(KeyId=r.physical_id, PolicyName="default")["Policy"]
     return metadata

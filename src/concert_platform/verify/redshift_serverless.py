@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from concert_platform.verify._base import Field, Resource, Table, VerifyContext, as_set, register, same_id
+from concert_platform.verify._base import (
+    Field,
+    Resource,
+    Table,
+    Unusable,
+    VerifyContext,
+    as_set,
+    register,
+    same_id,
+)
 
 
 def _namespace(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -12,7 +21,7 @@ def _namespace(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
         ctx.client("redshift-serverless").get_namespace(namespaceName=r.physical_id)["namespace"]
     )
     if "adminUserPassword" in namespace:
-        raise LookupError("the namespace returns its admin password: a real service never does")
+        raise Unusable("the namespace returns its admin password: a real service never does")
     return namespace
 
 
