@@ -315,3 +315,54 @@ def test_an_undeclared_environment_variable_is_a_mismatch() -> None:
     assert check(table, declared, {"Environment": {"Variables": {"A": "1"}}}).verified
     outcome = check(table, declared, {"Environment": {"Variables": {"A": "1", "DEBUG": "true"}}})
     assert outcome.mismatches == ["Environment.Variables.DEBUG: the engine sets an undeclared variable"]
+
+
+def test_every_declared_property_of_the_templates_has_a_rule_or_a_schema_reason() -> None:
+    from concert_platform.verify._base import _write_only_reason
+
+    manifest = load_manifest()
+    without = [
+        f"{stack.key}/{logical_id} {resource['Type']}.{prop}"
+        for stack in manifest.stacks
+        for logical_id, resource in manifest.load_template(stack.key)["Resources"].items()
+        for prop, value in resource.get("Properties", {}).items()
+        if prop not in TABLES[resource["Type"]].fields
+        and prop not in TABLES[resource["Type"]].not_comparable
+        and not _write_only_reason(resource["Type"], prop, value)
+    ]
+    assert without == []
+
+
+def test_a_resource_the_engine_cannot_show_is_unverified_with_the_reason() -> None:
+    from botocore.exceptions import ClientError
+
+    from concert_platform.verify import verify_resource
+    from concert_platform.verify._base import Unusable
+
+    def raising(exc: Exception) -> Table:
+        def describe(_ctx: VerifyContext, _r: Resource) -> dict[str, Any]:
+            raise exc
+
+        return Table("Test::Thing", describe, {})
+
+    class Resolved:
+        def resolve(self, node: Any) -> Any:
+            return node
+
+    ctx = VerifyContext(engine=None, region="us-east-1", account="123456789012", resolver=Resolved())  # type: ignore[arg-type]
+    declared = {"Type": "Test::Thing", "Properties": {}}
+    assert verify_resource(ctx, "s", "Thing", declared, None)[0] == (
+        "the engine reports no physical resource: it was not created"
+    )
+    assert verify_resource(ctx, "s", "Thing", declared, "id")[0] == "no verification table for Test::Thing"
+    not_found = ClientError({"Error": {"Code": "NotFound", "Message": "no such thing"}}, "DescribeThing")
+    for exc, reason in (
+        (not_found, "not found through the DescribeThing API (NotFound: no such thing)"),
+        (LookupError("thing id"), "not found: thing id"),
+        (Unusable("key id is PendingDeletion"), "key id is PendingDeletion"),
+    ):
+        TABLES["Test::Thing"] = raising(exc)
+        try:
+            assert verify_resource(ctx, "s", "Thing", declared, "id")[0] == reason
+        finally:
+            del TABLES["Test::Thing"]

@@ -24,7 +24,14 @@ def _api_resource(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
 
 
 def _method(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
-    api_id, resource_id, http_method = r.physical_id.rsplit("-", 2)
+    # The embedded engine's physical id is "<api>-<resource>-<METHOD>"; elsewhere use the declared keys.
+    parts = r.physical_id.rsplit("-", 2)
+    if len(parts) == 3 and parts[2] == r.props.get("HttpMethod"):
+        api_id, resource_id, http_method = parts
+    else:
+        api_id, resource_id, http_method = (
+            str(r.props.get(k)) for k in ("RestApiId", "ResourceId", "HttpMethod")
+        )
     method = dict(
         ctx.client("apigateway").get_method(restApiId=api_id, resourceId=resource_id, httpMethod=http_method)
     )
@@ -133,7 +140,9 @@ def _usage_plan(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
 
 
 def _usage_plan_key(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
-    key_id, plan_id = r.physical_id.split(":", 1)
+    key_id, _, plan_id = r.physical_id.partition(":")  # the embedded engine's "<key>:<plan>"
+    if not plan_id:
+        key_id, plan_id = str(r.props.get("KeyId")), str(r.props.get("UsagePlanId"))
     key = dict(ctx.client("apigateway").get_usage_plan_key(usagePlanId=plan_id, keyId=key_id))
     key["usagePlanId"] = plan_id  # found under this plan: GetUsagePlanKey is scoped to it
     return key
