@@ -282,6 +282,7 @@ def write_only(resource_type: str) -> tuple[str, ...]:
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError
 
     try:
+        # A type's write-only list is the same in every region; us-east-1 has every type.
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
     except ResourceNotFoundError:
         return ()
