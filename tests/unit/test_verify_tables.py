@@ -29,7 +29,7 @@ from concert_platform.verify import (
     describe_resource,
     verify_environment,
 )
-from concert_platform.verify._base import Field, Table
+from concert_platform.verify._base import Field, Table, lookup, normalise_scalar
 from concert_platform.verify._run import _exports, _stack_state, make_resolver
 from concert_platform.workflow import deploy_environment
 
@@ -118,19 +118,55 @@ def _mutated(observed: dict[str, Any], path: str, how: str) -> dict[str, Any]:
     return answer
 
 
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _leaves(value, (*path, index))
+    else:
+        yield path, node
+
+
+def _mutated_leaf(
+    observed: dict[str, Any], field_path: str, leaf: tuple[Any, ...], how: str
+) -> dict[str, Any]:
+    answer = copy.deepcopy(observed)
+    node: Any = lookup(answer, field_path)
+    for key in leaf[:-1]:
+        node = node[key]
+    if how == "drop":
+        del node[leaf[-1]]
+    else:
+        node[leaf[-1]] = _perturb(node[leaf[-1]])
+    return answer
+
+
 def _missed_mutations(table: Table, item: Described) -> list[str]:
-    """Every compared property of one resource, dropped then altered in the engine's answer:
-    what verification failed to catch, by name."""
+    """Every compared property of one resource, dropped then altered in the engine's answer, and
+    inside it every value the template declares (a TTL's attribute name, one action of one
+    statement, one alarm dimension), dropped then altered on its own: what was not caught."""
     missed = []
     baseline = check(table, item.resource, item.observed)
     if not baseline.verified:
         return [f"{item.resource.logical_id}: the unmutated answer does not verify: {baseline.mismatches}"]
     for prop in baseline.compared:
         path = table.fields[prop].path
-        for how in ("drop", "alter"):
-            outcome = check(table, item.resource, _mutated(item.observed, path, how))
+        answers = [(f"{how} {path}", _mutated(item.observed, path, how)) for how in ("drop", "alter")]
+        declared = {
+            normalise_scalar(v) for _, v in _leaves(item.resource.props[prop]) if not isinstance(v, bool)
+        }
+        for leaf, value in _leaves(lookup(item.observed, path)):
+            if leaf and not isinstance(value, bool) and normalise_scalar(value) in declared:
+                answers += [
+                    (f"{how} {path}{list(leaf)}", _mutated_leaf(item.observed, path, leaf, how))
+                    for how in ("drop", "alter")
+                ]
+        for what, answer in answers:
+            outcome = check(table, item.resource, answer)
             if outcome.verified or not any(m.startswith(prop) for m in outcome.mismatches):
-                missed.append(f"{item.resource.logical_id}: {how} {path} ({prop}): {outcome.mismatches}")
+                missed.append(f"{item.resource.logical_id}: {what} ({prop}): {outcome.mismatches}")
     return missed
 
 
@@ -204,7 +240,7 @@ POLICY = Table(
     lambda _c, _r: {},
     {"PolicyDocument": Field("Policy", TABLES["AWS::S3::BucketPolicy"].fields["PolicyDocument"].compare)},
 )
-DOCUMENT = {
+DOCUMENT: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
         {
