@@ -1,6 +1,7 @@
 """The verification tables against a deliberately wrong engine: for every resource type the six
 templates use, every declared property the table compares is dropped from, then altered in, the
-engine's real answer, and verification must fail naming that property.
+engine's real answer (and so is each value the template declares inside it, one at a time), and
+verification must fail naming that property.
 
 The platform is deployed once on moto (`mock_aws`) as `production` with an alert email, so the
 conditional resources (auto scaling, reserved concurrency, email subscriptions) exist too.
