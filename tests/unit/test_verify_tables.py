@@ -371,10 +371,10 @@ def test_every_declared_property_of_the_templates_has_a_rule_or_a_schema_reason(
 
 
 def test_a_resource_the_engine_cannot_show_is_unverified_with_the_reason() -> None:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, ParamValidationError
 
     from concert_platform.verify import verify_resource
-    from concert_platform.verify._base import Unusable
+    from concert_platform.verify._base import NotFound, Unusable
 
     def raising(exc: Exception) -> Table:
         def describe(_ctx: VerifyContext, _r: Resource) -> dict[str, Any]:
@@ -395,8 +395,16 @@ def test_a_resource_the_engine_cannot_show_is_unverified_with_the_reason() -> No
     not_found = ClientError({"Error": {"Code": "NotFound", "Message": "no such thing"}}, "DescribeThing")
     for exc, reason in (
         (not_found, "not found through the DescribeThing API (NotFound: no such thing)"),
-        (LookupError("thing id"), "not found: thing id"),
+        (NotFound("thing id"), "not found: thing id"),
         (Unusable("key id is PendingDeletion"), "key id is PendingDeletion"),
+        (
+            IndexError("list index out of range"),
+            "the engine's answer lacks what verification reads (IndexError: list index out of range)",
+        ),
+        (
+            ParamValidationError(report="restApiId is None"),
+            "cannot ask the engine for it (ParamValidationError: Parameter validation failed:\nrestApiId is None)",
+        ),
     ):
         TABLES["Test::Thing"] = raising(exc)
         try:

@@ -356,16 +356,20 @@ def compare_field(name: str, row: Field, declared: Any, observed: Mapping[str, A
     return [f"{name}{problem}" for problem in row.compare(declared, value)]
 
 
+class NotFound(Exception):
+    """The service answers, but not with the declared resource."""
+
+
 class Unusable(Exception):
     """The resource exists but is not in a usable state (a key pending deletion, a failed NAT gateway)."""
 
 
 def first(items: Iterable[Any], predicate: Callable[[Any], bool], what: str) -> Any:
-    """The one item that matches, or a not-found error naming it (raised as LookupError)."""
+    """The one item that matches, or NotFound naming what was looked for."""
     for item in items:
         if predicate(item):
             return item
-    raise LookupError(what)
+    raise NotFound(what)
 
 
 def parse_policy_text(text: Any) -> Any:
@@ -377,6 +381,7 @@ __all__ = [
     "TABLES",
     "UNRESOLVED",
     "Field",
+    "NotFound",
     "Outcome",
     "Resource",
     "Table",

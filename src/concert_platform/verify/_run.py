@@ -6,12 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from concert_platform.engines.base import Engine
 from concert_platform.manifest import Manifest
 from concert_platform.resolve import UNRESOLVED, Resolver, contains_unresolved
-from concert_platform.verify._base import TABLES, Outcome, Resource, Unusable, VerifyContext, check
+from concert_platform.verify._base import TABLES, NotFound, Outcome, Resource, Unusable, VerifyContext, check
 
 
 @dataclass
@@ -79,7 +79,7 @@ def attribute_getter(
             physical = physical_ids.get(logical)
             try:
                 cache[key] = getter(ctx, physical) if getter and physical else UNRESOLVED
-            except (ClientError, KeyError, IndexError, LookupError):
+            except (ClientError, BotoCoreError, LookupError, NotFound):
                 cache[key] = UNRESOLVED
         return cache[key]
 
@@ -206,10 +206,14 @@ def verify_resource(
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", "")
         return f"not found through the {exc.operation_name} API ({_error_code(exc)}: {message})", outcome
-    except LookupError as exc:
+    except NotFound as exc:
         return f"not found: {exc}", outcome
     except Unusable as exc:
         return str(exc), outcome
+    except BotoCoreError as exc:  # e.g. a lookup key the template's value could not resolve
+        return f"cannot ask the engine for it ({type(exc).__name__}: {exc})", outcome
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        return f"the engine's answer lacks what verification reads ({type(exc).__name__}: {exc})", outcome
     outcome = check(table, item, observed)
     return ("; ".join(outcome.mismatches) if outcome.mismatches else None), outcome
 

@@ -7,6 +7,7 @@ from typing import Any
 from concert_platform.resolve import UNRESOLVED
 from concert_platform.verify._base import (
     Field,
+    NotFound,
     Resource,
     Table,
     Unusable,
@@ -157,7 +158,7 @@ def _security_group_rule(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
         return _rule_shape(first(rules, lambda _x: True, f"security group rule {r.physical_id}"), peer_key)
     group_id = r.props.get("GroupId")
     if group_id is UNRESOLVED:
-        raise LookupError("the rule's GroupId cannot be resolved")
+        raise NotFound("the rule's GroupId cannot be resolved")
     rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
         "SecurityGroupRules"
     ]
