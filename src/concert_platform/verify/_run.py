@@ -204,7 +204,8 @@ def verify_resource(
     try:
         observed = table.describe(ctx, item)
     except ClientError as exc:
-        message = exc.response.get("Error", {}).get("Message", "")
+        # One line, however the engine answers (an emulator's 500 is a whole HTML page).
+        message = " ".join(str(exc.response.get("Error", {}).get("Message", "")).split())[:200]
         return f"not found through the {exc.operation_name} API ({_error_code(exc)}: {message})", outcome
     except NotFound as exc:
         return f"not found: {exc}", outcome
