@@ -47,16 +47,20 @@ CAPABILITIES: dict[str, dict[str, str]] = {
     "fixed": {
         "AWS::S3::Bucket": "versioning, public access block, lifecycle, logging and ownership applied; non-empty buckets refuse deletion",
         "AWS::EC2::SecurityGroup": "inline SecurityGroupEgress applied (replacing the default allow-all rule)",
-        "AWS::ApiGateway::RestApi": "deleted with its stack",
-        "AWS::ApiGateway::Method": "MOCK integrations without IntegrationHttpMethod no longer crash; method responses kept",
-        "AWS::IAM::Role": "ManagedPolicyArns attached (AWS-managed policies loaded)",
+        "AWS::ApiGateway::RestApi": "deleted with its stack; EndpointConfiguration and MinimumCompressionSize returned by GetRestApi",
+        "AWS::ApiGateway::Method": "MOCK integrations without IntegrationHttpMethod no longer crash; method and integration responses kept",
+        "AWS::IAM::Role": "ManagedPolicyArns attached (AWS-managed policies loaded); inline policies kept as JSON",
         "AWS::EC2::VPC": "EnableDnsSupport/EnableDnsHostnames applied",
         "AWS::EC2::RouteTable": "deletable through CloudFormation (with its routes)",
         "AWS::EC2::SubnetRouteTableAssociation": "associations made on the route table (visible to DescribeRouteTables)",
         "AWS::DynamoDB::Table": "SSE (KMS), TTL and point-in-time recovery applied",
         "AWS::Kinesis::Stream": "StreamEncryption applied",
-        "AWS::Logs::LogGroup": "KmsKeyId applied",
-        "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied",
+        "AWS::Logs::LogGroup": "KmsKeyId applied; GetAtt Arn ends in ':*' as on AWS",
+        "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied; DeadLetterConfig returned",
+        "AWS::Lambda::LayerVersion": "published under the declared LayerName (with CompatibleArchitectures); deleted with its stack",
+        "AWS::EC2::InternetGateway": "Tags applied (also Elastic IPs, NAT gateways, route tables)",
+        "AWS::EC2::VPCEndpoint": "PolicyDocument kept (and returned) as JSON",
+        "AWS::EC2::SecurityGroupIngress": "rule descriptions kept and returned (also inline and egress rules to groups)",
         "AWS::KMS::Key": "the key policy is kept as JSON text (DescribeKey crashed on it)",
         "AWS::Lambda::Permission": "statement ids as physical ids; removed with the stack",
         "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED, exports of change-set stacks",
@@ -137,6 +141,8 @@ def register() -> None:
     iam.patch_role_model()
     ec2.patch_vpc_and_association_models()
     ec2.patch_route_models()
+    ec2.patch_tagged_models()
+    ec2.patch_vpc_endpoint_model()
     dynamodb.patch_table_model()
     kinesis.patch_stream_model()
     logs.patch_log_group_model()

@@ -229,6 +229,17 @@ def patch_method_model() -> None:
                 integration_method=integration.get("IntegrationHttpMethod"),
                 request_templates=integration.get("RequestTemplates"),
             )
+            for response in integration.get("IntegrationResponses", []):
+                backend.put_integration_response(
+                    function_id=properties["RestApiId"],
+                    resource_id=properties["ResourceId"],
+                    method_type=properties["HttpMethod"],
+                    status_code=str(response["StatusCode"]),
+                    selection_pattern=response.get("SelectionPattern"),
+                    response_templates=response.get("ResponseTemplates", {}),
+                    response_parameters=response.get("ResponseParameters", {}),
+                    content_handling=response.get("ContentHandling"),
+                )
         for response in properties.get("MethodResponses", []):
             method.create_response(
                 str(response["StatusCode"]),
@@ -250,6 +261,7 @@ def patch_method_model() -> None:
             return
 
     method_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    patch_rest_api_model()
     method_cls.physical_resource_id = property(lambda self: getattr(self, "cfn_physical_id", ""))  # type: ignore[attr-defined]
     method_cls.delete = delete  # type: ignore[attr-defined]
     apigw_models.Deployment.physical_resource_id = property(lambda self: self.id)  # type: ignore[attr-defined]
@@ -261,3 +273,40 @@ def patch_method_model() -> None:
 
     # moto cannot delete a RestApi through CloudFormation; it would outlive its stack.
     apigw_models.RestAPI.delete = delete_rest_api  # type: ignore[attr-defined]
+
+
+def patch_rest_api_model() -> None:
+    """moto keeps EndpointConfiguration in the template's shape (so GetRestApi answers no types)
+    and drops MinimumCompressionSize, BinaryMediaTypes and ApiKeySourceType."""
+    rest_api_cls = apigw_models.RestAPI
+    original = rest_api_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        api = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties", {})
+        configuration = properties.get("EndpointConfiguration")
+        if configuration:
+            api.endpoint_configuration = {
+                "types": list(configuration.get("Types", [])),
+                **(
+                    {"vpcEndpointIds": list(configuration["VpcEndpointIds"])}
+                    if configuration.get("VpcEndpointIds")
+                    else {}
+                ),
+            }
+        if properties.get("MinimumCompressionSize") is not None:
+            api.minimum_compression_size = int(properties["MinimumCompressionSize"])
+        if properties.get("BinaryMediaTypes"):
+            api.binaryMediaTypes = list(properties["BinaryMediaTypes"])
+        if properties.get("ApiKeySourceType"):
+            api.api_key_source = properties["ApiKeySourceType"]
+        return api
+
+    rest_api_cls.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]

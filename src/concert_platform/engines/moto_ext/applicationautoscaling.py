@@ -63,7 +63,7 @@ class ScalingPolicy(EmulatedResource, CloudFormationModel):
         config = properties.get("TargetTrackingScalingPolicyConfiguration", {})
         _backend(account_id, region_name).put_scaling_policy(
             properties["PolicyName"], namespace, resource_id, dimension,
-            {"TargetTrackingScalingPolicyConfiguration": config}, properties.get("PolicyType"),
+            config, properties.get("PolicyType"),  # the body is the configuration itself, as on the wire
         )  # fmt: skip
         return cls(properties["PolicyName"], namespace, resource_id, dimension)
 

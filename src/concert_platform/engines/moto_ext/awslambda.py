@@ -76,3 +76,49 @@ def patch_models() -> None:
         return function
 
     function_cls.create_from_cloudformation_json = classmethod(create_function)  # type: ignore[assignment]
+    original_configuration = function_cls.get_configuration
+
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        # moto stores the dead-letter target but GetFunctionConfiguration never returned it.
+        config = original_configuration(self, on_create)
+        target = (getattr(self, "dead_letter_config", None) or {}).get("TargetArn")
+        if target:
+            config["DeadLetterConfig"] = {"TargetArn": target}
+        return config
+
+    function_cls.get_configuration = get_configuration
+    patch_layer_model()
+
+
+def patch_layer_model() -> None:
+    """moto names a layer after its logical id and drops CompatibleArchitectures; CloudFormation
+    publishes it under the declared LayerName."""
+    layer_cls = lambda_models.LayerVersion
+
+    def create_layer(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        spec = {"Content": properties["Content"], "LayerName": properties.get("LayerName") or resource_name}
+        for prop in ("Description", "CompatibleRuntimes", "CompatibleArchitectures", "LicenseInfo"):
+            if prop in properties:
+                spec[prop] = properties[prop]
+        return lambda_models.lambda_backends[account_id][region_name].publish_layer_version(spec)
+
+    layer_cls.create_from_cloudformation_json = classmethod(create_layer)  # type: ignore[assignment]
+
+    def delete_layer(self: Any, account_id: str, region_name: str) -> None:
+        # Named as declared, the layers are now visible to the leftover scan: delete them with the stack.
+        try:
+            lambda_models.lambda_backends[account_id][region_name].delete_layer_version(
+                self.name, str(self.version)
+            )
+        except Exception:
+            return
+
+    layer_cls.delete = delete_layer  # type: ignore[attr-defined]

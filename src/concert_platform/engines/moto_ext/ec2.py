@@ -26,9 +26,33 @@ def _authorize_egress(backend: Any, group_id: str, rule: dict[str, Any], vpc_id:
         ip_ranges=[{"CidrIp": rule["CidrIp"], "Description": rule.get("Description", "")}]
         if rule.get("CidrIp")
         else [],
-        source_groups=[{"GroupId": destination}] if destination else [],
+        source_groups=[{"GroupId": destination, **_description(rule)}] if destination else [],
         vpc_id=vpc_id,
     )
+
+
+def _description(rule: dict[str, Any]) -> dict[str, Any]:
+    return {"Description": rule["Description"]} if rule.get("Description") else {}
+
+
+def _describe_ingress(group: Any, declared: list[dict[str, Any]]) -> None:
+    """moto's CloudFormation models drop ingress rule descriptions; put them where moto reads them."""
+    for wanted in declared:
+        if not wanted.get("Description"):
+            continue
+        for rule in group.ingress_rules:
+            if (str(rule.from_port), str(rule.to_port)) != (
+                str(wanted.get("FromPort")),
+                str(wanted.get("ToPort")),
+            ):
+                continue
+            if wanted.get("CidrIp") and rule.ip_range.get("CidrIp") == wanted["CidrIp"]:
+                rule.ip_range["Description"] = wanted["Description"]
+            if (
+                wanted.get("SourceSecurityGroupId")
+                and rule.source_group.get("GroupId") == wanted["SourceSecurityGroupId"]
+            ):
+                rule.source_group["Description"] = wanted["Description"]
 
 
 class SecurityGroupEgress(EmulatedResource, CloudFormationModel):
@@ -70,7 +94,7 @@ class SecurityGroupEgress(EmulatedResource, CloudFormationModel):
             ip_ranges=[{"CidrIp": self.rule["CidrIp"], "Description": self.rule.get("Description", "")}]
             if self.rule.get("CidrIp")
             else [],
-            source_groups=[{"GroupId": destination}] if destination else [],
+            source_groups=[{"GroupId": destination, **_description(self.rule)}] if destination else [],
             vpc_id=group.vpc_id,
         )
 
@@ -82,9 +106,28 @@ def _ingress_physical_id(self: Any) -> str:
 
 
 def patch_security_group_model() -> None:
-    from moto.ec2.models.security_groups import SecurityGroupIngress
+    from moto.ec2.models.security_groups import SecurityGroupIngress, SecurityGroupRule
 
     SecurityGroupIngress.physical_resource_id = property(_ingress_physical_id)  # type: ignore[attr-defined]
+    # DescribeSecurityGroupRules reports a rule's description whether its peer is a CIDR or a group.
+    SecurityGroupRule.description = property(  # type: ignore[assignment]
+        lambda self: self.ip_range.get("Description") or self.source_group.get("Description")
+    )
+    original_ingress = SecurityGroupIngress.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_ingress(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        ingress = original_ingress(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        _describe_ingress(ingress.security_group, [cloudformation_json.get("Properties", {})])
+        return ingress
+
+    SecurityGroupIngress.create_from_cloudformation_json = classmethod(create_ingress)  # type: ignore[assignment]
     original = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
     def create_from_cloudformation_json(
@@ -96,6 +139,7 @@ def patch_security_group_model() -> None:
         **kwargs: Any,
     ) -> Any:
         group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        _describe_ingress(group, cloudformation_json.get("Properties", {}).get("SecurityGroupIngress", []))
         egress = cloudformation_json.get("Properties", {}).get("SecurityGroupEgress")
         if egress:
             backend = _backend(account_id, region_name)
@@ -184,3 +228,58 @@ def patch_route_models() -> None:
 
     RouteTable.delete = delete_route_table  # type: ignore[attr-defined]
     Route.delete = delete_route  # type: ignore[attr-defined]
+
+
+def patch_tagged_models() -> None:
+    """moto's CloudFormation models of these types ignore Tags; CloudFormation applies them."""
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+    from moto.ec2.models.internet_gateways import InternetGateway
+    from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.route_tables import RouteTable
+
+    for model in (ElasticAddress, InternetGateway, NatGateway, RouteTable):
+        original = getattr(model.create_from_cloudformation_json, "__func__")  # noqa: B009
+
+        def create(
+            cls: Any,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            _original: Any = original,
+            **kwargs: Any,
+        ) -> Any:
+            created = _original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+            tags = cloudformation_json.get("Properties", {}).get("Tags", [])
+            if tags and getattr(created, "id", None):
+                _backend(account_id, region_name).create_tags(
+                    [created.id], {t["Key"]: t["Value"] for t in tags}
+                )
+            return created
+
+        model.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+
+
+def patch_vpc_endpoint_model() -> None:
+    """An endpoint policy given as a template object is kept as JSON text, as DescribeVpcEndpoints
+    returns it (moto kept the object and answered its Python repr)."""
+    import json
+
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    original = VPCEndPoint.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        endpoint = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        if isinstance(endpoint.policy_document, dict):
+            endpoint.policy_document = json.dumps(endpoint.policy_document)
+        return endpoint
+
+    VPCEndPoint.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]

@@ -5,6 +5,7 @@ register()); attaching one that does not exist fails the resource, as on AWS."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from moto.iam import models as iam_models
@@ -25,6 +26,13 @@ def patch_role_model() -> None:
     ) -> Any:
         role = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         backend = iam_models.iam_backends[account_id][get_partition(region_name)]
+        # moto keeps inline policies given as template objects as objects and answers
+        # GetRolePolicy with their Python repr; AWS keeps (and returns) JSON text.
+        for policy in cloudformation_json.get("Properties", {}).get("Policies", []):
+            document = policy["PolicyDocument"]
+            role.put_policy(
+                policy["PolicyName"], document if isinstance(document, str) else json.dumps(document)
+            )
         for arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []):
             backend.attach_role_policy(arn, role.name)
         return role

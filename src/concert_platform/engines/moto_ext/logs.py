@@ -197,7 +197,7 @@ def patch_wire() -> None:
 
 
 def patch_log_group_model() -> None:
-    """Log groups created by CloudFormation keep their KmsKeyId (moto drops it)."""
+    """Log groups created by CloudFormation keep their KmsKeyId (moto drops it); GetAtt Arn as on AWS."""
     group_cls = logs_models.LogGroup
     original = group_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
@@ -216,6 +216,14 @@ def patch_log_group_model() -> None:
         return group
 
     group_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    original_attribute = group_cls.get_cfn_attribute
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        # As on AWS, a log group's GetAtt Arn ends in ":*" (policies granting it cover its streams).
+        value = original_attribute(self, attribute_name)
+        return value if attribute_name != "Arn" or str(value).endswith(":*") else f"{value}:*"
+
+    group_cls.get_cfn_attribute = get_cfn_attribute
 
 
 def _matcher(group: str, name: str, pattern: str) -> Any:

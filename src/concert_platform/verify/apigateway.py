@@ -1,0 +1,241 @@
+"""API Gateway (REST): the API, its resources and methods, deployment, stage, account settings,
+API key and usage plan, read back and compared in the template's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from concert_platform.verify._base import Field, Resource, Table, VerifyContext, as_set, exact, register
+
+
+def _template_shape(answer: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
+    return {prop: answer[key] for key, prop in keys.items() if answer.get(key) is not None}
+
+
+def _rest_api(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    return dict(ctx.client("apigateway").get_rest_api(restApiId=r.physical_id))
+
+
+def _api_resource(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    api_id = r.props.get("RestApiId")
+    resource = dict(ctx.client("apigateway").get_resource(restApiId=api_id, resourceId=r.physical_id))
+    resource["restApiId"] = api_id  # found under the declared API: GetResource is scoped to it
+    return resource
+
+
+def _method(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    # The embedded engine's physical id is "<api>-<resource>-<METHOD>"; elsewhere use the declared keys.
+    parts = r.physical_id.rsplit("-", 2)
+    if len(parts) == 3 and parts[2] == r.props.get("HttpMethod"):
+        api_id, resource_id, http_method = parts
+    else:
+        api_id, resource_id, http_method = (
+            str(r.props.get(k)) for k in ("RestApiId", "ResourceId", "HttpMethod")
+        )
+    method = dict(
+        ctx.client("apigateway").get_method(restApiId=api_id, resourceId=resource_id, httpMethod=http_method)
+    )
+    method["restApiId"], method["resourceId"] = api_id, resource_id
+    return method
+
+
+_INTEGRATION = {
+    "type": "Type",
+    "httpMethod": "IntegrationHttpMethod",
+    "uri": "Uri",
+    "credentials": "Credentials",
+    "requestParameters": "RequestParameters",
+    "requestTemplates": "RequestTemplates",
+    "passthroughBehavior": "PassthroughBehavior",
+    "contentHandling": "ContentHandling",
+    "timeoutInMillis": "TimeoutInMillis",
+    "cacheNamespace": "CacheNamespace",
+    "cacheKeyParameters": "CacheKeyParameters",
+    "connectionType": "ConnectionType",
+}
+_INTEGRATION_RESPONSE = {
+    "statusCode": "StatusCode",
+    "selectionPattern": "SelectionPattern",
+    "responseParameters": "ResponseParameters",
+    "responseTemplates": "ResponseTemplates",
+    "contentHandling": "ContentHandling",
+}
+_METHOD_RESPONSE = {
+    "statusCode": "StatusCode",
+    "responseParameters": "ResponseParameters",
+    "responseModels": "ResponseModels",
+}
+
+
+def _integration(integration: dict[str, Any]) -> dict[str, Any]:
+    shaped = _template_shape(integration, _INTEGRATION)
+    if integration.get("integrationResponses"):
+        shaped["IntegrationResponses"] = [
+            _template_shape(item, _INTEGRATION_RESPONSE)
+            for item in integration["integrationResponses"].values()
+        ]
+    return shaped
+
+
+def _method_responses(responses: dict[str, Any]) -> list[dict[str, Any]]:
+    return [_template_shape(item, _METHOD_RESPONSE) for item in responses.values()]
+
+
+def _deployment(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    api_id = r.props.get("RestApiId")
+    deployment = dict(ctx.client("apigateway").get_deployment(restApiId=api_id, deploymentId=r.physical_id))
+    deployment["restApiId"] = api_id
+    return deployment
+
+
+def _stage(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    api_id = r.props.get("RestApiId")
+    stage = dict(ctx.client("apigateway").get_stage(restApiId=api_id, stageName=r.physical_id))
+    stage["restApiId"] = api_id
+    return stage
+
+
+_METHOD_SETTING = {
+    "metricsEnabled": "MetricsEnabled",
+    "loggingLevel": "LoggingLevel",
+    "dataTraceEnabled": "DataTraceEnabled",
+    "throttlingBurstLimit": "ThrottlingBurstLimit",
+    "throttlingRateLimit": "ThrottlingRateLimit",
+    "cachingEnabled": "CachingEnabled",
+    "cacheTtlInSeconds": "CacheTtlInSeconds",
+    "cacheDataEncrypted": "CacheDataEncrypted",
+}
+
+
+def _method_settings(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stage method settings are keyed "resource/method" ("*/*", "~1chat/POST")."""
+    shaped = []
+    for key, values in settings.items():
+        path, method = key.rsplit("/", 1)
+        item = _template_shape(values, _METHOD_SETTING)
+        item["ResourcePath"], item["HttpMethod"] = "/" + path.replace("~1", "/"), method
+        shaped.append(item)
+    return shaped
+
+
+def _access_log(declared: Any, observed: Any) -> list[str]:
+    # A log group's GetAtt Arn ends in ":*"; API Gateway stores the group's ARN either way.
+    def strip(setting: dict[str, Any]) -> dict[str, Any]:
+        arn = setting.get("DestinationArn")
+        return {**setting, "DestinationArn": arn.removesuffix(":*") if isinstance(arn, str) else arn}
+
+    return exact(strip(declared), strip(observed))
+
+
+def _account(ctx: VerifyContext, _r: Resource) -> dict[str, Any]:
+    return dict(ctx.client("apigateway").get_account())
+
+
+def _api_key(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    return dict(ctx.client("apigateway").get_api_key(apiKey=r.physical_id))
+
+
+def _usage_plan(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    return dict(ctx.client("apigateway").get_usage_plan(usagePlanId=r.physical_id))
+
+
+def _usage_plan_key(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    key_id, _, plan_id = r.physical_id.partition(":")  # the embedded engine's "<key>:<plan>"
+    if not plan_id:
+        key_id, plan_id = str(r.props.get("KeyId")), str(r.props.get("UsagePlanId"))
+    key = dict(ctx.client("apigateway").get_usage_plan_key(usagePlanId=plan_id, keyId=key_id))
+    key["usagePlanId"] = plan_id  # found under this plan: GetUsagePlanKey is scoped to it
+    return key
+
+
+register(
+    Table(
+        "AWS::ApiGateway::RestApi",
+        _rest_api,
+        {
+            "Name": Field("name"),
+            "Description": Field("description"),
+            "EndpointConfiguration": Field(
+                "endpointConfiguration", as_set, view=lambda e: {"Types": e["types"]}
+            ),
+            "MinimumCompressionSize": Field("minimumCompressionSize"),
+            "BinaryMediaTypes": Field("binaryMediaTypes", as_set),
+            "ApiKeySourceType": Field("apiKeySource"),
+        },
+        attributes={
+            "RootResourceId": lambda c, p: c.client("apigateway").get_rest_api(restApiId=p)["rootResourceId"]
+        },
+    ),
+    Table(
+        "AWS::ApiGateway::Resource",
+        _api_resource,
+        {"RestApiId": Field("restApiId"), "ParentId": Field("parentId"), "PathPart": Field("pathPart")},
+    ),
+    Table(
+        "AWS::ApiGateway::Method",
+        _method,
+        {
+            "RestApiId": Field("restApiId"),
+            "ResourceId": Field("resourceId"),
+            "HttpMethod": Field("httpMethod"),
+            "AuthorizationType": Field("authorizationType"),
+            "ApiKeyRequired": Field("apiKeyRequired"),
+            "Integration": Field("methodIntegration", as_set, view=_integration),
+            "MethodResponses": Field("methodResponses", as_set, view=_method_responses),
+        },
+    ),
+    Table(
+        "AWS::ApiGateway::Deployment",
+        _deployment,
+        {"RestApiId": Field("restApiId"), "Description": Field("description")},
+    ),
+    Table(
+        "AWS::ApiGateway::Stage",
+        _stage,
+        {
+            "RestApiId": Field("restApiId"),
+            "DeploymentId": Field("deploymentId"),
+            "StageName": Field("stageName"),
+            "Description": Field("description"),
+            "TracingEnabled": Field("tracingEnabled"),
+            "AccessLogSetting": Field(
+                "accessLogSettings",
+                _access_log,
+                view=lambda s: {"DestinationArn": s["destinationArn"], "Format": s["format"]},
+            ),
+            "MethodSettings": Field("methodSettings", as_set, view=_method_settings),
+        },
+    ),
+    Table("AWS::ApiGateway::Account", _account, {"CloudWatchRoleArn": Field("cloudwatchRoleArn")}),
+    Table(
+        "AWS::ApiGateway::ApiKey",
+        _api_key,
+        {"Name": Field("name"), "Description": Field("description"), "Enabled": Field("enabled")},
+    ),
+    Table(
+        "AWS::ApiGateway::UsagePlan",
+        _usage_plan,
+        {
+            "UsagePlanName": Field("name"),
+            "Description": Field("description"),
+            "ApiStages": Field(
+                "apiStages",
+                as_set,
+                view=lambda stages: [{"ApiId": s["apiId"], "Stage": s["stage"]} for s in stages],
+            ),
+            "Throttle": Field(
+                "throttle",
+                view=lambda t: _template_shape(t, {"rateLimit": "RateLimit", "burstLimit": "BurstLimit"}),
+            ),
+            "Quota": Field(
+                "quota",
+                view=lambda q: _template_shape(q, {"limit": "Limit", "period": "Period", "offset": "Offset"}),
+            ),
+        },
+    ),
+    Table(
+        "AWS::ApiGateway::UsagePlanKey",
+        _usage_plan_key,
+        {"KeyId": Field("id"), "KeyType": Field("type"), "UsagePlanId": Field("usagePlanId")},
+    ),
+)

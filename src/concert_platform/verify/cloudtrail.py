@@ -1,0 +1,35 @@
+"""CloudTrail trails (and whether they are logging)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from concert_platform.verify._base import Field, Resource, Table, VerifyContext, first, register, same_id
+
+
+def _trail(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    cloudtrail = ctx.client("cloudtrail")
+    trails = cloudtrail.describe_trails(trailNameList=[r.physical_id])["trailList"]
+    trail = dict(first(trails, lambda _t: True, f"trail {r.physical_id}"))
+    trail["IsLogging"] = cloudtrail.get_trail_status(Name=r.physical_id).get("IsLogging")
+    return trail
+
+
+register(
+    Table(
+        "AWS::CloudTrail::Trail",
+        _trail,
+        {
+            "TrailName": Field("Name"),
+            "S3BucketName": Field("S3BucketName"),
+            "S3KeyPrefix": Field("S3KeyPrefix"),
+            "IsLogging": Field("IsLogging"),
+            "IsMultiRegionTrail": Field("IsMultiRegionTrail"),
+            "IncludeGlobalServiceEvents": Field("IncludeGlobalServiceEvents"),
+            "EnableLogFileValidation": Field("LogFileValidationEnabled"),
+            "KMSKeyId": Field("KmsKeyId", same_id),
+            "CloudWatchLogsLogGroupArn": Field("CloudWatchLogsLogGroupArn"),
+            "CloudWatchLogsRoleArn": Field("CloudWatchLogsRoleArn"),
+        },
+    )
+)

@@ -1,0 +1,316 @@
+"""EC2: the VPC, its subnets, gateways, routes, security groups, endpoints and flow log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from concert_platform.resolve import UNRESOLVED
+from concert_platform.verify._base import (
+    Field,
+    NotFound,
+    Resource,
+    Table,
+    Unusable,
+    VerifyContext,
+    as_set,
+    first,
+    member,
+    policy,
+    register,
+    subset,
+)
+
+TAGS = Field("Tags", subset)  # CloudFormation adds its own aws:cloudformation:* tags
+
+
+def _vpc(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    ec2 = ctx.client("ec2")
+    vpc = ec2.describe_vpcs(VpcIds=[r.physical_id])["Vpcs"][0]
+    for attribute, key in (
+        ("enableDnsSupport", "EnableDnsSupport"),
+        ("enableDnsHostnames", "EnableDnsHostnames"),
+    ):
+        vpc[key] = ec2.describe_vpc_attribute(VpcId=r.physical_id, Attribute=attribute)[key]["Value"]
+    return vpc
+
+
+def _subnet(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    return dict(ctx.client("ec2").describe_subnets(SubnetIds=[r.physical_id])["Subnets"][0])
+
+
+def _gateway(ctx: VerifyContext, gateway_id: str) -> dict[str, Any]:
+    gateways = ctx.client("ec2").describe_internet_gateways(InternetGatewayIds=[gateway_id])
+    return dict(gateways["InternetGateways"][0])
+
+
+def _internet_gateway(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    return _gateway(ctx, r.physical_id)
+
+
+def _gateway_attachment(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    # The attachment has no id of its own: read the declared gateway's attachments.
+    gateway = _gateway(ctx, str(r.props.get("InternetGatewayId")))
+    gateway["AttachedVpcIds"] = [
+        a["VpcId"] for a in gateway.get("Attachments", []) if a.get("State") in ("available", "attached")
+    ]
+    return gateway
+
+
+def _eip(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    addresses = ctx.client("ec2").describe_addresses()["Addresses"]
+    return dict(
+        first(
+            addresses,
+            lambda a: r.physical_id in (a.get("PublicIp"), a.get("AllocationId")),
+            f"Elastic IP {r.physical_id}",
+        )
+    )
+
+
+def _nat_gateway(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    gateway = dict(ctx.client("ec2").describe_nat_gateways(NatGatewayIds=[r.physical_id])["NatGateways"][0])
+    if gateway.get("State") not in ("available", "pending"):
+        raise Unusable(f"NAT gateway {r.physical_id} is {gateway.get('State')}")
+    return gateway
+
+
+def _table(ctx: VerifyContext, table_id: str) -> dict[str, Any]:
+    return dict(ctx.client("ec2").describe_route_tables(RouteTableIds=[table_id])["RouteTables"][0])
+
+
+def _route_table(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    return _table(ctx, r.physical_id)
+
+
+def _route(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    # moto's physical id is "<route table id>~<destination>"
+    table_id, _, destination = r.physical_id.partition("~")
+    if not destination:
+        table_id, destination = str(r.props.get("RouteTableId")), str(r.props.get("DestinationCidrBlock"))
+    table = _table(ctx, table_id)
+    route = first(
+        table.get("Routes", []),
+        lambda x: x.get("DestinationCidrBlock") == destination,
+        f"route to {destination} in {table_id}",
+    )
+    return {**route, "RouteTableId": table["RouteTableId"]}
+
+
+def _association(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    tables = ctx.client("ec2").describe_route_tables(
+        Filters=[{"Name": "association.route-table-association-id", "Values": [r.physical_id]}]
+    )["RouteTables"]
+    table = first(tables, lambda _t: True, f"route table association {r.physical_id}")
+    return dict(
+        first(
+            table.get("Associations", []),
+            lambda a: a.get("RouteTableAssociationId") == r.physical_id,
+            f"association {r.physical_id}",
+        )
+    )
+
+
+def _flatten_rules(permissions: list[dict[str, Any]], peer_key: str) -> list[dict[str, Any]]:
+    """IpPermissions in the template's shape: one rule per CIDR range or peer group."""
+    rules: list[dict[str, Any]] = []
+    for permission in permissions:
+        base: dict[str, Any] = {
+            k: permission[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in permission
+        }
+        for ip_range in permission.get("IpRanges", []):
+            rules.append({**base, "CidrIp": ip_range["CidrIp"], **_description(ip_range)})
+        for pair in permission.get("UserIdGroupPairs", []):
+            rules.append({**base, peer_key: pair["GroupId"], **_description(pair)})
+    return rules
+
+
+def _description(item: dict[str, Any]) -> dict[str, Any]:
+    return {"Description": item["Description"]} if item.get("Description") else {}
+
+
+def _security_group(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    group = dict(ctx.client("ec2").describe_security_groups(GroupIds=[r.physical_id])["SecurityGroups"][0])
+    group["IngressRules"] = _flatten_rules(group.get("IpPermissions", []), "SourceSecurityGroupId")
+    group["EgressRules"] = _flatten_rules(group.get("IpPermissionsEgress", []), "DestinationSecurityGroupId")
+    return group
+
+
+def _rule_shape(rule: dict[str, Any], peer_key: str) -> dict[str, Any]:
+    shaped = {
+        k: rule[k]
+        for k in ("GroupId", "IpProtocol", "FromPort", "ToPort", "Description")
+        if rule.get(k) is not None
+    }
+    if rule.get("CidrIpv4"):
+        shaped["CidrIp"] = rule["CidrIpv4"]
+    if rule.get("ReferencedGroupInfo", {}).get("GroupId"):
+        shaped[peer_key] = rule["ReferencedGroupInfo"]["GroupId"]
+    return shaped
+
+
+def _security_group_rule(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    """A standalone rule: by its rule id when the engine gives one, else the group's rule to the declared peer."""
+    egress = r.type.endswith("Egress")
+    peer_key = "DestinationSecurityGroupId" if egress else "SourceSecurityGroupId"
+    ec2 = ctx.client("ec2")
+    if r.physical_id.startswith("sgr-"):
+        rules = ec2.describe_security_group_rules(SecurityGroupRuleIds=[r.physical_id])["SecurityGroupRules"]
+        return _rule_shape(first(rules, lambda _x: True, f"security group rule {r.physical_id}"), peer_key)
+    group_id = r.props.get("GroupId")
+    if group_id is UNRESOLVED:
+        raise NotFound("the rule's GroupId cannot be resolved")
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
+        "SecurityGroupRules"
+    ]
+    shaped = [_rule_shape(x, peer_key) for x in rules if bool(x.get("IsEgress")) == egress]
+    peer: dict[str, Any] = {k: r.props[k] for k in ("CidrIp", peer_key) if k in r.props}
+    candidates = [x for x in shaped if all(x.get(k) == v for k, v in peer.items())]
+    # Several rules to the same peer: the one on the declared ports.
+    candidates.sort(
+        key=lambda x: (x.get("FromPort") != r.props.get("FromPort"), x.get("ToPort") != r.props.get("ToPort"))
+    )
+    return first(
+        candidates, lambda _x: True, f"{'egress' if egress else 'ingress'} rule of {group_id} to {peer}"
+    )
+
+
+def _vpc_endpoint(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    return dict(ctx.client("ec2").describe_vpc_endpoints(VpcEndpointIds=[r.physical_id])["VpcEndpoints"][0])
+
+
+def _flow_log(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    logs = ctx.client("ec2").describe_flow_logs(FlowLogIds=[r.physical_id])["FlowLogs"]
+    return dict(first(logs, lambda _x: True, f"flow log {r.physical_id}"))
+
+
+_RESOURCE_TYPES = {
+    "vpc-": "VPC",
+    "subnet-": "Subnet",
+    "eni-": "NetworkInterface",
+    "tgw-attach-": "TransitGatewayAttachment",
+}
+
+
+def _flow_log_resource_type(resource_id: str) -> str:
+    """DescribeFlowLogs does not return ResourceType; the resource id's prefix says it."""
+    return next(
+        (kind for prefix, kind in _RESOURCE_TYPES.items() if resource_id.startswith(prefix)), resource_id
+    )
+
+
+register(
+    Table(
+        "AWS::EC2::VPC",
+        _vpc,
+        {
+            "CidrBlock": Field("CidrBlock"),
+            "EnableDnsSupport": Field("EnableDnsSupport"),
+            "EnableDnsHostnames": Field("EnableDnsHostnames"),
+            "Tags": TAGS,
+        },
+        attributes={
+            "CidrBlock": lambda c, p: c.client("ec2").describe_vpcs(VpcIds=[p])["Vpcs"][0]["CidrBlock"]
+        },
+    ),
+    Table(
+        "AWS::EC2::Subnet",
+        _subnet,
+        {
+            "VpcId": Field("VpcId"),
+            "CidrBlock": Field("CidrBlock"),
+            "AvailabilityZone": Field("AvailabilityZone"),
+            "MapPublicIpOnLaunch": Field("MapPublicIpOnLaunch"),
+            "Tags": TAGS,
+        },
+    ),
+    Table("AWS::EC2::InternetGateway", _internet_gateway, {"Tags": TAGS}),
+    Table(
+        "AWS::EC2::VPCGatewayAttachment",
+        _gateway_attachment,
+        {"InternetGatewayId": Field("InternetGatewayId"), "VpcId": Field("AttachedVpcIds", member)},
+    ),
+    Table(
+        "AWS::EC2::EIP",
+        _eip,
+        {"Domain": Field("Domain"), "Tags": TAGS},
+        attributes={"AllocationId": lambda c, p: _eip(c, Resource("", "", "", p, {}))["AllocationId"]},
+    ),
+    Table(
+        "AWS::EC2::NatGateway",
+        _nat_gateway,
+        {
+            "SubnetId": Field("SubnetId"),
+            "AllocationId": Field("NatGatewayAddresses", view=lambda items: items[0]["AllocationId"]),
+            "Tags": TAGS,
+        },
+    ),
+    Table("AWS::EC2::RouteTable", _route_table, {"VpcId": Field("VpcId"), "Tags": TAGS}),
+    Table(
+        "AWS::EC2::Route",
+        _route,
+        {
+            "RouteTableId": Field("RouteTableId"),
+            "DestinationCidrBlock": Field("DestinationCidrBlock"),
+            "GatewayId": Field("GatewayId"),
+            "NatGatewayId": Field("NatGatewayId"),
+        },
+    ),
+    Table(
+        "AWS::EC2::SubnetRouteTableAssociation",
+        _association,
+        {"RouteTableId": Field("RouteTableId"), "SubnetId": Field("SubnetId")},
+    ),
+    Table(
+        "AWS::EC2::SecurityGroup",
+        _security_group,
+        {
+            "GroupDescription": Field("Description"),
+            "VpcId": Field("VpcId"),
+            # Standalone SecurityGroupIngress/Egress resources add rules to the same group.
+            "SecurityGroupIngress": Field("IngressRules", subset),
+            "SecurityGroupEgress": Field("EgressRules", subset),
+            "Tags": TAGS,
+        },
+        attributes={"GroupId": lambda _c, p: p},
+    ),
+    *(
+        Table(
+            rule_type,
+            _security_group_rule,
+            {
+                "GroupId": Field("GroupId"),
+                "Description": Field("Description"),
+                "IpProtocol": Field("IpProtocol"),
+                "FromPort": Field("FromPort"),
+                "ToPort": Field("ToPort"),
+                "CidrIp": Field("CidrIp"),
+                "SourceSecurityGroupId": Field("SourceSecurityGroupId"),
+                "DestinationSecurityGroupId": Field("DestinationSecurityGroupId"),
+            },
+        )
+        for rule_type in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
+    ),
+    Table(
+        "AWS::EC2::VPCEndpoint",
+        _vpc_endpoint,
+        {
+            "VpcId": Field("VpcId"),
+            "ServiceName": Field("ServiceName"),
+            "VpcEndpointType": Field("VpcEndpointType"),
+            "RouteTableIds": Field("RouteTableIds", as_set),
+            "PolicyDocument": Field("PolicyDocument", policy),
+        },
+    ),
+    Table(
+        "AWS::EC2::FlowLog",
+        _flow_log,
+        {
+            "ResourceId": Field("ResourceId"),
+            "ResourceType": Field("ResourceId", view=_flow_log_resource_type),
+            "TrafficType": Field("TrafficType"),
+            "LogDestinationType": Field("LogDestinationType"),
+            "LogGroupName": Field("LogGroupName"),
+            "DeliverLogsPermissionArn": Field("DeliverLogsPermissionArn"),
+        },
+    ),
+)
