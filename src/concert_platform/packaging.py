@@ -3,6 +3,11 @@
 Zips are byte-for-byte reproducible (sorted entries, fixed timestamps), so the S3 key derived
 from their hash changes exactly when the code does: CloudFormation then updates the functions,
 and an unchanged tree deploys as "no changes".
+
+Each layer's pinned requirements are built twice into the artifact cache: once for the Lambda
+runtime (manylinux, Python 3.12: what is deployed) and once, with the same distributions at the
+same versions, for the interpreter that runs the functions locally (concert_platform.local_invoke):
+a compiled wheel built for 3.12 cannot be imported by another Python.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from concert_platform.manifest import ArtifactSpec, Manifest
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", "tests"}
 LAMBDA_PYTHON = "3.12"
+LOCAL_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 @dataclass(frozen=True)
@@ -65,28 +71,84 @@ def handlers_entries(root: Path) -> list[tuple[str, Path]]:
     return [(path.name, path) for path in modules]
 
 
-def _vendored_dependencies(requirements: Path, cache_dir: Path) -> Path:
-    """pip-install pinned requirements for the Lambda runtime once; reuse by requirements hash."""
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
-    target = cache_dir / f"deps-{digest}"
+def _pip_install(arguments: list[str], target: Path, what: str) -> Path:
+    """Run pip into `target` once; a `.complete` marker makes the directory a reusable cache entry."""
     if (target / ".complete").exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--target", str(target / "python"), "--requirement", str(requirements),
-        "--platform", "manylinux2014_x86_64", "--implementation", "cp",
-        "--python-version", LAMBDA_PYTHON, "--only-binary=:all:", "--no-compile",
+        "--target", str(target / "python"), "--only-binary=:all:", "--no-compile", *arguments,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise UsageError(
-            f"could not install the layer dependencies in {requirements} for Python {LAMBDA_PYTHON}: "
+            f"could not install {what}: "
             f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'pip failed'}; "
             "check network access to the package index"
         )
     (target / ".complete").write_text("ok")
     return target
+
+
+def _vendored_dependencies(requirements: Path, cache_dir: Path) -> Path:
+    """pip-install pinned requirements for the Lambda runtime once; reuse by requirements hash."""
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+    built = _pip_install(
+        ["--requirement", str(requirements), "--platform", "manylinux2014_x86_64",
+         "--implementation", "cp", "--python-version", LAMBDA_PYTHON],
+        cache_dir / f"deps-{digest}",
+        f"the layer dependencies in {requirements} for Python {LAMBDA_PYTHON}",
+    )  # fmt: skip
+    local_dependencies(distribution_pins(built / "python"), cache_dir)
+    return built
+
+
+def distribution_pins(site_dir: Path) -> list[str]:
+    """`name==version` of every distribution installed in a layer's `python/` directory."""
+    return pins_of(info.name for info in site_dir.glob("*.dist-info"))
+
+
+def pins_of(dist_info_names: Iterable[str]) -> list[str]:
+    """`name==version` from `.dist-info` directory names (`name-version.dist-info`)."""
+    pins = set()
+    for info in dist_info_names:
+        name, _, version = info.removesuffix(".dist-info").partition("-")
+        if name and version:
+            pins.add(f"{name}=={version}")
+    return sorted(pins)
+
+
+def local_dependencies(pins: list[str], cache_dir: Path) -> Path:
+    """The same distributions, at the same versions, built for the interpreter running this tool.
+
+    `--no-deps`: the set is exactly what the deployed layer holds, so a package missing from a
+    layer's requirements is missing here too (Runtime.ImportModuleError, as on Lambda).
+    """
+    digest = hashlib.sha256("\n".join(sorted(pins)).encode()).hexdigest()[:16]
+    target = cache_dir / f"local-py{LOCAL_PYTHON}-{digest}"
+    if not pins:
+        (target / "python").mkdir(parents=True, exist_ok=True)
+        return target
+    return _pip_install(
+        ["--no-deps", *sorted(pins)],
+        target,
+        f"the layer distributions {', '.join(sorted(pins))} for Python {LOCAL_PYTHON}",
+    )
+
+
+def runtime_sdk(cache_dir: Path) -> Path:
+    """boto3 for the local interpreter: the SDK the Lambda Python runtime bundles outside any layer
+    (pinned to the versions this tool runs with)."""
+    from importlib.metadata import version
+
+    pins = [f"boto3=={version('boto3')}", f"botocore=={version('botocore')}"]
+    digest = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:16]
+    return _pip_install(pins, cache_dir / f"runtime-sdk-py{LOCAL_PYTHON}-{digest}", "the runtime's boto3")
+
+
+def default_cache_dir(root: Path) -> Path:
+    return root / "build" / "layer-cache"
 
 
 def shared_layer_entries(root: Path, cache_dir: Path) -> list[tuple[str, Path]]:
@@ -114,6 +176,6 @@ def build_artifact(spec: ArtifactSpec, root: Path, cache_dir: Path) -> Artifact:
 
 
 def build_artifacts(manifest: Manifest, cache_dir: Path | None = None) -> dict[str, Artifact]:
-    cache = cache_dir or manifest.root / "build" / "layer-cache"
+    cache = cache_dir or default_cache_dir(manifest.root)
     cache.mkdir(parents=True, exist_ok=True)
     return {name: build_artifact(spec, manifest.root, cache) for name, spec in manifest.artifacts.items()}
