@@ -45,6 +45,8 @@ from concert_platform.packaging import LOCAL_PYTHON, local_dependencies, pins_of
 
 WORKER = Path(__file__).with_name("lambda_worker.py")
 _PROTOCOL_GRACE_SECONDS = 0.2
+#: Lambda's init phase (importing the handler's module) has its own limit, apart from Timeout.
+INIT_SECONDS = 10.0
 
 
 def function_credentials(engine: Any, function_config: dict[str, Any]) -> dict[str, str]:
@@ -290,7 +292,7 @@ class LocalLambdaRuntime:
             reply = worker.receive(deadline - time.monotonic())
         except TimeoutError:
             worker.stop()
-            return None, self._timed_out(function, str(uuid.uuid4()), worker, 0, cold=True)
+            return None, self._timed_out(function, str(uuid.uuid4()), worker, 0, True, INIT_SECONDS)
         if reply is None or reply.get("init") != "ok":
             logs = worker.logs_since(0)
             worker.stop()
@@ -313,8 +315,15 @@ class LocalLambdaRuntime:
         return worker, None
 
     def _timed_out(
-        self, function: FunctionEnvironment, request_id: str, worker: Worker, mark: int, cold: bool
+        self,
+        function: FunctionEnvironment,
+        request_id: str,
+        worker: Worker,
+        mark: int,
+        cold: bool,
+        limit: float | None = None,
     ) -> Invocation:
+        seconds = function.timeout if limit is None else limit
         stats = self.stats.setdefault(function.name, FunctionStats())
         stats.timeouts += 1
         stats.errors += 1
@@ -322,9 +331,9 @@ class LocalLambdaRuntime:
             function.name,
             request_id,
             error_type="Sandbox.Timedout",
-            error_message=f"RequestId: {request_id} Error: Task timed out after {function.timeout:.2f} seconds",
+            error_message=f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds",
             logs=worker.logs_since(mark),
-            seconds=function.timeout,
+            seconds=seconds,
             cold_start=cold,
         )
 
@@ -336,18 +345,18 @@ class LocalLambdaRuntime:
             return self._invoke(function, event)
 
     def _invoke(self, function: FunctionEnvironment, event: dict[str, Any]) -> Invocation:
-        started = time.monotonic()
-        deadline = started + function.timeout
         request_id = str(uuid.uuid4())
         worker = self._workers.get(function.name)
         cold = worker is None or not worker.alive()
         if cold:
-            worker, failure = self._start(function, deadline)
+            worker, failure = self._start(function, time.monotonic() + INIT_SECONDS)
             if worker is None:
                 assert failure is not None
                 return failure
             self._workers[function.name] = worker
         assert worker is not None
+        started = time.monotonic()  # the function's Timeout counts from the invoke phase
+        deadline = started + function.timeout
         stats = self.stats.setdefault(function.name, FunctionStats())
         stats.invocations += 1
         mark = worker.log_mark()
@@ -412,11 +421,18 @@ class LocalLambdaRuntime:
         with lock:
             worker = self._workers.get(function.name)
             if worker is None or not worker.alive():
-                worker, failure = self._start(function, time.monotonic() + function.timeout)
+                worker, failure = self._start(function, time.monotonic() + INIT_SECONDS)
                 if worker is None:
                     return function.name, None, failure
                 self._workers[function.name] = worker
             return function.name, worker.routes, None
+
+    def warm(self, names_or_arns: list[str]) -> None:
+        """Cold-start several functions' environments at once (each start is still timed)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, len(names_or_arns))) as pool:
+            list(pool.map(self.routes, names_or_arns))
 
     # ---- reporting and cleanup -----------------------------------------------------------------
     def report(self) -> dict[str, Any]:

@@ -534,7 +534,12 @@ def _wiring_checks(platform: Platform) -> list[Check]:
 
 
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
+    from concert_platform.postdeploy import FUNCTION_OUTPUTS
+
     with Platform(engine, manifest, environment) as platform:
+        if platform.runtime is not None:
+            deployed = [platform.outputs.get(stack, {}).get(output) for stack, output in FUNCTION_OUTPUTS]
+            platform.runtime.warm([name for name in deployed if name])
         checks = (
             _wiring_checks(platform)
             + _api_checks(platform)
