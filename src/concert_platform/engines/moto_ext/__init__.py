@@ -48,7 +48,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::S3::Bucket": "versioning, public access block, lifecycle, logging and ownership applied; non-empty buckets refuse deletion",
         "AWS::EC2::SecurityGroup": "inline SecurityGroupEgress applied (replacing the default allow-all rule)",
         "AWS::ApiGateway::RestApi": "deleted with its stack",
-        "AWS::ApiGateway::Method": "MOCK integrations without IntegrationHttpMethod no longer crash; method responses kept",
+        "AWS::ApiGateway::Method": "MOCK integrations without IntegrationHttpMethod no longer crash; method and integration responses, request parameters and models kept",
         "AWS::IAM::Role": "ManagedPolicyArns attached (AWS-managed policies loaded)",
         "AWS::EC2::VPC": "EnableDnsSupport/EnableDnsHostnames applied",
         "AWS::EC2::RouteTable": "deletable through CloudFormation (with its routes)",
@@ -56,7 +56,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::DynamoDB::Table": "SSE (KMS), TTL and point-in-time recovery applied",
         "AWS::Kinesis::Stream": "StreamEncryption applied",
         "AWS::Logs::LogGroup": "KmsKeyId applied",
-        "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied",
+        "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied; CREATE fails on a missing code object or a VPC role without ENI permissions",
         "AWS::KMS::Key": "the key policy is kept as JSON text (DescribeKey crashed on it)",
         "AWS::Lambda::Permission": "statement ids as physical ids; removed with the stack",
         "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED, exports of change-set stacks",
@@ -67,7 +67,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Logs::SubscriptionFilter": "stored and described; delivers nothing (the smoke run emulates delivery)",
         "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
         "AWS::RedshiftServerless::Workgroup": "control plane only; moto's redshift-data accepts SQL, reports it FINISHED, runs nothing and answers a canned result",
-        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs handlers)",
+        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs each function in its own isolated worker; MemorySize is not enforced)",
     },
 }
 
