@@ -162,13 +162,30 @@ def xray_layer_entries(root: Path, cache_dir: Path) -> list[tuple[str, Path]]:
     return _tree(deps / "python", "python/")
 
 
+def _cached_zip(entries: list[tuple[str, Path]], cache_dir: Path) -> bytes:
+    """The zip of `entries`, reused from the cache when every name and byte is the same: the
+    layers hold thousands of files and compressing them dominated a deploy."""
+    inputs = hashlib.sha256()
+    for arcname, path in sorted(entries):
+        inputs.update(arcname.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    cached = cache_dir / "zips" / f"{inputs.hexdigest()[:32]}.zip"
+    if cached.exists():
+        return cached.read_bytes()
+    body = _zip(entries)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".partial")
+    partial.write_bytes(body)
+    partial.replace(cached)
+    return body
+
+
 def build_artifact(spec: ArtifactSpec, root: Path, cache_dir: Path) -> Artifact:
     if spec.kind == "handlers":
         body = _zip(handlers_entries(root))
     elif spec.kind == "shared_layer":
-        body = _zip(shared_layer_entries(root, cache_dir))
+        body = _cached_zip(shared_layer_entries(root, cache_dir), cache_dir)
     elif spec.kind == "xray_sdk_layer":
-        body = _zip(xray_layer_entries(root, cache_dir))
+        body = _cached_zip(xray_layer_entries(root, cache_dir), cache_dir)
     else:
         raise UsageError(f"stacks.yaml: unknown artifact kind {spec.kind!r}")
     digest = hashlib.sha256(body).hexdigest()[:16]

@@ -533,15 +533,42 @@ def _wiring_checks(platform: Platform) -> list[Check]:
     return checks
 
 
-def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
+def _runtime_check(platform: Platform) -> Check:
+    """Every deployed function's execution environment starts (its handler module imports)."""
+    from concert_platform.local_invoke import interpreter
     from concert_platform.postdeploy import FUNCTION_OUTPUTS
 
+    name = "every function's execution environment starts"
+    runtime = platform.runtime
+    assert runtime is not None
+    functions = [platform.outputs.get(stack, {}).get(output) for stack, output in FUNCTION_OUTPUTS]
+    deployed = [function for function in functions if function]
+    if not deployed:
+        return Check(name, False, "the stacks have no function outputs")
+    runtime.warm(deployed)  # all cold starts at once; each is timed on its own
+    failures = []
+    for function in deployed:
+        _, _, failure = runtime.routes(function)
+        if failure is not None:
+            failures.append(failure.describe_error())
+    if failures:
+        return Check(name, False, "; ".join(failures))
+    report = runtime.report()
+    declared = sorted({f["declared_runtime"] for f in report["functions"]})
+    colds = sorted(s for f in report["functions"] for s in f["cold_start_seconds"])
+    return Check(
+        name,
+        True,
+        f"{len(deployed)} functions declared {', '.join(declared)}, run on {interpreter()} "
+        f"(isolated, deployed code and layers only); cold starts {colds[0]:.2f}-{colds[-1]:.2f}s",
+    )
+
+
+def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
     with Platform(engine, manifest, environment) as platform:
-        if platform.runtime is not None:
-            deployed = [platform.outputs.get(stack, {}).get(output) for stack, output in FUNCTION_OUTPUTS]
-            platform.runtime.warm([name for name in deployed if name])
         checks = (
-            _wiring_checks(platform)
+            ([_runtime_check(platform)] if platform.runtime is not None else [])
+            + _wiring_checks(platform)
             + _api_checks(platform)
             + _scheduled_checks(platform)
             + [_error_pipeline_check(platform)]

@@ -14,7 +14,7 @@ from concert_platform.deploy import StackOperator
 from concert_platform.errors import DeployError
 from concert_platform.manifest import _load, load_manifest
 from concert_platform.packaging import build_artifacts, default_cache_dir
-from concert_platform.smoke import Platform, _api_checks
+from concert_platform.smoke import Platform, _api_checks, _runtime_check
 from concert_platform.workflow import deploy_environment, destroy_environment
 
 pytestmark = pytest.mark.integration
@@ -109,6 +109,13 @@ def test_package_missing_from_the_shared_layer(engine: Any, planted: Edit) -> No
     planted("handlers/shared/requirements.txt", "pydantic==2.14.4\n", "")
     manifest = deploy(engine, "rt-c")
     try:
+        with Platform(engine, manifest, "rt-c", cache_dir=CACHE) as platform:
+            started = _runtime_check(platform)
+        assert not started.ok
+        assert (
+            "concert-api-health-check-rt-c failed with Runtime.ImportModuleError: "
+            "Unable to import module 'health_check': No module named 'pydantic'"
+        ) in started.detail
         failed = failed_api_checks(engine, manifest, "rt-c")
         detail = failed["api POST /chat keeps history"]
         assert (
