@@ -153,7 +153,11 @@ def main() -> int:
         f"  whole run   {summary['wall_median']:6.2f}s wall (tool's own clock {summary['tool_median']:.2f}s)"
     )
     for phase, seconds in summary["phase_medians"].items():
-        print(f"  {phase:<11} {seconds:6.2f}s")
+        print(
+            f"  {phase:<11} {seconds:6.2f}s"
+            if seconds == seconds
+            else f"  {phase:<11}    n/a (inside deploy)"
+        )
     runtime = summary["runtime"]
     if runtime:
         colds = [s for f in runtime["functions"] for s in f["cold_start_seconds"]]
