@@ -28,6 +28,8 @@ def handler(event, context):
     time.sleep(event.get("sleep", 0))
     if event.get("import"):
         __import__(event["import"])
+    if event.get("exit"):
+        os._exit(event["exit"])
     return {
         "calls": len(CALLS),
         "pid": os.getpid(),
@@ -99,6 +101,15 @@ def test_past_its_timeout_the_invocation_fails_and_the_environment_is_replaced(
     assert after.result["pid"] != before.result["pid"]
     stats = runtime.report()["functions"][0]
     assert (stats["cold_starts"], stats["timeouts"]) == (2, 1)
+
+
+def test_a_crashed_environment_is_replaced(runtime: LocalLambdaRuntime) -> None:
+    before = runtime.invoke("app-fn", {})
+    crashed = runtime.invoke("app-fn", {"exit": 3})
+    assert crashed.error_type == "Runtime.ExitError"
+    assert crashed.error_message.endswith("Runtime exited with error: exit status 3")
+    after = runtime.invoke("app-fn", {})
+    assert after.ok and after.cold_start and after.result["pid"] != before.result["pid"]
 
 
 def test_the_tools_own_packages_are_not_importable(runtime: LocalLambdaRuntime) -> None:
