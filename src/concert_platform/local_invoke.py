@@ -207,7 +207,10 @@ class LocalLambdaRuntime:
         config = self.engine.client("lambda").get_function_configuration(FunctionName=name_or_arn)
         name = config["FunctionName"]
         if name not in self._environments:
-            self._environments[name] = self._prepare(config)
+            try:
+                self._environments[name] = self._prepare(config)
+            except (LookupError, OSError, zipfile.BadZipFile) as exc:
+                raise RuntimeError(f"{name}: its deployed code or layers cannot be unpacked: {exc}") from exc
         return self._environments[name]
 
     def _prepare(self, config: dict[str, Any]) -> FunctionEnvironment:
@@ -431,8 +434,12 @@ class LocalLambdaRuntime:
         """Cold-start several functions' environments at once (each start is still timed)."""
         from concurrent.futures import ThreadPoolExecutor
 
+        def start(name: str) -> None:
+            with contextlib.suppress(RuntimeError):  # reported again by whoever invokes it
+                self.routes(name)
+
         with ThreadPoolExecutor(max_workers=max(1, len(names_or_arns))) as pool:
-            list(pool.map(self.routes, names_or_arns))
+            list(pool.map(start, names_or_arns))
 
     # ---- reporting and cleanup -----------------------------------------------------------------
     def report(self) -> dict[str, Any]:

@@ -109,15 +109,17 @@ class Platform:
     def stage(self) -> DeployedStage:
         """The deployed API stage served on the embedded engine."""
         if self._stage is None:
+            from botocore.exceptions import ClientError
+
             runtime = self.runtime
             assert runtime is not None, "only the embedded engine serves its API in-process"
-            self._stage = DeployedStage(
-                self.engine,
-                self.out("compute", "ApiId"),
-                self.out("compute", "ApiStageName"),
-                runtime.invoke,
-                runtime.routes,
-            )
+            api_id, stage = self.out("compute", "ApiId"), self.out("compute", "ApiStageName")
+            try:
+                self._stage = DeployedStage(self.engine, api_id, stage, runtime.invoke, runtime.routes)
+            except ClientError as exc:
+                raise RuntimeError(
+                    f"the deployed API {api_id} (stage {stage}) cannot be read: {exc}"
+                ) from exc
         return self._stage
 
     def api_key(self) -> str:
@@ -548,7 +550,11 @@ def _runtime_check(platform: Platform) -> Check:
     runtime.warm(deployed)  # all cold starts at once; each is timed on its own
     failures = []
     for function in deployed:
-        _, _, failure = runtime.routes(function)
+        try:
+            _, _, failure = runtime.routes(function)
+        except RuntimeError as exc:
+            failures.append(str(exc))
+            continue
         if failure is not None:
             failures.append(failure.describe_error())
     if failures:

@@ -166,3 +166,24 @@ def patch_models() -> None:
         return function
 
     function_cls.create_from_cloudformation_json = classmethod(create_function)  # type: ignore[assignment]
+
+    layer_cls = lambda_models.LayerVersion
+    original_layer = layer_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_layer(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        # PublishLayerVersion reads the content from S3 as CreateFunction does.
+        missing = _missing_code_object(
+            account_id, region_name, cloudformation_json.get("Properties", {}).get("Content", {})
+        )
+        if missing:
+            raise InvalidParameterValueException(missing)
+        return original_layer(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    layer_cls.create_from_cloudformation_json = classmethod(create_layer)  # type: ignore[assignment]
