@@ -12,7 +12,9 @@ request validators, models) and answers a request in API Gateway's order:
    request model), else 400 with API Gateway's message;
 4. integration: `MOCK` answers from its integration responses (CORS preflight); `AWS_PROXY`
    builds the proxy event (stage, resource path, path parameters, request context, identity)
-   and invokes the function named by the integration URI; a function error or a malformed
+   and invokes the function named by the integration URI, if the function's resource policy
+   lets apigateway.amazonaws.com invoke it for this API, stage, method and path (else 500, as
+   API Gateway's "Invalid permissions on Lambda function"); a function error or a malformed
    answer is API Gateway's 502.
 
 What it does not do: throttling and quotas, authorizers, non-proxy AWS/HTTP integrations, and
@@ -27,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from concert_platform.local_invoke import Invocation
@@ -82,12 +85,14 @@ class DeployedStage:
         stage: str,
         invoke: Callable[[str, dict[str, Any]], Invocation],
         routes_of: Callable[[str], tuple[str, dict[str, list[str]] | None, Invocation | None]] | None = None,
+        check_permissions: bool = True,
     ) -> None:
         self.engine = engine
         self.api_id = api_id
         self.stage = stage
         self._invoke = invoke
         self._routes_of = routes_of
+        self._check_permissions = check_permissions
         client = engine.client("apigateway")
         self._stage = client.get_stage(restApiId=api_id, stageName=stage)
         self._resources = _all(client.get_resources, "items", restApiId=api_id)
@@ -172,6 +177,16 @@ class DeployedStage:
         if function_arn is None:
             return _message(500, "Internal server error")
         self.require_serves(route, function_arn)
+        source_arn = self.source_arn(method, path)
+        if self._check_permissions and not self.may_invoke(function_arn, source_arn):
+            response = _message(500, "Internal server error")
+            response.function = function_arn.rsplit(":", 1)[-1]
+            response.error = (
+                f"Execution failed due to configuration error: Invalid permissions on Lambda function "
+                f"{response.function} (no statement of its resource policy lets apigateway.amazonaws.com "
+                f"invoke it for {source_arn})"
+            )
+            return response
         event = self.proxy_event(route, method, path, headers, query, body, key)
         outcome = self._invoke(function_arn, event)
         return _proxy_response(outcome)
@@ -189,6 +204,39 @@ class DeployedStage:
                 f"{route.method} {route.path} is integrated with {function}, which does not serve it "
                 f"(it serves {serves})"
             )
+
+    def source_arn(self, method: str, path: str) -> str:
+        return (
+            f"arn:aws:execute-api:{self.engine.region}:{self.account_id}:{self.api_id}/{self.stage}/"
+            f"{method}/{path.strip('/')}"
+        )
+
+    def may_invoke(self, function_arn: str, source_arn: str) -> bool:
+        """Whether the function's resource policy allows API Gateway to invoke it for `source_arn`."""
+        from botocore.exceptions import ClientError
+
+        try:
+            policy = json.loads(self.engine.client("lambda").get_policy(FunctionName=function_arn)["Policy"])
+        except ClientError:
+            return False  # no resource policy at all
+        context = {"aws:sourcearn": source_arn, "aws:sourceaccount": self.account_id}
+        allowed = False
+        for statement in policy.get("Statement", []):
+            principal = statement.get("Principal")
+            services = principal.get("Service") if isinstance(principal, dict) else principal
+            services = [services] if isinstance(services, str) else list(services or [])
+            actions = statement.get("Action")
+            actions = [actions] if isinstance(actions, str) else list(actions or [])
+            if not (
+                ("apigateway.amazonaws.com" in services or "*" in services)
+                and any(fnmatchcase("lambda:InvokeFunction", a) for a in actions)
+                and _conditions_hold(statement.get("Condition") or {}, context)
+            ):
+                continue
+            if statement.get("Effect") == "Deny":
+                return False
+            allowed = True
+        return allowed
 
     def wiring_problems(self) -> list[str]:
         """Every AWS_PROXY method whose function does not serve its route (or cannot start)."""
@@ -355,6 +403,25 @@ def _proxy_response(outcome: Invocation) -> ApiResponse:
         body if isinstance(body, str) else ("" if body is None else json.dumps(body)),
         function=outcome.function,
     )
+
+
+def _conditions_hold(conditions: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
+    """The ARN/String operators resource policies for API Gateway use; any other operator fails closed."""
+    for operator, pairs in conditions.items():
+        for key, expected in pairs.items():
+            actual = context.get(key.lower())
+            values = [expected] if isinstance(expected, str) else list(expected)
+            if actual is None:
+                return False
+            if operator in ("ArnLike", "StringLike"):
+                if not any(fnmatchcase(actual, v) for v in values):
+                    return False
+            elif operator in ("ArnEquals", "StringEquals"):
+                if actual not in values:
+                    return False
+            else:
+                return False
+    return True
 
 
 def _match_path(template: str, path: str) -> dict[str, str] | None:

@@ -93,7 +93,10 @@ def api(aws: None) -> dict[str, str]:
 
 
 def stage(
-    api: dict[str, str], answer: Any = None, routes: dict[str, list[str]] | None = None
+    api: dict[str, str],
+    answer: Any = None,
+    routes: dict[str, list[str]] | None = None,
+    check_permissions: bool = False,
 ) -> tuple[DeployedStage, list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
 
@@ -106,7 +109,7 @@ def stage(
     def routes_of(arn: str) -> tuple[str, dict[str, list[str]] | None, Invocation | None]:
         return "items-fn", routes, None
 
-    return DeployedStage(MotoEngine(), api["api_id"], "dev", invoke, routes_of), events
+    return DeployedStage(MotoEngine(), api["api_id"], "dev", invoke, routes_of, check_permissions), events
 
 
 def test_a_proxy_request_builds_the_event_api_gateway_sends(api: dict[str, str]) -> None:
@@ -184,3 +187,36 @@ def test_a_method_integrated_with_a_function_that_does_not_serve_it(api: dict[st
         "GET /items is integrated with items-fn, which does not serve it (it serves GET /items/{id})",
         "POST /items is integrated with items-fn, which does not serve it (it serves GET /items/{id})",
     ]
+
+
+def test_the_function_resource_policy_must_let_api_gateway_invoke_it(api: dict[str, str]) -> None:
+    import io
+    import zipfile
+
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    role = boto3.client("iam").create_role(RoleName="items", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    functions = boto3.client("lambda", region_name="us-east-1")
+    functions.create_function(
+        FunctionName="items-fn", Runtime="python3.12", Role=role, Handler="app.handler",
+        Code={"ZipFile": package.getvalue()},
+    )  # fmt: skip
+    served, events = stage(api, check_permissions=True)
+    headers = {"x-api-key": api["key"], "content-type": "application/json"}
+    refused = served.request("GET", "/items/1", headers=headers)
+    assert (refused.status, json.loads(refused.body)) == (500, {"message": "Internal server error"})
+    assert refused.error is not None and "Invalid permissions on Lambda function items-fn" in refused.error
+    functions.add_permission(
+        FunctionName="items-fn",
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api['api_id']}/*/GET/items/*",
+        SourceAccount="123456789012",
+    )
+    assert served.request("GET", "/items/1", headers=headers).status == 200
+    other = served.request("POST", "/items", headers=headers, body='{"name": "a"}')
+    assert other.status == 500 and other.error is not None
+    assert f"{api['api_id']}/dev/POST/items" in other.error
+    assert len(events) == 1
