@@ -166,3 +166,19 @@ def test_function_whose_code_object_does_not_exist(engine: Any, planted: Edit) -
         assert stack is not None and stack["StackStatus"] == "ROLLBACK_COMPLETE"
     finally:
         destroy_environment(engine, manifest, "rt-e")
+
+
+def test_api_permission_for_another_method(engine: Any, planted: Edit) -> None:
+    planted(
+        "templates/03-compute-application.yaml",
+        "${AWS::AccountId}:${RestApi}/*/POST/chat'",
+        "${AWS::AccountId}:${RestApi}/*/GET/chat'",
+    )
+    manifest = deploy(engine, "rt-f")
+    try:
+        detail = failed_api_checks(engine, manifest, "rt-f")["api POST /chat keeps history"]
+        assert "POST /chat: HTTP 500: Execution failed due to configuration error" in detail
+        assert "Invalid permissions on Lambda function concert-api-chatbot-rt-f" in detail
+        assert "/rt-f/POST/chat" in detail
+    finally:
+        destroy_environment(engine, manifest, "rt-f")
