@@ -12,8 +12,10 @@ a compiled wheel built for 3.12 cannot be imported by another Python.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -72,22 +74,32 @@ def handlers_entries(root: Path) -> list[tuple[str, Path]]:
 
 
 def _pip_install(arguments: list[str], target: Path, what: str) -> Path:
-    """Run pip into `target` once; a `.complete` marker makes the directory a reusable cache entry."""
+    """Run pip into `target` once; a `.complete` marker makes the directory a reusable cache entry.
+
+    pip writes into a private directory renamed into place at the end, so runs in parallel
+    (test workers, two checkouts sharing a cache) never see or break a half-built entry."""
     if (target / ".complete").exists():
         return target
-    shutil.rmtree(target, ignore_errors=True)
+    staging = target.with_name(f"{target.name}.building-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--target", str(target / "python"), "--only-binary=:all:", "--no-compile", *arguments,
+        "--target", str(staging / "python"), "--only-binary=:all:", "--no-compile", *arguments,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
         raise UsageError(
             f"could not install {what}: "
             f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'pip failed'}; "
             "check network access to the package index"
         )
-    (target / ".complete").write_text("ok")
+    (staging / ".complete").write_text("ok")
+    if not (target / ".complete").exists():
+        shutil.rmtree(target, ignore_errors=True)  # an entry left half-built by an older tool
+        with contextlib.suppress(OSError):  # another process finished the same entry first
+            staging.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -173,7 +185,7 @@ def _cached_zip(entries: list[tuple[str, Path]], cache_dir: Path) -> bytes:
         return cached.read_bytes()
     body = _zip(entries)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial")
+    partial = cached.with_suffix(f".partial-{os.getpid()}")
     partial.write_bytes(body)
     partial.replace(cached)
     return body
