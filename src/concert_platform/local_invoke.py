@@ -14,7 +14,9 @@ execution environment instead:
   versions built for this interpreter (concert_platform.packaging.local_dependencies), so a
   package missing from a layer fails the import as `Runtime.ImportModuleError`;
 - the function's `Timeout` is enforced: past it the worker is killed and the invocation fails
-  with "Task timed out after N.NN seconds"; `MemorySize` is in the context and environment;
+  with "Task timed out after N.NN seconds"; `MemorySize` is in the context and environment, and
+  an invocation after which the process's peak memory exceeds it fails as `Runtime.OutOfMemory`
+  (checked when the invocation returns, not while it runs);
 - the environment is the function's own plus Lambda's reserved variables, the engine's endpoint
   and the credentials `function_credentials` returns.
 """
@@ -163,6 +165,17 @@ class Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def peak_memory_mb(self) -> int:
+        """The process's peak resident memory so far (VmHWM), what Lambda reports as Max Memory Used."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return 0
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+        return 0
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -181,6 +194,7 @@ class FunctionStats:
     invocations: int = 0
     errors: int = 0
     timeouts: int = 0
+    max_memory_used_mb: int = 0
 
 
 class LocalLambdaRuntime:
@@ -396,6 +410,25 @@ class LocalLambdaRuntime:
                 seconds=seconds,
                 cold_start=cold,
             )
+        peak = worker.peak_memory_mb()
+        stats.max_memory_used_mb = max(stats.max_memory_used_mb, peak)
+        if peak > function.memory_size:  # Lambda kills an environment past its memory size
+            logs = worker.logs_since(mark)
+            worker.stop()
+            self._workers.pop(function.name, None)
+            stats.errors += 1
+            return Invocation(
+                function.name,
+                request_id,
+                error_type="Runtime.OutOfMemory",
+                error_message=(
+                    f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
+                    f"(max memory used {peak} MB, memory size {function.memory_size} MB)"
+                ),
+                logs=logs,
+                seconds=seconds,
+                cold_start=cold,
+            )
         if "errorType" in reply:
             stats.errors += 1
             return Invocation(
@@ -463,6 +496,7 @@ class LocalLambdaRuntime:
                     "invocations": stats.invocations,
                     "errors": stats.errors,
                     "timeouts": stats.timeouts,
+                    "max_memory_used_mb": stats.max_memory_used_mb,
                 }
                 for name, stats in sorted(self.stats.items())
             ],

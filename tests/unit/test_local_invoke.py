@@ -30,6 +30,9 @@ def handler(event, context):
         __import__(event["import"])
     if event.get("exit"):
         os._exit(event["exit"])
+    if event.get("allocate_mb"):
+        ballast = b"x" * (event["allocate_mb"] * 1024 * 1024)  # written, so resident
+        del ballast
     return {
         "calls": len(CALLS),
         "pid": os.getpid(),
@@ -62,15 +65,19 @@ def runtime(aws: None) -> Iterator[LocalLambdaRuntime]:
     role = boto3.client("iam").create_role(
         RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
     )["Role"]["Arn"]
-    for name, handler in (("app-fn", "app.handler"), ("broken-fn", "not_there.handler")):
+    for name, handler, timeout, memory in (
+        ("app-fn", "app.handler", 1, 256),
+        ("broken-fn", "not_there.handler", 1, 256),
+        ("small-fn", "app.handler", 20, 128),
+    ):
         boto3.client("lambda").create_function(
             FunctionName=name,
             Runtime="python3.12",
             Role=role,
             Handler=handler,
             Code={"ZipFile": _package()},
-            Timeout=1,
-            MemorySize=256,
+            Timeout=timeout,
+            MemorySize=memory,
         )
     local = LocalLambdaRuntime(MotoEngine(), default_cache_dir(ROOT))
     yield local
@@ -110,6 +117,16 @@ def test_a_crashed_environment_is_replaced(runtime: LocalLambdaRuntime) -> None:
     assert crashed.error_message.endswith("Runtime exited with error: exit status 3")
     after = runtime.invoke("app-fn", {})
     assert after.ok and after.cold_start and after.result["pid"] != before.result["pid"]
+
+
+def test_past_its_memory_size_the_environment_is_killed(runtime: LocalLambdaRuntime) -> None:
+    assert runtime.invoke("small-fn", {"allocate_mb": 16}).ok
+    killed = runtime.invoke("small-fn", {"allocate_mb": 200})
+    assert killed.error_type == "Runtime.OutOfMemory", killed
+    assert "Runtime exited with error: signal: killed" in killed.error_message
+    assert "memory size 128 MB" in killed.error_message
+    assert runtime.invoke("small-fn", {}).cold_start
+    assert runtime.report()["functions"][0]["max_memory_used_mb"] > 128
 
 
 def test_the_tools_own_packages_are_not_importable(runtime: LocalLambdaRuntime) -> None:

@@ -67,7 +67,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Logs::SubscriptionFilter": "stored and described; delivers nothing (the smoke run emulates delivery)",
         "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
         "AWS::RedshiftServerless::Workgroup": "control plane only; moto's redshift-data accepts SQL, reports it FINISHED, runs nothing and answers a canned result",
-        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs each function in its own isolated worker; MemorySize is not enforced)",
+        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs each function in its own isolated worker; memory checked after each invocation, not while it runs)",
     },
 }
 
