@@ -1,191 +1,601 @@
-"""Run a deployed Lambda function's handler locally, the way Lambda would, against an engine.
+"""Run deployed Lambda functions locally, the way Lambda runs them, against the embedded engine.
 
-moto cannot run Lambda code without Docker. Instead, the smoke run reads the function's
-deployed configuration back from the engine (handler string, environment variables, layers),
-downloads the deployed code and shared-layer packages from the engine's S3, and runs the
-handler in a fresh Python process whose environment is exactly the function's environment
-plus the engine's endpoint. A wrong handler string, a missing environment variable or a
-table name that points nowhere fails here as it would in Lambda.
+moto cannot run Lambda code without Docker. `LocalLambdaRuntime` is the embedded engine's
+execution environment instead:
 
-The layer's third-party dependencies are built for the Lambda runtime (manylinux, Python
-3.12), so the child process takes those from this interpreter's site-packages; the layer's
-own code (`python/concert_shared`) comes from the deployed layer package.
+- the function's configuration is read back from the engine (handler, environment, timeout,
+  memory size, layers) and its code package and layers are the bytes Lambda holds for them;
+- one worker process per function (`python -I -S concert_platform/lambda_worker.py`: no
+  site-packages, no PYTHONPATH), started on the first invocation (the cold start, timed), kept
+  with its module state for later invocations, replaced after a timeout or a crash;
+- the worker's import path is what Lambda's would be: the code package (/var/task), the layers
+  merged in order (/opt/python), then the runtime's boto3. The layers' third-party
+  distributions, built for Python 3.12, are replaced by the same distributions at the same
+  versions built for this interpreter (concert_platform.packaging.local_dependencies), so a
+  package missing from a layer fails the import as `Runtime.ImportModuleError`;
+- the function's `Timeout` is enforced: past it the worker is killed and the invocation fails
+  with "Task timed out after N.NN seconds"; `MemorySize` is in the context and environment, and
+  an invocation after which the process's peak memory exceeds it fails as `Runtime.OutOfMemory`
+  (checked when the invocation returns, not while it runs);
+- the environment is the function's own plus Lambda's reserved variables, the engine's endpoint
+  and the credentials `function_credentials` returns.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import hashlib
 import io
 import json
 import os
+import platform
+import queue
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
+import weakref
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_RUNNER = "concert_platform.local_invoke"
+from concert_platform.packaging import (
+    LOCAL_PYTHON,
+    default_cache_dir,
+    local_dependencies,
+    pins_of,
+    runtime_sdk,
+)
+
+WORKER = Path(__file__).with_name("lambda_worker.py")
+_PROTOCOL_GRACE_SECONDS = 0.2
+#: Lambda's init phase (importing the handler's module) has its own limit, apart from Timeout.
+INIT_SECONDS = 10.0
+
+
+def function_credentials(engine: Any, function_config: dict[str, Any]) -> dict[str, str]:
+    """The credentials the function's process signs its AWS calls with (environment variables):
+    its execution role's, from STS AssumeRole on the engine; on the embedded engine every call
+    made with them is authorised against that role (concert_platform.execution_roles)."""
+    from concert_platform.execution_roles import function_credentials as role_credentials
+
+    return role_credentials(engine, function_config)
+
+
+_RUNTIMES: weakref.WeakKeyDictionary[Any, LocalLambdaRuntime] = weakref.WeakKeyDictionary()
+
+
+def runtime_for(engine: Any, cache_dir: Path | None = None) -> LocalLambdaRuntime:
+    """The engine's one Lambda runtime, shared by the smoke run and the functions the engine's own
+    services invoke (subscription filters, SNS), so each function keeps one warm environment as in
+    Lambda. It lives until `close_runtime(engine)` (the embedded engine calls it when it stops)."""
+    runtime = _RUNTIMES.get(engine)
+    if runtime is None:
+        if cache_dir is None:
+            from concert_platform.manifest import load_manifest
+
+            cache_dir = default_cache_dir(load_manifest().root)
+        runtime = _RUNTIMES[engine] = LocalLambdaRuntime(engine, cache_dir)
+    return runtime
+
+
+def close_runtime(engine: Any) -> None:
+    runtime = _RUNTIMES.pop(engine, None)
+    if runtime is not None:
+        runtime.close()
+
+
+def interpreter() -> str:
+    """Which interpreter runs the functions locally (printed in the report)."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    return f"{platform.python_implementation()} {platform.python_version()} ({base})"
 
 
 @dataclass
-class LocalFunction:
+class Invocation:
+    function: str
+    request_id: str
+    result: Any = None
+    error_type: str | None = None
+    error_message: str = ""
+    logs: str = ""
+    seconds: float = 0.0
+    cold_start: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error_type is None
+
+    def describe_error(self) -> str:
+        return f"{self.function} failed with {self.error_type}: {self.error_message[:500]}"
+
+
+@dataclass
+class FunctionEnvironment:
+    """A deployed function made runnable: its files on disk and how to start its worker."""
+
     name: str
+    arn: str
     handler: str
+    timeout: float
+    memory_size: int
+    runtime: str
+    path: list[str]
+    task_root: Path
     environment: dict[str, str]
-    code_dir: Path
-    layer_dir: Path | None
-    timeout: int
+    layers: list[str] = field(default_factory=list)
+    revision: str = ""
 
 
-class DeployedCode:
-    """Extracts deployed packages from the engine's S3 once per (bucket, key)."""
+class Worker:
+    """One execution environment: a process that imported the handler and serves invocations."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, function: FunctionEnvironment) -> None:
+        self.function = function
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [getattr(sys, "_base_executable", sys.executable), "-I", "-S", str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=function.environment,
+            cwd=str(function.task_root),
+            text=True,
+            bufsize=1,
+        )
+        self._replies: queue.Queue[str | None] = queue.Queue()
+        self._log_lines: list[str] = []
+        self._log_lock = threading.Lock()
+        threading.Thread(target=self._pump_replies, daemon=True).start()
+        threading.Thread(target=self._pump_logs, daemon=True).start()
+        self.init_seconds: float | None = None
+        self.routes: dict[str, list[str]] | None = None
+
+    def _pump_replies(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._replies.put(line)
+        self._replies.put(None)
+
+    def _pump_logs(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            with self._log_lock:
+                self._log_lines.append(line.rstrip("\n"))
+
+    def log_mark(self) -> int:
+        with self._log_lock:
+            return len(self._log_lines)
+
+    def logs_since(self, mark: int) -> str:
+        time.sleep(0.01)  # let the log pump drain what the handler flushed before replying
+        with self._log_lock:
+            return "\n".join(self._log_lines[mark:])
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message, default=str) + "\n")
+        self.process.stdin.flush()
+
+    def receive(self, timeout: float) -> dict[str, Any] | None:
+        """The next reply, or None when the worker exited; raises TimeoutError past `timeout`."""
+        try:
+            line = self._replies.get(timeout=max(timeout, 0.001))
+        except queue.Empty:
+            raise TimeoutError from None
+        if line is None:
+            return None
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def peak_memory_mb(self) -> int:
+        """The process's peak resident memory so far (VmHWM), what Lambda reports as Max Memory Used."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return 0
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+        return 0
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(Exception):
+            self.process.wait(timeout=5)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            with contextlib.suppress(Exception):
+                if stream is not None:
+                    stream.close()
+
+
+@dataclass
+class FunctionStats:
+    cold_starts: int = 0
+    init_seconds: list[float] = field(default_factory=list)
+    invocations: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    max_memory_used_mb: int = 0
+
+
+class LocalLambdaRuntime:
+    """Runs the embedded engine's deployed functions (see the module docstring)."""
+
+    def __init__(self, engine: Any, cache_dir: Path) -> None:
         self.engine = engine
-        self._root = Path(tempfile.mkdtemp(prefix="concert-deployed-"))
-        self._extracted: dict[tuple[str, str], Path] = {}
+        self.cache_dir = cache_dir
+        self._root = Path(tempfile.mkdtemp(prefix="concert-lambda-"))
+        self._environments: dict[str, FunctionEnvironment] = {}
+        self._workers: dict[str, Worker] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.stats: dict[str, FunctionStats] = {}
+        atexit.register(self.close)
 
-    def extract(self, bucket: str, key: str, only_prefix: str = "") -> Path:
-        cache_key = (bucket, key + "|" + only_prefix)
-        if cache_key not in self._extracted:
-            body = self.engine.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-            target = self._root / f"pkg{len(self._extracted)}"
-            with zipfile.ZipFile(io.BytesIO(body)) as archive:
-                members = [m for m in archive.namelist() if m.startswith(only_prefix)]
-                archive.extractall(target, members)
-            self._extracted[cache_key] = target
-        return self._extracted[cache_key]
+    # ---- preparing a function ------------------------------------------------------------------
+    def _packages(self) -> Any:
+        from concert_platform.engines.moto_ext import awslambda
 
+        return awslambda
 
-def describe_function(
-    engine: Any,
-    code: DeployedCode,
-    name: str,
-    code_location: tuple[str, str],
-    layer_location: tuple[str, str] | None,
-) -> LocalFunction:
-    config = engine.client("lambda").get_function_configuration(FunctionName=name)
-    layer_dir = None
-    if layer_location and config.get("Layers"):
-        layer_dir = code.extract(*layer_location, only_prefix="python/concert_shared/") / "python"
-    return LocalFunction(
-        name=name,
-        handler=config["Handler"],
-        environment=dict(config.get("Environment", {}).get("Variables", {})),
-        code_dir=code.extract(*code_location),
-        layer_dir=layer_dir,
-        timeout=int(config.get("Timeout", 3)),
-    )
+    def environment(self, name_or_arn: str) -> FunctionEnvironment:
+        config = self.engine.client("lambda").get_function_configuration(FunctionName=name_or_arn)
+        name = config["FunctionName"]
+        revision = _revision(config)
+        with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
+            current = self._environments.get(name)
+            if current is None or current.revision != revision:
+                # a changed configuration or code gets new execution environments, as in Lambda
+                worker = self._workers.pop(name, None)
+                if worker is not None:
+                    worker.stop()
+                try:
+                    self._environments[name] = self._prepare(config, revision)
+                except (LookupError, OSError, zipfile.BadZipFile) as exc:
+                    shutil.rmtree(self._root / name / revision, ignore_errors=True)  # retried afresh
+                    raise RuntimeError(
+                        f"{name}: its deployed code or layers cannot be unpacked: {exc}"
+                    ) from exc
+            return self._environments[name]
 
-
-def invoke(function: LocalFunction, event: dict[str, Any], engine: Any) -> dict[str, Any]:
-    """Run the handler in a child process; returns {"result": ...} or {"errorType", "errorMessage"}."""
-    from concert_platform.execution_roles import function_credentials  # not in the child's imports
-
-    paths = [str(function.code_dir)] + ([str(function.layer_dir)] if function.layer_dir else [])
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108
-        "PYTHONPATH": os.pathsep.join(paths),
-        "AWS_REGION": engine.region,
-        "AWS_DEFAULT_REGION": engine.region,
-        **function_credentials(engine, function.name),  # the function's execution role
-        "AWS_LAMBDA_FUNCTION_NAME": function.name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
-        **function.environment,
-    }
-    if engine.endpoint_url:
-        env["AWS_ENDPOINT_URL"] = engine.endpoint_url
-    request = json.dumps(
-        {
-            "handler": function.handler,
-            "event": event,
-            "function_name": function.name,
-            "timeout": function.timeout,
+    def _prepare(self, config: dict[str, Any], revision: str) -> FunctionEnvironment:
+        name, arn = config["FunctionName"], config["FunctionArn"]
+        account = arn.split(":")[4]
+        packages = self._packages()
+        root = self._root / name / revision
+        task_root = root / "task"
+        _extract(packages.deployed_package(account, self.engine.region, name), task_root)
+        opt_python = root / "opt" / "python"
+        opt_python.mkdir(parents=True)
+        layer_arns = [layer["Arn"] for layer in config.get("Layers", [])]
+        third_party: set[str] = set()
+        for layer_arn in layer_arns:  # later layers overwrite earlier ones, as in /opt
+            third_party |= _extract_layer(
+                packages.deployed_layer(account, self.engine.region, layer_arn), root
+            )
+        local_build = local_dependencies(sorted(third_party), self.cache_dir) / "python"
+        sdk = runtime_sdk(self.cache_dir) / "python"
+        memory = int(config.get("MemorySize", 128))
+        environment = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "HOME": str(root),  # no ~/.aws of whoever runs the tool
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "LAMBDA_RUNTIME_DIR": str(sdk),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.get('Runtime', 'python3.12')}",
+            "AWS_REGION": self.engine.region,
+            "AWS_DEFAULT_REGION": self.engine.region,
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": config.get("Version", "$LATEST"),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "_HANDLER": config["Handler"],
+            # no X-Ray daemon here: Powertools' tracer stays off instead of emitting to nowhere
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            **dict(config.get("Environment", {}).get("Variables", {})),
         }
-    )
-    started = time.monotonic()
-    completed = subprocess.run(
-        [sys.executable, "-m", _RUNNER],
-        input=request,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=max(function.timeout, 30) + 30,
-        cwd=str(function.code_dir),
-        check=False,
-    )
-    outcome = _outcome(completed)
-    if engine.name == "embedded":  # Lambda's logs and metrics for this invocation
-        from concert_platform.engines.moto_ext.lambda_telemetry import record_invocation
-
-        error = f"{outcome['errorType']}: {outcome['errorMessage']}" if "errorType" in outcome else None
-        record_invocation(
-            engine, function.name, outcome["logs"].splitlines(), (time.monotonic() - started) * 1000, error
+        if self.engine.endpoint_url:
+            environment["AWS_ENDPOINT_URL"] = self.engine.endpoint_url
+        return FunctionEnvironment(
+            name=name,
+            arn=arn,
+            handler=config["Handler"],
+            timeout=float(config.get("Timeout", 3)),
+            memory_size=memory,
+            runtime=config.get("Runtime", ""),
+            path=[str(task_root), str(opt_python), str(local_build), str(sdk)],
+            task_root=task_root,
+            environment=environment,
+            layers=layer_arns,
+            revision=revision,
         )
-    return outcome
 
+    # ---- running it ----------------------------------------------------------------------------
+    def _start(
+        self, function: FunctionEnvironment, deadline: float
+    ) -> tuple[Worker | None, Invocation | None]:
+        """A cold start: a new worker imports the handler. Returns the worker or the init failure."""
+        config = self.engine.client("lambda").get_function_configuration(FunctionName=function.name)
+        environment = dict(function.environment)
+        environment.update(function_credentials(self.engine, config))
+        worker = Worker(FunctionEnvironment(**{**function.__dict__, "environment": environment}))
+        stats = self.stats.setdefault(function.name, FunctionStats())
+        stats.cold_starts += 1
+        worker.send(
+            {
+                "path": function.path,
+                "handler": function.handler,
+                "function_name": function.name,
+                "function_arn": function.arn,
+                "memory_size": function.memory_size,
+                "log_group_name": environment["AWS_LAMBDA_LOG_GROUP_NAME"],
+                "log_stream_name": environment["AWS_LAMBDA_LOG_STREAM_NAME"],
+            }
+        )
+        try:
+            reply = worker.receive(deadline - time.monotonic())
+        except TimeoutError:
+            worker.stop()
+            return None, self._timed_out(function, str(uuid.uuid4()), worker, 0, True, INIT_SECONDS)
+        if reply is None or reply.get("init") != "ok":
+            logs = worker.logs_since(0)
+            worker.stop()
+            reply = reply or {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"Runtime exited with error: exit status {worker.process.returncode}",
+            }
+            stats.errors += 1
+            return None, Invocation(
+                function.name,
+                str(uuid.uuid4()),
+                error_type=reply.get("errorType"),
+                error_message=reply.get("errorMessage", ""),
+                logs=logs,
+                cold_start=True,
+            )
+        worker.init_seconds = float(reply.get("seconds", 0.0))
+        worker.routes = reply.get("routes")
+        stats.init_seconds.append(round(time.monotonic() - worker.started, 3))
+        return worker, None
 
-def _outcome(completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    lines = [line for line in completed.stdout.splitlines() if line.startswith('{"__invoke_result__"')]
-    if not lines:
+    def _timed_out(
+        self,
+        function: FunctionEnvironment,
+        request_id: str,
+        worker: Worker,
+        mark: int,
+        cold: bool,
+        limit: float | None = None,
+    ) -> Invocation:
+        seconds = function.timeout if limit is None else limit
+        stats = self.stats.setdefault(function.name, FunctionStats())
+        stats.timeouts += 1
+        stats.errors += 1
+        return Invocation(
+            function.name,
+            request_id,
+            error_type="Sandbox.Timedout",
+            error_message=f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds",
+            logs=worker.logs_since(mark),
+            seconds=seconds,
+            cold_start=cold,
+        )
+
+    def invoke(self, name_or_arn: str, event: dict[str, Any]) -> Invocation:
+        function = self.environment(name_or_arn)
+        with self._lock:
+            lock = self._locks.setdefault(function.name, threading.Lock())
+        with lock:  # one environment serves one invocation at a time
+            outcome = self._invoke(function, event)
+        if self.engine.name == "embedded":  # Lambda's logs and metrics for this invocation
+            from concert_platform.engines.moto_ext.lambda_telemetry import record_invocation
+
+            error = None if outcome.ok else f"{outcome.error_type}: {outcome.error_message}"
+            record_invocation(
+                self.engine, function.name, outcome.logs.splitlines(), outcome.seconds * 1000, error
+            )
+        return outcome
+
+    def _invoke(self, function: FunctionEnvironment, event: dict[str, Any]) -> Invocation:
+        request_id = str(uuid.uuid4())
+        worker = self._workers.get(function.name)
+        cold = worker is None or not worker.alive()
+        if cold:
+            worker, failure = self._start(function, time.monotonic() + INIT_SECONDS)
+            if worker is None:
+                assert failure is not None
+                return failure
+            self._workers[function.name] = worker
+        assert worker is not None
+        started = time.monotonic()  # the function's Timeout counts from the invoke phase
+        deadline = started + function.timeout
+        stats = self.stats.setdefault(function.name, FunctionStats())
+        stats.invocations += 1
+        mark = worker.log_mark()
+        remaining_ms = int((deadline - time.monotonic()) * 1000)
+        worker.send(
+            {
+                "event": event,
+                "request_id": request_id,
+                "deadline_ms": remaining_ms,
+                "trace_id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+            }
+        )
+        try:
+            reply = worker.receive(deadline - time.monotonic() + _PROTOCOL_GRACE_SECONDS)
+        except TimeoutError:
+            worker.stop()  # the environment is not reused after a timeout
+            self._workers.pop(function.name, None)
+            return self._timed_out(function, request_id, worker, mark, cold)
+        seconds = round(time.monotonic() - started, 3)
+        if reply is None:
+            logs = worker.logs_since(mark)
+            worker.stop()
+            self._workers.pop(function.name, None)
+            stats.errors += 1
+            return Invocation(
+                function.name,
+                request_id,
+                error_type="Runtime.ExitError",
+                error_message=(
+                    f"RequestId: {request_id} Error: Runtime exited with error: exit status "
+                    f"{worker.process.returncode}"
+                ),
+                logs=logs,
+                seconds=seconds,
+                cold_start=cold,
+            )
+        peak = worker.peak_memory_mb()
+        stats.max_memory_used_mb = max(stats.max_memory_used_mb, peak)
+        if peak > function.memory_size:  # Lambda kills an environment past its memory size
+            logs = worker.logs_since(mark)
+            worker.stop()
+            self._workers.pop(function.name, None)
+            stats.errors += 1
+            return Invocation(
+                function.name,
+                request_id,
+                error_type="Runtime.OutOfMemory",
+                error_message=(
+                    f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
+                    f"(max memory used {peak} MB, memory size {function.memory_size} MB)"
+                ),
+                logs=logs,
+                seconds=seconds,
+                cold_start=cold,
+            )
+        if "errorType" in reply:
+            stats.errors += 1
+            return Invocation(
+                function.name,
+                request_id,
+                error_type=reply["errorType"],
+                error_message=reply.get("errorMessage", ""),
+                logs=worker.logs_since(mark),
+                seconds=seconds,
+                cold_start=cold,
+            )
+        return Invocation(
+            function.name,
+            request_id,
+            result=reply.get("result"),
+            logs=worker.logs_since(mark),
+            seconds=seconds,
+            cold_start=cold,
+        )
+
+    def routes(self, name_or_arn: str) -> tuple[str, dict[str, list[str]] | None, Invocation | None]:
+        """The routes the function's handler module declares (ROUTES), from a started worker."""
+        function = self.environment(name_or_arn)
+        with self._lock:
+            lock = self._locks.setdefault(function.name, threading.Lock())
+        with lock:
+            worker = self._workers.get(function.name)
+            if worker is None or not worker.alive():
+                worker, failure = self._start(function, time.monotonic() + INIT_SECONDS)
+                if worker is None:
+                    return function.name, None, failure
+                self._workers[function.name] = worker
+            return function.name, worker.routes, None
+
+    def warm(self, names_or_arns: list[str]) -> None:
+        """Cold-start several functions' environments at once (each start is still timed)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def start(name: str) -> None:
+            with contextlib.suppress(RuntimeError):  # reported again by whoever invokes it
+                self.routes(name)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(names_or_arns))) as pool:
+            list(pool.map(start, names_or_arns))
+
+    # ---- reporting and cleanup -----------------------------------------------------------------
+    def report(self) -> dict[str, Any]:
         return {
-            "errorType": "RunnerFailed",
-            "errorMessage": (completed.stderr or completed.stdout)[-2000:],
-            "logs": completed.stdout,
+            "interpreter": interpreter(),
+            "interpreter_version": LOCAL_PYTHON,
+            "isolation": "python -I -S; code package, deployed layers and the runtime's boto3 only",
+            "functions": [
+                {
+                    "name": name,
+                    "declared_runtime": self._environments[name].runtime
+                    if name in self._environments
+                    else "",
+                    "timeout_seconds": self._environments[name].timeout
+                    if name in self._environments
+                    else None,
+                    "memory_mb": self._environments[name].memory_size if name in self._environments else None,
+                    "layers": len(self._environments[name].layers) if name in self._environments else 0,
+                    "cold_starts": stats.cold_starts,
+                    "cold_start_seconds": stats.init_seconds,
+                    "invocations": stats.invocations,
+                    "errors": stats.errors,
+                    "timeouts": stats.timeouts,
+                    "max_memory_used_mb": stats.max_memory_used_mb,
+                }
+                for name, stats in sorted(self.stats.items())
+            ],
         }
-    outcome: dict[str, Any] = json.loads(lines[-1])["__invoke_result__"]
-    outcome["logs"] = "\n".join(
-        line for line in completed.stdout.splitlines() if not line.startswith('{"__invoke_result__"')
-    )
-    return outcome
+
+    def close(self) -> None:
+        for worker in list(self._workers.values()):
+            worker.stop()
+        self._workers.clear()
+        shutil.rmtree(self._root, ignore_errors=True)
 
 
-class _Context:
-    def __init__(self, function_name: str, timeout: int) -> None:
-        import time
-        import uuid
-
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{os.environ.get('AWS_REGION')}:123456789012:function:{function_name}"
-        )
-        self.memory_limit_in_mb = 512
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        import time
-
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+def _revision(config: dict[str, Any]) -> str:
+    """What makes Lambda start new execution environments: code, handler, settings, layers, role."""
+    keys = ("CodeSha256", "Handler", "Runtime", "Timeout", "MemorySize", "Environment", "Layers", "Role")
+    snapshot = json.dumps({key: config.get(key) for key in keys}, sort_keys=True, default=str)
+    return hashlib.sha256(snapshot.encode()).hexdigest()[:12]
 
 
-def _main() -> None:
-    """Child-process side: import the module named by the handler string and call it."""
-    import importlib
-    import traceback
-
-    request = json.loads(sys.stdin.read())
-    module_name, _, function_name = request["handler"].rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-        handler = getattr(module, function_name)
-        result = handler(request["event"], _Context(request["function_name"], request["timeout"]))
-        outcome = {"result": result}
-    except Exception as exc:
-        outcome = {
-            "errorType": type(exc).__name__,
-            "errorMessage": str(exc),
-            "stackTrace": traceback.format_exc(),
-        }
-    print(json.dumps({"__invoke_result__": outcome}, default=str), flush=True)
+def _extract(package: bytes, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        archive.extractall(target)
 
 
-if __name__ == "__main__":
-    _main()
+def _extract_layer(package: bytes, root: Path) -> set[str]:
+    """Extract a layer's own files into root/opt; return the third-party distributions it holds
+    (name==version), whose files are left out: they are built for another Python."""
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        names = archive.namelist()
+        infos = {name.split("/")[1] for name in names if name.startswith("python/") and ".dist-info/" in name}
+        owned: set[str] = set()
+        for info in infos:
+            record = f"python/{info}/RECORD"
+            if record in names:
+                for row in archive.read(record).decode().splitlines():
+                    path = row.split(",", 1)[0]
+                    if path and not path.startswith(".."):
+                        owned.add(f"python/{path}")
+            owned.update(name for name in names if name.startswith(f"python/{info}/"))
+        archive.extractall(root / "opt", [name for name in names if name not in owned])
+    return set(pins_of(infos))
+
+
+def failure_of(outcome: Invocation) -> str | None:
+    return None if outcome.ok else outcome.describe_error()
+
+
+InvokeFunction = Callable[[str, dict[str, Any]], Invocation]

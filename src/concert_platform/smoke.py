@@ -5,9 +5,11 @@
 - an ERROR log line reaches the error processor through the subscription filter and produces
   an alert on the right SNS topic.
 
-On the embedded engine the functions run through local_invoke (deployed handler, environment
-and code, called against the engine); on LocalStack and AWS through the deployed API Gateway
-stage (with the deployed API key) and Lambda Invoke.
+On the embedded engine API requests enter at the deployed REST API stage (concert_platform.
+api_gateway: routes, API keys, validators and integrations read back from the engine) and the
+functions run in their own isolated execution environments (concert_platform.local_invoke); on
+LocalStack and AWS through the deployed API Gateway stage (with the deployed API key) and
+Lambda Invoke.
 """
 
 from __future__ import annotations
@@ -21,20 +23,15 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from concert_platform.api_gateway import DeployedStage
 from concert_platform.deploy import StackOperator
 from concert_platform.engines.base import Engine
-from concert_platform.local_invoke import DeployedCode, describe_function, invoke
+from concert_platform.local_invoke import runtime_for
 from concert_platform.manifest import Manifest
-
-API_ROUTES = {
-    "chat": ("POST", "/chat", "ChatbotFunctionName"),
-    "venue-popularity": ("GET", "/venues/popularity", "VenuePopularityFunctionName"),
-    "ticket-prediction": ("POST", "/predictions/tickets", "TicketPredictionFunctionName"),
-    "recommendations": ("GET", "/recommendations", "RecommendationsFunctionName"),
-    "health": ("GET", "/health", "HealthCheckFunctionName"),
-}
+from concert_platform.packaging import default_cache_dir
 
 
 @dataclass
@@ -49,12 +46,16 @@ class HttpResponse:
     status: int
     headers: dict[str, str]
     body: Any
+    #: why the API answered 5xx, when the engine can tell (the function and its Lambda error)
+    error: str | None = None
 
 
 class Platform:
     """How the smoke run reaches the deployed functions on one engine."""
 
-    def __init__(self, engine: Engine, manifest: Manifest, environment: str) -> None:
+    def __init__(
+        self, engine: Engine, manifest: Manifest, environment: str, cache_dir: Path | None = None
+    ) -> None:
         self.engine = engine
         operator = StackOperator(engine, manifest, environment)
         self.outputs = operator.all_outputs()
@@ -66,8 +67,11 @@ class Platform:
             for spec in manifest.stacks
         }
         self.local = engine.name == "embedded"
-        self._code = DeployedCode(engine) if self.local else None
-        self._functions: dict[str, Any] = {}
+        # the engine's runtime, shared with the functions its own services invoke (closed with it)
+        self.runtime = (
+            runtime_for(engine, cache_dir or default_cache_dir(manifest.root)) if self.local else None
+        )
+        self._stage: DeployedStage | None = None
         self._api_key: str | None = None
 
     def out(self, stack: str, key: str) -> str:
@@ -76,29 +80,54 @@ class Platform:
             raise LookupError(f"the {stack} stack has no {key} output")
         return value
 
-    # ---- invoking functions --------------------------------------------------------------------
-    def _local_function(self, name: str, stack: str) -> Any:
-        if name not in self._functions:
-            bucket = self.out("storage", "LambdaDeploymentBucketName")
-            code = (bucket, self.parameters[stack]["HandlersS3Key"])
-            layer = (bucket, self.parameters["compute"]["SharedLayerS3Key"])
-            assert self._code is not None
-            self._functions[name] = describe_function(self.engine, self._code, name, code, layer)
-        return self._functions[name]
+    def close(self) -> None:
+        """Nothing to release: the engine's Lambda runtime lives as long as the engine."""
 
+    def __enter__(self) -> Platform:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ---- invoking functions --------------------------------------------------------------------
     def invoke(self, stack: str, function_output: str, event: dict[str, Any]) -> dict[str, Any]:
         name = self.out(stack, function_output)
-        if self.local:
-            outcome = invoke(self._local_function(name, stack), event, self.engine)
-            if "errorType" in outcome:
-                raise RuntimeError(f"{name} raised {outcome['errorType']}: {outcome['errorMessage'][:500]}")
-            result: dict[str, Any] = outcome.get("result") or {}
+        if self.runtime is not None:
+            outcome = self.runtime.invoke(name, event)
+            if not outcome.ok:
+                raise RuntimeError(outcome.describe_error())
+            result: dict[str, Any] = outcome.result if isinstance(outcome.result, dict) else {}
             return result
         response = self.engine.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event).encode())
         payload = json.loads(response["Payload"].read() or b"{}")
         if response.get("FunctionError"):
             raise RuntimeError(f"{name} failed: {payload}")
         return payload if isinstance(payload, dict) else {"result": payload}
+
+    # ---- calling the API -----------------------------------------------------------------------
+    def stage(self) -> DeployedStage:
+        """The deployed API stage served on the embedded engine."""
+        if self._stage is None:
+            from botocore.exceptions import ClientError
+
+            runtime = self.runtime
+            assert runtime is not None, "only the embedded engine serves its API in-process"
+            api_id, stage = self.out("compute", "ApiId"), self.out("compute", "ApiStageName")
+            try:
+                self._stage = DeployedStage(self.engine, api_id, stage, runtime.invoke, runtime.routes)
+            except ClientError as exc:
+                raise RuntimeError(
+                    f"the deployed API {api_id} (stage {stage}) cannot be read: {exc}"
+                ) from exc
+        return self._stage
+
+    def api_key(self) -> str:
+        if self._api_key is None:
+            key_id = self.out("compute", "ApiKeyId")
+            self._api_key = self.engine.client("apigateway").get_api_key(apiKey=key_id, includeValue=True)[
+                "value"
+            ]
+        return self._api_key
 
     def call_api(
         self,
@@ -107,38 +136,30 @@ class Platform:
         body: Any = None,
         query: dict[str, str] | None = None,
         raw_body: str | None = None,
+        with_key: bool = True,
     ) -> HttpResponse:
-        route = next((r for r in API_ROUTES.values() if r[1] == path and r[0] == method), None)
+        payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+        headers = {"content-type": "application/json"}
+        if with_key:
+            headers["x-api-key"] = self.api_key()
         if self.local:
-            function_output = route[2] if route else "HealthCheckFunctionName"
-            event = api_event(method, path, body if raw_body is None else raw_body, query)
-            result = self.invoke("compute", function_output, event)
-            text = result.get("body") or ""
+            response = self.stage().request(method, path, headers=headers, query=query, body=payload)
             return HttpResponse(
-                int(result.get("statusCode", 0)),
-                {k.lower(): v for k, v in (result.get("headers") or {}).items()},
-                _json_or_text(text),
+                response.status, response.headers, _json_or_text(response.body), response.error
             )
-        return self._http(method, path, body if raw_body is None else raw_body, query)
+        return self._http(method, path, payload, query, headers)
 
-    def _http(self, method: str, path: str, body: Any, query: dict[str, str] | None) -> HttpResponse:
+    def _http(
+        self, method: str, path: str, data: str | None, query: dict[str, str] | None, headers: dict[str, str]
+    ) -> HttpResponse:
         api_id, stage = self.out("compute", "ApiId"), self.out("compute", "ApiStageName")
         if self.engine.name == "localstack":
             base = f"{self.engine.endpoint_url}/restapis/{api_id}/{stage}/_user_request_"
         else:
             base = self.out("compute", "ApiEndpointUrl")
-        if self._api_key is None:
-            key_id = self.out("compute", "ApiKeyId")
-            self._api_key = self.engine.client("apigateway").get_api_key(apiKey=key_id, includeValue=True)[
-                "value"
-            ]
         url = base + path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-        data = body if isinstance(body, str) else (json.dumps(body) if body is not None else None)
         request = urllib.request.Request(  # noqa: S310 - our own API endpoint, http(s) only
-            url,
-            data=data.encode() if data else None,
-            method=method,
-            headers={"x-api-key": self._api_key, "content-type": "application/json"},
+            url, data=data.encode() if data else None, method=method, headers=headers
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own API endpoint
@@ -160,32 +181,6 @@ def _json_or_text(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def api_event(method: str, path: str, body: Any, query: dict[str, str] | None) -> dict[str, Any]:
-    """An API Gateway REST (v1) Lambda proxy event, as the stage would send it."""
-    request_id = str(uuid.uuid4())
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json", "X-Correlation-Id": request_id},
-        "multiValueHeaders": {"Content-Type": ["application/json"], "X-Correlation-Id": [request_id]},
-        "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "requestId": request_id,
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": path,
-            "stage": "smoke",
-            "identity": {"sourceIp": "127.0.0.1", "apiKey": "smoke"},
-        },
-        "body": body if isinstance(body, str) or body is None else json.dumps(body),
-        "isBase64Encoded": False,
-    }
 
 
 def awslogs_event(log_group: str, stream: str, messages: list[str], filters: list[str]) -> dict[str, Any]:
@@ -215,7 +210,9 @@ def _api_checks(platform: Platform) -> list[Check]:
             checks.append(Check(name, False, str(exc) or type(exc).__name__))
 
     def expect_ok(response: HttpResponse, what: str) -> dict[str, Any]:
-        assert response.status == 200, f"{what}: HTTP {response.status}: {str(response.body)[:300]}"
+        assert response.status == 200, (
+            f"{what}: HTTP {response.status}: {response.error or str(response.body)[:300]}"
+        )
         assert response.headers.get("access-control-allow-origin"), f"{what}: no CORS header"
         assert isinstance(response.body, dict), f"{what}: body is not a JSON object"
         return response.body
@@ -296,7 +293,31 @@ def _api_checks(platform: Platform) -> list[Check]:
         assert 400 <= response.status < 500, f"a body without concert_id got HTTP {response.status}"
         return f"HTTP {response.status}"
 
+    def wiring() -> str:
+        stage = platform.stage()
+        problems = stage.wiring_problems()
+        assert not problems, "; ".join(problems)
+        proxied = [r for r in stage.routes() if r.function_arn()]
+        return f"{len(proxied)} methods integrated with functions that serve their routes"
+
+    def without_key() -> str:
+        response = platform.call_api("GET", "/health", with_key=False)
+        assert response.status == 403, f"GET /health without an API key got HTTP {response.status}"
+        return f"HTTP 403 {response.body}"
+
+    def preflight() -> str:
+        response = platform.call_api("OPTIONS", "/chat", with_key=False)
+        assert response.status == 200, f"OPTIONS /chat got HTTP {response.status}: {response.body}"
+        methods = response.headers.get("access-control-allow-methods", "")
+        assert "POST" in methods, f"the preflight does not allow POST: {response.headers}"
+        assert response.headers.get("access-control-allow-origin"), "the preflight has no allowed origin"
+        return f"allows {methods}"
+
+    if platform.local:
+        check("api methods reach functions that serve their routes", wiring)
     for name, run in (
+        ("api refuses a request without the API key", without_key),
+        ("api answers the CORS preflight", preflight),
         ("api GET /health", health),
         ("api POST /chat keeps history", chat),
         ("api GET /venues/popularity", venues),
@@ -497,20 +518,60 @@ def _wiring_checks(platform: Platform) -> list[Check]:
     return checks
 
 
+def _runtime_check(platform: Platform) -> Check:
+    """Every deployed function's execution environment starts (its handler module imports)."""
+    from concert_platform.local_invoke import interpreter
+    from concert_platform.postdeploy import FUNCTION_OUTPUTS
+
+    name = "every function's execution environment starts"
+    runtime = platform.runtime
+    assert runtime is not None
+    functions = [platform.outputs.get(stack, {}).get(output) for stack, output in FUNCTION_OUTPUTS]
+    deployed = [function for function in functions if function]
+    if not deployed:
+        return Check(name, False, "the stacks have no function outputs")
+    runtime.warm(deployed)  # all cold starts at once; each is timed on its own
+    failures = []
+    for function in deployed:
+        try:
+            _, _, failure = runtime.routes(function)
+        except RuntimeError as exc:
+            failures.append(str(exc))
+            continue
+        if failure is not None:
+            failures.append(failure.describe_error())
+    if failures:
+        return Check(name, False, "; ".join(failures))
+    report = runtime.report()
+    declared = sorted({f["declared_runtime"] for f in report["functions"]})
+    colds = sorted(s for f in report["functions"] for s in f["cold_start_seconds"])
+    return Check(
+        name,
+        True,
+        f"{len(deployed)} functions declared {', '.join(declared)}, run on {interpreter()} "
+        f"(isolated, deployed code and layers only); cold starts {colds[0]:.2f}-{colds[-1]:.2f}s",
+    )
+
+
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
     from concert_platform.smoke_alarms import alarm_checks
 
-    platform = Platform(engine, manifest, environment)
-    checks = (
-        _wiring_checks(platform)
-        + _api_checks(platform)
-        + _scheduled_checks(platform)
-        + [_error_pipeline_check(platform)]
-        + alarm_checks(platform, environment)
-    )
+    with Platform(engine, manifest, environment) as platform:
+        checks = (
+            ([_runtime_check(platform)] if platform.runtime is not None else [])
+            + _wiring_checks(platform)
+            + _api_checks(platform)
+            + _scheduled_checks(platform)
+            + [_error_pipeline_check(platform)]
+            + alarm_checks(platform, environment)
+        )
+        runtime = platform.runtime.report() if platform.runtime is not None else None
     passed = sum(1 for c in checks if c.ok)
-    return {
+    result: dict[str, Any] = {
         "passed": passed,
         "failed": len(checks) - passed,
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
     }
+    if runtime is not None:
+        result["runtime"] = runtime
+    return result

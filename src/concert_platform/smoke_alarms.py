@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from concert_platform.alarm_contract import unemitted_alarm_metrics
 from concert_platform.filter_pattern import matches
-from concert_platform.smoke import Check, Platform, api_event, scheduled_event
+from concert_platform.smoke import Check, Platform, scheduled_event
 
 BURST_FUNCTION = ("compute", "ChatbotFunctionName")
 ANALYTICS_FUNCTION = ("chatbot", "ConversationAnalyticsFunctionName")
@@ -213,6 +213,13 @@ def error_burst_flow(platform: Platform) -> Check:
     alarms = _alarms(platform, lambda a: _watches(a, "AWS/Lambda", "Errors", ("FunctionName", function)))
     lambda_client = platform.engine.client("lambda")
 
+    stage = platform.stage()
+    route = stage.match("POST", "/chat")
+    if route is None:
+        raise LookupError("the deployed API has no POST /chat for the error burst")
+    body = json.dumps({"message": "smoke alarm burst"})
+    event = stage.proxy_event(route, "POST", "/chat", {"Content-Type": "application/json"}, None, body, None)
+
     def burst() -> str:
         handler = lambda_client.get_function_configuration(FunctionName=function)["Handler"]
         broken = "smoke_fault_injected." + handler.rsplit(".", 1)[-1]  # no such module: fails at init
@@ -224,7 +231,7 @@ def error_burst_flow(platform: Platform) -> Check:
                     pool.map(
                         lambda _: run_function(
                             function,
-                            api_event("POST", "/chat", {"message": "smoke alarm burst"}, None),
+                            event,
                             DEFAULT_ACCOUNT_ID,
                             platform.engine.region,
                             source="smoke",

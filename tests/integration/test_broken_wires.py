@@ -18,6 +18,7 @@ from concert_platform.workflow import deploy_environment, destroy_environment
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / "build" / "layer-cache"  # layer builds shared with the real tree (keyed by their inputs)
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def broken_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def deploy_broken(engine: Any, environment: str) -> Any:
     manifest = load_manifest()
-    artifacts = build_artifacts(manifest, cache_dir=ROOT / "build" / "layer-cache")
+    artifacts = build_artifacts(manifest, cache_dir=CACHE)
     deploy_environment(
         engine,
         manifest,
@@ -62,7 +63,9 @@ def test_wrong_table_name_in_the_chatbot_environment(engine: Any, broken_project
     )
     manifest = deploy_broken(engine, "wire-a")
     try:
-        failures = [c for c in _wiring_checks(Platform(engine, manifest, "wire-a")) if not c.ok]
+        failures = [
+            c for c in _wiring_checks(Platform(engine, manifest, "wire-a", cache_dir=CACHE)) if not c.ok
+        ]
         assert failures, "the wiring check did not notice the wrong table"
         assert "concert-api-chatbot-wire-a" in failures[0].name
         assert (
@@ -111,7 +114,7 @@ def test_subscription_filter_that_no_longer_matches_errors(engine: Any, broken_p
     )
     manifest = deploy_broken(engine, "wire-c")
     try:
-        check = _error_pipeline_check(Platform(engine, manifest, "wire-c"))
+        check = _error_pipeline_check(Platform(engine, manifest, "wire-c", cache_dir=CACHE))
         assert not check.ok
         assert (
             "subscription filter concert-errors-to-processor-wire-c on /aws/lambda/concert-api-chatbot-wire-c "

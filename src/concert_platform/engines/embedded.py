@@ -49,8 +49,10 @@ class EmbeddedEngine(Engine):
 
     def stop(self) -> None:
         from concert_platform.engines.moto_ext import lambda_runtime
+        from concert_platform.local_invoke import close_runtime
 
         lambda_runtime.unbind(self)
+        close_runtime(self)
         super().stop()
         if self._server is not None:
             self._server.stop()

@@ -48,7 +48,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::S3::Bucket": "versioning, public access block, lifecycle, logging and ownership applied; non-empty buckets refuse deletion",
         "AWS::EC2::SecurityGroup": "inline SecurityGroupEgress applied (replacing the default allow-all rule)",
         "AWS::ApiGateway::RestApi": "deleted with its stack; EndpointConfiguration and MinimumCompressionSize returned by GetRestApi",
-        "AWS::ApiGateway::Method": "MOCK integrations without IntegrationHttpMethod no longer crash; method and integration responses kept",
+        "AWS::ApiGateway::Method": "MOCK integrations without IntegrationHttpMethod no longer crash; method and integration responses, request parameters and models kept",
         "AWS::IAM::Role": "ManagedPolicyArns attached (AWS-managed policies loaded); inline policies kept as JSON",
         "AWS::EC2::VPC": "EnableDnsSupport/EnableDnsHostnames applied",
         "AWS::EC2::RouteTable": "deletable through CloudFormation (with its routes)",
@@ -56,8 +56,8 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::DynamoDB::Table": "SSE (KMS), TTL and point-in-time recovery applied",
         "AWS::Kinesis::Stream": "StreamEncryption applied",
         "AWS::Logs::LogGroup": "KmsKeyId applied; GetAtt Arn ends in ':*' as on AWS",
-        "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied; DeadLetterConfig returned",
-        "AWS::Lambda::LayerVersion": "published under the declared LayerName (with CompatibleArchitectures); deleted with its stack",
+        "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied; DeadLetterConfig returned; CREATE fails on a missing code object or a VPC role without ENI permissions",
+        "AWS::Lambda::LayerVersion": "published under the declared LayerName (with CompatibleArchitectures); CREATE fails on a missing content object; deleted with its stack",
         "AWS::EC2::InternetGateway": "Tags applied (also Elastic IPs, NAT gateways, route tables)",
         "AWS::EC2::VPCEndpoint": "PolicyDocument kept (and returned) as JSON",
         "AWS::EC2::SecurityGroupIngress": "rule descriptions kept and returned (also inline and egress rules to groups)",
@@ -71,7 +71,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Logs::SubscriptionFilter": "delivers matching events to Lambda destinations; Kinesis and Firehose as moto does",
         "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
         "AWS::RedshiftServerless::Workgroup": "control plane only; moto's redshift-data accepts SQL, reports it FINISHED, runs nothing and answers a canned result",
-        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs handlers)",
+        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs each function in its own isolated worker; memory checked after each invocation, not while it runs)",
     },
 }
 

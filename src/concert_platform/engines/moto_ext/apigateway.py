@@ -1,5 +1,6 @@
 """API Gateway: Stage, Account, ApiKey, UsagePlan, UsagePlanKey; and a Method model that accepts
-MOCK integrations (moto reads Integration.IntegrationHttpMethod unconditionally: KeyError, HTTP 500)."""
+MOCK integrations (moto reads Integration.IntegrationHttpMethod unconditionally: KeyError, HTTP 500)
+and keeps integration responses, request parameters and request models."""
 
 from __future__ import annotations
 
@@ -217,6 +218,8 @@ def patch_method_model() -> None:
             authorization_type=properties.get("AuthorizationType"),
             api_key_required=as_bool(properties.get("ApiKeyRequired", False)),
             request_validator_id=properties.get("RequestValidatorId"),
+            request_parameters=properties.get("RequestParameters"),
+            request_models=properties.get("RequestModels"),
         )
         integration = properties.get("Integration", {})
         if integration:
@@ -229,6 +232,7 @@ def patch_method_model() -> None:
                 integration_method=integration.get("IntegrationHttpMethod"),
                 request_templates=integration.get("RequestTemplates"),
             )
+            # Kept so the stage can answer MOCK integrations (CORS preflight) as API Gateway does.
             for response in integration.get("IntegrationResponses", []):
                 backend.put_integration_response(
                     function_id=properties["RestApiId"],

@@ -1,5 +1,13 @@
 """Lambda: physical ids for Permission and LayerVersion (moto reports none, so nothing could
-verify them), and permissions that carry a statement id and are removed with their stack."""
+verify them), permissions that carry a statement id and are removed with their stack, and the
+checks Lambda's CreateFunction makes that moto skips:
+
+- the code object must exist in S3 (moto's S3 lookup answers None for a missing key, so the
+  function was created with an empty package);
+- a function in a VPC needs an execution role allowed to manage its network interfaces.
+
+Both fail CREATE with Lambda's own message, and the stack rolls back (stack_lifecycle).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,79 @@ import uuid
 from typing import Any
 
 from moto.awslambda import models as lambda_models
+from moto.awslambda.exceptions import InvalidParameterValueException
+
+# What Lambda checks on the execution role of a function with VpcConfig, in the order it reports.
+VPC_ROLE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+)
+
+
+def _missing_code_object(account_id: str, region_name: str, code: dict[str, Any]) -> str | None:
+    """Lambda's GetObject failure message when the package's bucket or key does not exist."""
+    from moto.s3.exceptions import MissingBucket
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    if "S3Bucket" not in code or "S3Key" not in code:
+        return None
+    backend = s3_backends[account_id][get_partition(region_name)]
+    try:
+        key = backend.get_object(code["S3Bucket"], code["S3Key"], version_id=code.get("S3ObjectVersion"))
+    except MissingBucket:
+        return (
+            "Error occurred while GetObject. S3 Error Code: NoSuchBucket. "
+            "S3 Error Message: The specified bucket does not exist"
+        )
+    if key is None:
+        return (
+            "Error occurred while GetObject. S3 Error Code: NoSuchKey. "
+            "S3 Error Message: The specified key does not exist."
+        )
+    return None
+
+
+def role_policy_documents(account_id: str, role_arn: str) -> list[Any]:
+    """The identity policies (inline and attached, AWS-managed included) of the role `role_arn`."""
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import PARTITION_NAMES
+
+    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+    backend = iam_backends[account_id][partition if partition in PARTITION_NAMES else "aws"]
+    role = next((r for r in backend.roles.values() if r.arn == role_arn), None)
+    if role is None:
+        return []
+    # CloudFormation stores inline documents as parsed JSON, the IAM API as text.
+    documents: list[Any] = [d if isinstance(d, str) else json.dumps(d) for d in role.policies.values()]
+    documents += list(role.managed_policies.values())
+    return documents
+
+
+def missing_vpc_permission(account_id: str, role_arn: str) -> str | None:
+    """The first ENI action the role may not call, as moto's IAM evaluator decides it."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    policies = [IAMPolicy(document) for document in role_policy_documents(account_id, role_arn)]
+    for action in VPC_ROLE_ACTIONS:
+        results = [policy.is_action_permitted(action) for policy in policies]
+        if PermissionResult.DENIED in results or PermissionResult.PERMITTED not in results:
+            return action
+    return None
+
+
+def deployed_package(account_id: str, region_name: str, function_name: str) -> bytes:
+    """The code package Lambda holds for the function (its copy, taken at create or update)."""
+    function = lambda_models.lambda_backends[account_id][region_name].get_function(function_name)
+    return bytes(function.code_bytes)
+
+
+def deployed_layer(account_id: str, region_name: str, layer_version_arn: str) -> bytes:
+    layer = lambda_models.lambda_backends[account_id][region_name].layers_versions_by_arn(layer_version_arn)
+    if layer is None:
+        raise LookupError(f"layer version {layer_version_arn} does not exist")
+    return bytes(layer.code_bytes)
 
 
 def patch_models() -> None:
@@ -58,11 +139,20 @@ def patch_models() -> None:
         region_name: str,
         **kwargs: Any,
     ) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        missing = _missing_code_object(account_id, region_name, properties.get("Code", {}))
+        if missing:
+            raise InvalidParameterValueException(missing)
+        if properties.get("VpcConfig", {}).get("SubnetIds"):
+            action = missing_vpc_permission(account_id, str(properties.get("Role", "")))
+            if action:
+                raise InvalidParameterValueException(
+                    f"The provided execution role does not have permissions to call {action.split(':')[1]} on EC2"
+                )
         # moto's model drops TracingConfig, Layers, KmsKeyArn, DeadLetterConfig and Architectures.
         function = original_function(
             cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
         )
-        properties = cloudformation_json.get("Properties", {})
         if properties.get("TracingConfig"):
             function.tracing_config = dict(properties["TracingConfig"])
         if properties.get("Layers"):
@@ -104,6 +194,10 @@ def patch_layer_model() -> None:
         **kwargs: Any,
     ) -> Any:
         properties = cloudformation_json["Properties"]
+        # PublishLayerVersion reads the content from S3 as CreateFunction does.
+        missing = _missing_code_object(account_id, region_name, properties.get("Content", {}))
+        if missing:
+            raise InvalidParameterValueException(missing)
         spec = {"Content": properties["Content"], "LayerName": properties.get("LayerName") or resource_name}
         for prop in ("Description", "CompatibleRuntimes", "CompatibleArchitectures", "LicenseInfo"):
             if prop in properties:

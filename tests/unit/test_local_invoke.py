@@ -1,0 +1,154 @@
+"""The local execution environment keeps Lambda's limits: Timeout enforced, memory size in the
+context, one reused process per function (replaced after a timeout), nothing of the tool's
+site-packages importable, Lambda's error types for a module that cannot be imported."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from concert_platform import local_invoke
+from concert_platform.local_invoke import LocalLambdaRuntime
+from concert_platform.packaging import default_cache_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+HANDLER = """
+import importlib.util, os, time
+CALLS = []
+
+def handler(event, context):
+    CALLS.append(1)
+    time.sleep(event.get("sleep", 0))
+    if event.get("import"):
+        __import__(event["import"])
+    if event.get("exit"):
+        os._exit(event["exit"])
+    if event.get("allocate_mb"):
+        ballast = b"x" * (event["allocate_mb"] * 1024 * 1024)  # written, so resident
+        del ballast
+    return {
+        "calls": len(CALLS),
+        "pid": os.getpid(),
+        "memory": context.memory_limit_in_mb,
+        "memory_env": os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "key": os.environ["AWS_ACCESS_KEY_ID"],
+        "found": bool(event.get("find") and importlib.util.find_spec(event["find"])),
+    }
+"""
+
+
+class MotoEngine:
+    region = "us-east-1"
+    endpoint_url = None
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+
+def _package() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", HANDLER)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def runtime(aws: None) -> Iterator[LocalLambdaRuntime]:
+    role = boto3.client("iam").create_role(
+        RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    for name, handler, timeout, memory in (
+        ("app-fn", "app.handler", 1, 256),
+        ("broken-fn", "not_there.handler", 1, 256),
+        ("small-fn", "app.handler", 20, 128),
+    ):
+        boto3.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler=handler,
+            Code={"ZipFile": _package()},
+            Timeout=timeout,
+            MemorySize=memory,
+        )
+    local = LocalLambdaRuntime(MotoEngine(), default_cache_dir(ROOT))
+    yield local
+    local.close()
+
+
+def test_one_environment_keeps_module_state_with_the_memory_size_in_its_context(
+    runtime: LocalLambdaRuntime,
+) -> None:
+    first, second = runtime.invoke("app-fn", {}), runtime.invoke("app-fn", {})
+    assert first.ok and second.ok, (first.error_message, second.error_message)
+    assert (first.cold_start, second.cold_start) == (True, False)
+    assert (first.result["calls"], second.result["calls"]) == (1, 2)
+    assert first.result["pid"] == second.result["pid"]
+    assert (first.result["memory"], first.result["memory_env"]) == (256, "256")
+    assert 0 < first.result["remaining_ms"] <= 1000
+
+
+def test_past_its_timeout_the_invocation_fails_and_the_environment_is_replaced(
+    runtime: LocalLambdaRuntime,
+) -> None:
+    before = runtime.invoke("app-fn", {})
+    timed_out = runtime.invoke("app-fn", {"sleep": 3})
+    assert timed_out.error_type == "Sandbox.Timedout"
+    assert timed_out.error_message.endswith("Task timed out after 1.00 seconds")
+    after = runtime.invoke("app-fn", {})
+    assert after.ok and after.cold_start and after.result["calls"] == 1
+    assert after.result["pid"] != before.result["pid"]
+    stats = runtime.report()["functions"][0]
+    assert (stats["cold_starts"], stats["timeouts"]) == (2, 1)
+
+
+def test_a_crashed_environment_is_replaced(runtime: LocalLambdaRuntime) -> None:
+    before = runtime.invoke("app-fn", {})
+    crashed = runtime.invoke("app-fn", {"exit": 3})
+    assert crashed.error_type == "Runtime.ExitError"
+    assert crashed.error_message.endswith("Runtime exited with error: exit status 3")
+    after = runtime.invoke("app-fn", {})
+    assert after.ok and after.cold_start and after.result["pid"] != before.result["pid"]
+
+
+def test_past_its_memory_size_the_environment_is_killed(runtime: LocalLambdaRuntime) -> None:
+    assert runtime.invoke("small-fn", {"allocate_mb": 16}).ok
+    killed = runtime.invoke("small-fn", {"allocate_mb": 200})
+    assert killed.error_type == "Runtime.OutOfMemory", killed
+    assert "Runtime exited with error: signal: killed" in killed.error_message
+    assert "memory size 128 MB" in killed.error_message
+    assert runtime.invoke("small-fn", {}).cold_start
+    assert runtime.report()["functions"][0]["max_memory_used_mb"] > 128
+
+
+def test_the_tools_own_packages_are_not_importable(runtime: LocalLambdaRuntime) -> None:
+    for package in ("yaml", "moto", "concert_platform"):
+        outcome = runtime.invoke("app-fn", {"import": package})
+        assert outcome.error_type == "ModuleNotFoundError", (package, outcome)
+    assert runtime.invoke("app-fn", {"find": "boto3"}).result["found"]  # the runtime's SDK, as on Lambda
+
+
+def test_a_module_that_cannot_be_imported_is_runtime_import_module_error(
+    runtime: LocalLambdaRuntime,
+) -> None:
+    outcome = runtime.invoke("broken-fn", {})
+    assert outcome.error_type == "Runtime.ImportModuleError"
+    assert outcome.error_message == "Unable to import module 'not_there': No module named 'not_there'"
+
+
+def test_the_credentials_come_from_function_credentials(
+    runtime: LocalLambdaRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def role_credentials(engine: Any, config: dict[str, Any]) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": f"key-of-{config['FunctionName']}", "AWS_SECRET_ACCESS_KEY": "s"}
+
+    monkeypatch.setattr(local_invoke, "function_credentials", role_credentials)
+    assert runtime.invoke("app-fn", {}).result["key"] == "key-of-app-fn"
