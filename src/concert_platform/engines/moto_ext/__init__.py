@@ -59,7 +59,14 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied",
         "AWS::KMS::Key": "the key policy is kept as JSON text (DescribeKey crashed on it)",
         "AWS::Lambda::Permission": "statement ids as physical ids; removed with the stack",
-        "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED, exports of change-set stacks",
+        "AWS::Lambda::LayerVersion": "deleted with its stack",
+        "AWS::EC2::NatGateway": "deleted with its stack (its network interface and address association released)",
+        "AWS::EC2::EIP": "released with its stack",
+        "AWS::EC2::InternetGateway": "deleted with its stack",
+        "AWS::EC2::VPCGatewayAttachment": "detached with its stack",
+        "AWS::EC2::VPCEndpoint": "deleted with its stack",
+        "AWS::EC2::FlowLog": "deleted with its stack",
+        "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED (also for a type the engine cannot delete), exports of change-set stacks",
     },
     "partial": {
         "AWS::CloudWatch::Alarm": "stored and described; never evaluates metrics or changes state",
@@ -137,6 +144,7 @@ def register() -> None:
     iam.patch_role_model()
     ec2.patch_vpc_and_association_models()
     ec2.patch_route_models()
+    ec2.patch_delete_models()
     dynamodb.patch_table_model()
     kinesis.patch_stream_model()
     logs.patch_log_group_model()
