@@ -186,7 +186,7 @@ def _run_destroy(args: argparse.Namespace) -> int:
         )
     if args.json:
         print(json.dumps(report, indent=2))
-    return 0
+    return 0 if report["ok"] else 1
 
 
 def _run_status(args: argparse.Namespace) -> int:
