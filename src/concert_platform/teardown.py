@@ -593,3 +593,173 @@ def find_leftovers(engine: Engine, environment: str) -> list[str]:
 
 def describe_remaining(rows: Mapping[str, str]) -> str:
     return f"{rows['stack']}/{rows['logical_id']} {rows['type']} {rows['physical_id']}: {rows['detail']}"
+
+
+# ---- removing what a failed stack deletion left ------------------------------------------------
+
+Remover = Callable[[Any, Recorded], Any]
+
+
+def _detach_gateway(c: Any, r: Recorded) -> Any:
+    return c("ec2").detach_internet_gateway(
+        InternetGatewayId=str(r.properties.get("InternetGatewayId")), VpcId=str(r.properties.get("VpcId"))
+    )
+
+
+def _release_address(c: Any, r: Recorded) -> Any:
+    if r.physical_id.startswith("eipalloc-"):
+        return c("ec2").release_address(AllocationId=r.physical_id)
+    address = _first(c("ec2").describe_addresses(PublicIps=[r.physical_id])["Addresses"])
+    if address.get("AssociationId"):
+        c("ec2").disassociate_address(AssociationId=address["AssociationId"])
+    if address.get("AllocationId"):
+        return c("ec2").release_address(AllocationId=address["AllocationId"])
+    return c("ec2").release_address(PublicIp=r.physical_id)
+
+
+def _delete_route(c: Any, r: Recorded) -> Any:
+    table, _, destination = r.physical_id.partition("~")
+    return c("ec2").delete_route(
+        RouteTableId=table, DestinationCidrBlock=destination or str(r.properties.get("DestinationCidrBlock"))
+    )
+
+
+def _empty_and_delete_bucket(c: Any, r: Recorded) -> Any:
+    from concert_platform.deploy import empty_bucket_versions
+
+    empty_bucket_versions(c("s3"), r.physical_id)
+    return c("s3").delete_bucket(Bucket=r.physical_id)
+
+
+def _delete_layer_version(c: Any, r: Recorded) -> Any:
+    layer, _, version = r.physical_id.rpartition(":")
+    return c("lambda").delete_layer_version(LayerName=layer, VersionNumber=int(version))
+
+
+def _api(r: Recorded) -> str:
+    return str(r.properties.get("RestApiId", ""))
+
+
+#: type -> how to delete one directly through its service, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::EC2::VPC": lambda c, r: c("ec2").delete_vpc(VpcId=r.physical_id),
+    "AWS::EC2::Subnet": lambda c, r: c("ec2").delete_subnet(SubnetId=r.physical_id),
+    "AWS::EC2::InternetGateway": lambda c, r: c("ec2").delete_internet_gateway(InternetGatewayId=r.physical_id),
+    "AWS::EC2::VPCGatewayAttachment": _detach_gateway,
+    "AWS::EC2::EIP": _release_address,
+    "AWS::EC2::NatGateway": lambda c, r: c("ec2").delete_nat_gateway(NatGatewayId=r.physical_id),
+    "AWS::EC2::RouteTable": lambda c, r: c("ec2").delete_route_table(RouteTableId=r.physical_id),
+    "AWS::EC2::Route": _delete_route,
+    "AWS::EC2::SubnetRouteTableAssociation": lambda c, r: c("ec2").disassociate_route_table(
+        AssociationId=r.physical_id
+    ),
+    "AWS::EC2::SecurityGroup": lambda c, r: c("ec2").delete_security_group(GroupId=r.physical_id),
+    "AWS::EC2::SecurityGroupEgress": lambda c, r: c("ec2").revoke_security_group_egress(
+        GroupId=str(r.properties.get("GroupId")), SecurityGroupRuleIds=[r.physical_id]
+    ),
+    "AWS::EC2::SecurityGroupIngress": lambda c, r: c("ec2").revoke_security_group_ingress(
+        GroupId=str(r.properties.get("GroupId")), SecurityGroupRuleIds=[r.physical_id]
+    ),
+    "AWS::EC2::VPCEndpoint": lambda c, r: c("ec2").delete_vpc_endpoints(VpcEndpointIds=[r.physical_id]),
+    "AWS::EC2::FlowLog": lambda c, r: c("ec2").delete_flow_logs(FlowLogIds=[r.physical_id]),
+    "AWS::KMS::Key": lambda c, r: c("kms").schedule_key_deletion(KeyId=r.physical_id, PendingWindowInDays=7),
+    "AWS::KMS::Alias": lambda c, r: c("kms").delete_alias(AliasName=r.physical_id),
+    "AWS::S3::Bucket": _empty_and_delete_bucket,
+    "AWS::S3::BucketPolicy": lambda c, r: c("s3").delete_bucket_policy(Bucket=str(r.properties.get("Bucket"))),
+    "AWS::Kinesis::Stream": lambda c, r: c("kinesis").delete_stream(
+        StreamName=r.physical_id, EnforceConsumerDeletion=True
+    ),
+    "AWS::Glue::Database": lambda c, r: c("glue").delete_database(Name=r.physical_id),
+    "AWS::SecretsManager::Secret": lambda c, r: c("secretsmanager").delete_secret(
+        SecretId=r.physical_id, ForceDeleteWithoutRecovery=True
+    ),
+    "AWS::RedshiftServerless::Namespace": lambda c, r: c("redshift-serverless").delete_namespace(
+        namespaceName=r.physical_id
+    ),
+    "AWS::RedshiftServerless::Workgroup": lambda c, r: c("redshift-serverless").delete_workgroup(
+        workgroupName=r.physical_id
+    ),
+    "AWS::Lambda::Function": lambda c, r: c("lambda").delete_function(FunctionName=r.physical_id),
+    "AWS::Lambda::LayerVersion": _delete_layer_version,
+    "AWS::Lambda::Permission": lambda c, r: c("lambda").remove_permission(
+        FunctionName=str(r.properties.get("FunctionName")), StatementId=r.physical_id
+    ),
+    "AWS::DynamoDB::Table": lambda c, r: c("dynamodb").delete_table(TableName=r.physical_id),
+    "AWS::ApiGateway::RestApi": lambda c, r: c("apigateway").delete_rest_api(restApiId=r.physical_id),
+    "AWS::ApiGateway::Resource": lambda c, r: c("apigateway").delete_resource(
+        restApiId=_api(r), resourceId=r.physical_id
+    ),
+    "AWS::ApiGateway::Deployment": lambda c, r: c("apigateway").delete_deployment(
+        restApiId=_api(r), deploymentId=r.physical_id
+    ),
+    "AWS::ApiGateway::Stage": lambda c, r: c("apigateway").delete_stage(
+        restApiId=_api(r), stageName=r.physical_id
+    ),
+    "AWS::ApiGateway::ApiKey": lambda c, r: c("apigateway").delete_api_key(apiKey=r.physical_id),
+    "AWS::ApiGateway::UsagePlan": lambda c, r: c("apigateway").delete_usage_plan(usagePlanId=r.physical_id),
+    "AWS::Events::Rule": lambda c, r: c("events").delete_rule(Name=r.physical_id.split("|")[-1], Force=True),
+    "AWS::SNS::Topic": lambda c, r: c("sns").delete_topic(TopicArn=r.physical_id),
+    "AWS::SNS::Subscription": lambda c, r: c("sns").unsubscribe(SubscriptionArn=r.physical_id),
+    "AWS::SQS::Queue": lambda c, r: c("sqs").delete_queue(QueueUrl=r.physical_id),
+    "AWS::CloudWatch::Alarm": lambda c, r: c("cloudwatch").delete_alarms(AlarmNames=[r.physical_id]),
+    "AWS::CloudWatch::Dashboard": lambda c, r: c("cloudwatch").delete_dashboards(DashboardNames=[r.physical_id]),
+    "AWS::Logs::LogGroup": lambda c, r: c("logs").delete_log_group(logGroupName=r.physical_id),
+    "AWS::Logs::MetricFilter": lambda c, r: c("logs").delete_metric_filter(
+        logGroupName=str(r.properties.get("LogGroupName")), filterName=r.physical_id
+    ),
+    "AWS::Logs::SubscriptionFilter": lambda c, r: c("logs").delete_subscription_filter(
+        logGroupName=str(r.properties.get("LogGroupName")), filterName=r.physical_id
+    ),
+    "AWS::Logs::QueryDefinition": lambda c, r: c("logs").delete_query_definition(queryDefinitionId=r.physical_id),
+    "AWS::XRay::Group": lambda c, r: c("xray").delete_group(GroupARN=r.physical_id),
+    "AWS::XRay::SamplingRule": lambda c, r: c("xray").delete_sampling_rule(RuleARN=r.physical_id),
+    "AWS::CloudTrail::Trail": lambda c, r: c("cloudtrail").delete_trail(Name=r.physical_id),
+}
+
+
+def _delete_role(c: Any, r: Recorded) -> Any:
+    iam = c("iam")
+    for name in iam.list_role_policies(RoleName=r.physical_id).get("PolicyNames", []):
+        iam.delete_role_policy(RoleName=r.physical_id, PolicyName=name)
+    for policy in iam.list_attached_role_policies(RoleName=r.physical_id).get("AttachedPolicies", []):
+        iam.detach_role_policy(RoleName=r.physical_id, PolicyArn=policy["PolicyArn"])
+    return iam.delete_role(RoleName=r.physical_id)
+
+
+REMOVERS["AWS::IAM::Role"] = _delete_role
+
+
+def remove_remaining(engine: Engine, recorded: list[Recorded], remaining: list[dict[str, str]]) -> list[str]:
+    """Delete, through each service, what a failed stack deletion left; children before parents
+    (reverse creation order, several passes for dependencies). Returns what could not be removed."""
+    still = {(row["stack"], row["logical_id"]) for row in remaining}
+    pending = [r for r in reversed(recorded) if (r.stack, r.logical_id) in still]
+    errors: dict[tuple[str, str], str] = {}
+    for _ in range(4):
+        progress = False
+        for item in list(pending):
+            remover = REMOVERS.get(item.type)
+            if remover is None:
+                errors[(item.stack, item.logical_id)] = f"no way to delete {item.type} directly"
+                continue
+            try:
+                remover(engine.client, item)
+            except Gone:
+                pass
+            except ClientError as exc:
+                if not _gone_error(exc):
+                    error = exc.response.get("Error", {})
+                    errors[(item.stack, item.logical_id)] = f"{error.get('Code')}: {error.get('Message', '')}"
+                    continue
+            except (BotoCoreError, ValueError, KeyError) as exc:
+                errors[(item.stack, item.logical_id)] = f"{type(exc).__name__}: {exc}"
+                continue
+            pending.remove(item)
+            errors.pop((item.stack, item.logical_id), None)
+            progress = True
+        if not pending or not progress:
+            break
+    return [
+        f"{item.stack}/{item.logical_id} {item.type} {item.physical_id}: {errors.get((item.stack, item.logical_id), 'not removed')}"
+        for item in pending
+    ]
