@@ -726,7 +726,44 @@ def _delete_role(c: Any, r: Recorded) -> Any:
     return iam.delete_role(RoleName=r.physical_id)
 
 
+def _deregister_target(c: Any, r: Recorded) -> Any:
+    namespace = str(r.properties.get("ServiceNamespace", "dynamodb"))
+    scaling = c("application-autoscaling")
+    found = scaling.describe_scalable_targets(
+        ServiceNamespace=namespace, ResourceIds=[str(r.properties.get("ResourceId"))]
+    )["ScalableTargets"]
+    for target in found:
+        if target["ScalableDimension"] == r.properties.get("ScalableDimension", target["ScalableDimension"]):
+            scaling.deregister_scalable_target(
+                ServiceNamespace=namespace,
+                ResourceId=target["ResourceId"],
+                ScalableDimension=target["ScalableDimension"],
+            )
+
+
+def _delete_scaling_policy(c: Any, r: Recorded) -> Any:
+    namespace = str(r.properties.get("ServiceNamespace", "dynamodb"))
+    scaling = c("application-autoscaling")
+    for policy in scaling.describe_scaling_policies(ServiceNamespace=namespace)["ScalingPolicies"]:
+        if r.physical_id in (policy["PolicyARN"], policy["PolicyName"]):
+            scaling.delete_scaling_policy(
+                PolicyName=policy["PolicyName"],
+                ServiceNamespace=namespace,
+                ResourceId=policy["ResourceId"],
+                ScalableDimension=policy["ScalableDimension"],
+            )
+
+
+def _remove_queue_policy(c: Any, r: Recorded) -> Any:
+    queues = r.properties.get("Queues")
+    for queue in queues if isinstance(queues, list) else []:
+        c("sqs").set_queue_attributes(QueueUrl=str(queue), Attributes={"Policy": ""})
+
+
 REMOVERS["AWS::IAM::Role"] = _delete_role
+REMOVERS["AWS::ApplicationAutoScaling::ScalableTarget"] = _deregister_target
+REMOVERS["AWS::ApplicationAutoScaling::ScalingPolicy"] = _delete_scaling_policy
+REMOVERS["AWS::SQS::QueuePolicy"] = _remove_queue_policy
 
 
 def remove_remaining(engine: Engine, recorded: list[Recorded], remaining: list[dict[str, str]]) -> list[str]:
