@@ -66,7 +66,7 @@ class Platform:
             }
             for spec in manifest.stacks
         }
-        self.local = engine.name == "embedded"
+        self.local = not engine.runs_function_code
         self._code = DeployedCode(engine) if self.local else None
         self._functions: dict[str, Any] = {}
         self._api_key: str | None = None

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class EmbeddedEngine(Engine):
     name = "embedded"
     unverifiable_types: ClassVar[dict[str, str]] = {}
+    runs_function_code = False
 
     def __init__(self, region: str) -> None:
         super().__init__(region, endpoint_url=None)

@@ -81,3 +81,24 @@ class LocalStackEngine(Engine):
     def start(self) -> None:
         super().start()
         self.localstack_session()  # a conflicting setting is a usage error before anything runs
+        self.served_embedded = _is_served_embedded(self.endpoint_url or DEFAULT_ENDPOINT)
+        if self.served_embedded:
+            # `concert-platform engine serve`: every type is emulated, Lambda runs no code
+            self.unverifiable_types = {}  # type: ignore[misc]
+            self.runs_function_code = False
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "served_embedded": getattr(self, "served_embedded", False)}
+
+
+def _is_served_embedded(endpoint: str) -> bool:
+    """True when the endpoint is `concert-platform engine serve` (its health route says so)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{endpoint.rstrip('/')}/_concert/health", timeout=3) as response:  # noqa: S310 - http(s) checked by require_reachable
+            return bool(json.loads(response.read()).get("engine") == "embedded")
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
