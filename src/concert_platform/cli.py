@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Health: GET /_concert/health (also /_localstack/health). Stops cleanly on Ctrl-C or SIGTERM.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=4566, help="port to listen on (default: 4566; 0 picks one)")
+    serve.add_argument(
+        "--port", type=int, default=4566, help="port to listen on (default: 4566; 0 picks one)"
+    )
     serve.set_defaults(handler=_run_engine_serve)
 
     from concert_platform import graph

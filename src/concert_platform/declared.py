@@ -8,8 +8,6 @@ named, instead of failing later on a missing output with a misleading message.
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from concert_platform.engines.base import Engine
@@ -31,7 +29,9 @@ def missing_declared(engine: Engine, manifest: Manifest, key: str, name: str) ->
         return [f"the stack cannot be described ({exc.response.get('Error', {}).get('Code')})"]
     template = manifest.load_template(key)
     present = {
-        s["LogicalResourceId"] for s in summaries if s.get("LogicalResourceId") and s.get("PhysicalResourceId")
+        s["LogicalResourceId"]
+        for s in summaries
+        if s.get("LogicalResourceId") and s.get("PhysicalResourceId")
     }
     # conditions only depend on parameters and pseudo parameters here
     resolver = Resolver(
@@ -65,5 +65,3 @@ def require_declared(engine: Engine, manifest: Manifest, key: str, name: str, st
         f"engine {engine.name} reported stack {name} {status}, but {len(problems)} declared "
         f"item(s) are not there: {shown}"
     )
-
-

@@ -223,7 +223,9 @@ def teardown_environment(engine: Any, manifest: Any, environment: str, console: 
         remaining, confirmed = confirm_gone(engine, inventory)
         removed_directly = before - len(remaining)
     recorded_names = {item.physical_id for item in inventory}
-    found = [item for item in find_leftovers(engine, environment) if item.split(": ", 1)[-1] not in recorded_names]
+    found = [
+        item for item in find_leftovers(engine, environment) if item.split(": ", 1)[-1] not in recorded_names
+    ]
     # a kind this engine cannot list is noted, not failed: the recorded resources were each asked for
     unlisted = [item for item in found if ": could not list (" in item]
     leftovers = [item for item in found if item not in unlisted]
@@ -298,7 +300,11 @@ def one_line_reason(failures: list[dict[str, str]]) -> str | None:
     if not failures:
         return None
     first = failures[0]
-    more = f" (and {len(failures) - 1} more failure{'s' if len(failures) > 2 else ''})" if len(failures) > 1 else ""
+    more = (
+        f" (and {len(failures) - 1} more failure{'s' if len(failures) > 2 else ''})"
+        if len(failures) > 1
+        else ""
+    )
     where = f"{first['phase']}: {first['check']}" if first["check"] else first["phase"]
     return f"{where}: {first['reason']}{more}"
 

@@ -138,8 +138,12 @@ def concert_deployment(
             if deployment is not None:
                 deployment.teardown = teardown
             if not teardown["clean"]:
-                rows = [
-                    f"{r['stack']}/{r['logical_id']} {r['type']} {r['physical_id']}: {r['detail']}"
-                    for r in teardown["remaining"]
-                ] + teardown["leftovers"] + teardown["stack_failures"]
+                rows = (
+                    [
+                        f"{r['stack']}/{r['logical_id']} {r['type']} {r['physical_id']}: {r['detail']}"
+                        for r in teardown["remaining"]
+                    ]
+                    + teardown["leftovers"]
+                    + teardown["stack_failures"]
+                )
                 pytest.fail(f"teardown of {environment} is not clean: {'; '.join(rows)}", pytrace=False)

@@ -34,9 +34,7 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
     passed: dict[str, list[tuple[str, str | None]]] = {
         "deploy": [(f"{s['key']} {s['status']}", None) for s in report["stacks"] if s["status"] != "failed"],
         "post_deploy": [(p["name"], None) for p in report["post_deploy"] if p["ok"]],
-        "verify": [
-            (f"{resources['verified']} of {resources['declared']} declared resources verified", None)
-        ]
+        "verify": [(f"{resources['verified']} of {resources['declared']} declared resources verified", None)]
         if resources.get("declared")
         else [],
         "cross_stack": [
@@ -44,7 +42,10 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
         ],
         "smoke": [(c["name"], None) for c in smoke["checks"] if c["ok"]],
         "teardown": [
-            (f"{teardown.get('confirmed_gone', 0)} of {teardown.get('recorded', 0)} recorded resources gone", None)
+            (
+                f"{teardown.get('confirmed_gone', 0)} of {teardown.get('recorded', 0)} recorded resources gone",
+                None,
+            )
         ]
         if teardown.get("clean")
         else [],
@@ -97,7 +98,8 @@ def markdown(report: dict[str, Any]) -> str:
     if report["failures"]:
         lines += ["", "## Failures", "", "| phase | check | reason |", "| --- | --- | --- |"]
         lines += [
-            f"| {f['phase']} | {_cell(f['check'] or '-')} | {_cell(f['reason'])} |" for f in report["failures"]
+            f"| {f['phase']} | {_cell(f['check'] or '-')} | {_cell(f['reason'])} |"
+            for f in report["failures"]
         ]
     lines += ["", "## Stacks", "", "| stack | name | status | seconds |", "| --- | --- | --- | --- |"]
     lines += [f"| {s['key']} | `{s['name']}` | {s['status']} | {s['seconds']} |" for s in report["stacks"]]
@@ -111,10 +113,16 @@ def markdown(report: dict[str, Any]) -> str:
     if smoke["checks"]:
         lines += ["", "## Smoke checks", "", "| check | result | detail |", "| --- | --- | --- |"]
         lines += [
-            f"| {c['name']} | {'pass' if c['ok'] else 'FAIL'} | {_cell(c['detail'])} |" for c in smoke["checks"]
+            f"| {c['name']} | {'pass' if c['ok'] else 'FAIL'} | {_cell(c['detail'])} |"
+            for c in smoke["checks"]
         ]
     if teardown.get("remaining"):
-        lines += ["", "## Still there after destroy", "", "| stack | resource | type | physical id | detail |"]
+        lines += [
+            "",
+            "## Still there after destroy",
+            "",
+            "| stack | resource | type | physical id | detail |",
+        ]
         lines += ["| --- | --- | --- | --- | --- |"]
         lines += [
             f"| {r['stack']} | {r['logical_id']} | {r['type']} | `{r['physical_id']}` | {_cell(r['detail'])} |"

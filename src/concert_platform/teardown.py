@@ -53,6 +53,11 @@ def _exports(engine: Engine) -> dict[str, str]:
     return exports
 
 
+def _physical_id_getter(physical: Mapping[str, str]) -> Callable[[str, str], Any]:
+    """GetAtt as the physical id: enough to find a resource again (APIs take the name for the ARN)."""
+    return lambda logical, _attribute: physical.get(logical, UNRESOLVED)
+
+
 def record_inventory(engine: Engine, manifest: Manifest, environment: str) -> list[Recorded]:
     """Every physical resource the environment's stacks report, in creation order."""
     cfn = engine.client("cloudformation")
@@ -89,8 +94,7 @@ def record_inventory(engine: Engine, manifest: Manifest, environment: str) -> li
             },
             physical,
             exports,
-            # enough to find a resource again: APIs accept the name where a GetAtt gives the ARN
-            lambda logical, _attribute: physical.get(logical, UNRESOLVED),
+            _physical_id_getter(physical),
         )
         declared = template.get("Resources", {})
         for logical_id, physical_id in physical.items():
@@ -143,21 +147,9 @@ def _first(items: Iterable[Any]) -> Any:
     raise Gone
 
 
-def _sibling(item: Recorded, resource_type: str, property_name: str) -> str:
-    """A resource this one belongs to (a rest API, a usage plan): from the properties, else the stack."""
-    value = item.properties.get(property_name)
-    if isinstance(value, str) and value:
-        return value
-    raise Gone  # unreachable in practice: the parent's own probe reports it
-
-
 Probe = Callable[[Any, Recorded], str | None]
 """Returns None when the resource still exists (or a note about why it counts as gone), raises
 Gone or a not-found ClientError when it is gone."""
-
-
-def _ec2(c: Any) -> Any:
-    return c("ec2")
 
 
 def _nat(c: Any, r: Recorded) -> str | None:
@@ -213,7 +205,9 @@ def _association(c: Any, r: Recorded) -> str | None:
 def _sg_rule(c: Any, r: Recorded) -> str | None:
     group = r.properties.get("GroupId")
     if r.physical_id.startswith("sgr-"):
-        _first(c("ec2").describe_security_group_rules(SecurityGroupRuleIds=[r.physical_id])["SecurityGroupRules"])
+        _first(
+            c("ec2").describe_security_group_rules(SecurityGroupRuleIds=[r.physical_id])["SecurityGroupRules"]
+        )
         return None
     if not isinstance(group, str):
         raise Gone
@@ -328,7 +322,7 @@ def _api_method(client: Any, api: str, r: Recorded) -> Any:
 
 def _usage_plan_key(c: Any, r: Recorded) -> str | None:
     key, _, plan = r.physical_id.partition(":")
-    plan = plan or _sibling(r, "AWS::ApiGateway::UsagePlan", "UsagePlanId")
+    plan = plan or str(r.properties.get("UsagePlanId", ""))
     c("apigateway").get_usage_plan_key(usagePlanId=plan, keyId=key)
     return None
 
@@ -381,19 +375,20 @@ def _alarm(c: Any, r: Recorded) -> str | None:
 PROBES: dict[str, Probe] = {
     "AWS::EC2::VPC": lambda c, r: c("ec2").describe_vpcs(VpcIds=[r.physical_id]) and None,
     "AWS::EC2::Subnet": lambda c, r: c("ec2").describe_subnets(SubnetIds=[r.physical_id]) and None,
-    "AWS::EC2::InternetGateway": lambda c, r: c("ec2").describe_internet_gateways(
-        InternetGatewayIds=[r.physical_id]
-    )
-    and None,
+    "AWS::EC2::InternetGateway": lambda c, r: (
+        c("ec2").describe_internet_gateways(InternetGatewayIds=[r.physical_id]) and None
+    ),
     "AWS::EC2::VPCGatewayAttachment": _gateway_attachment,
     "AWS::EC2::EIP": _eip,
     "AWS::EC2::NatGateway": _nat,
-    "AWS::EC2::RouteTable": lambda c, r: c("ec2").describe_route_tables(RouteTableIds=[r.physical_id])
-    and None,
+    "AWS::EC2::RouteTable": lambda c, r: (
+        c("ec2").describe_route_tables(RouteTableIds=[r.physical_id]) and None
+    ),
     "AWS::EC2::Route": _route,
     "AWS::EC2::SubnetRouteTableAssociation": _association,
-    "AWS::EC2::SecurityGroup": lambda c, r: c("ec2").describe_security_groups(GroupIds=[r.physical_id])
-    and None,
+    "AWS::EC2::SecurityGroup": lambda c, r: (
+        c("ec2").describe_security_groups(GroupIds=[r.physical_id]) and None
+    ),
     "AWS::EC2::SecurityGroupEgress": _sg_rule,
     "AWS::EC2::SecurityGroupIngress": _sg_rule,
     "AWS::EC2::VPCEndpoint": _endpoint,
@@ -404,19 +399,18 @@ PROBES: dict[str, Probe] = {
     "AWS::S3::BucketPolicy": _policy_holder(
         "bucket", "Bucket", lambda c, b: c("s3").get_bucket_policy(Bucket=b)
     ),
-    "AWS::Kinesis::Stream": lambda c, r: c("kinesis").describe_stream_summary(StreamName=r.physical_id)
-    and None,
+    "AWS::Kinesis::Stream": lambda c, r: (
+        c("kinesis").describe_stream_summary(StreamName=r.physical_id) and None
+    ),
     "AWS::Glue::Database": lambda c, r: c("glue").get_database(Name=r.physical_id) and None,
     "AWS::IAM::Role": lambda c, r: c("iam").get_role(RoleName=r.physical_id) and None,
     "AWS::SecretsManager::Secret": _secret,
-    "AWS::RedshiftServerless::Namespace": lambda c, r: c("redshift-serverless").get_namespace(
-        namespaceName=r.physical_id
-    )
-    and None,
-    "AWS::RedshiftServerless::Workgroup": lambda c, r: c("redshift-serverless").get_workgroup(
-        workgroupName=r.physical_id
-    )
-    and None,
+    "AWS::RedshiftServerless::Namespace": lambda c, r: (
+        c("redshift-serverless").get_namespace(namespaceName=r.physical_id) and None
+    ),
+    "AWS::RedshiftServerless::Workgroup": lambda c, r: (
+        c("redshift-serverless").get_workgroup(workgroupName=r.physical_id) and None
+    ),
     "AWS::Lambda::Function": lambda c, r: c("lambda").get_function(FunctionName=r.physical_id) and None,
     "AWS::Lambda::LayerVersion": _layer_version,
     "AWS::Lambda::Permission": _permission,
@@ -424,20 +418,26 @@ PROBES: dict[str, Probe] = {
     "AWS::ApplicationAutoScaling::ScalableTarget": _scalable_target,
     "AWS::ApplicationAutoScaling::ScalingPolicy": _scaling_policy,
     "AWS::ApiGateway::RestApi": lambda c, r: c("apigateway").get_rest_api(restApiId=r.physical_id) and None,
-    "AWS::ApiGateway::Resource": _api_child(lambda a, api, r: a.get_resource(restApiId=api, resourceId=r.physical_id)),
+    "AWS::ApiGateway::Resource": _api_child(
+        lambda a, api, r: a.get_resource(restApiId=api, resourceId=r.physical_id)
+    ),
     "AWS::ApiGateway::Method": _api_child(_api_method),
     "AWS::ApiGateway::Deployment": _api_child(
         lambda a, api, r: a.get_deployment(restApiId=api, deploymentId=r.physical_id)
     ),
-    "AWS::ApiGateway::Stage": _api_child(lambda a, api, r: a.get_stage(restApiId=api, stageName=r.physical_id)),
+    "AWS::ApiGateway::Stage": _api_child(
+        lambda a, api, r: a.get_stage(restApiId=api, stageName=r.physical_id)
+    ),
     "AWS::ApiGateway::ApiKey": lambda c, r: c("apigateway").get_api_key(apiKey=r.physical_id) and None,
-    "AWS::ApiGateway::UsagePlan": lambda c, r: c("apigateway").get_usage_plan(usagePlanId=r.physical_id)
-    and None,
+    "AWS::ApiGateway::UsagePlan": lambda c, r: (
+        c("apigateway").get_usage_plan(usagePlanId=r.physical_id) and None
+    ),
     "AWS::ApiGateway::UsagePlanKey": _usage_plan_key,
     "AWS::Events::Rule": lambda c, r: c("events").describe_rule(Name=r.physical_id.split("|")[-1]) and None,
     "AWS::SNS::Topic": lambda c, r: c("sns").get_topic_attributes(TopicArn=r.physical_id) and None,
-    "AWS::SNS::Subscription": lambda c, r: c("sns").get_subscription_attributes(SubscriptionArn=r.physical_id)
-    and None,
+    "AWS::SNS::Subscription": lambda c, r: (
+        c("sns").get_subscription_attributes(SubscriptionArn=r.physical_id) and None
+    ),
     "AWS::SNS::TopicPolicy": _policy_holder(
         "topic", "Topics", lambda c, t: c("sns").get_topic_attributes(TopicArn=t)
     ),
@@ -446,8 +446,9 @@ PROBES: dict[str, Probe] = {
         "queue", "Queues", lambda c, q: c("sqs").get_queue_attributes(QueueUrl=q)
     ),
     "AWS::CloudWatch::Alarm": _alarm,
-    "AWS::CloudWatch::Dashboard": lambda c, r: c("cloudwatch").get_dashboard(DashboardName=r.physical_id)
-    and None,
+    "AWS::CloudWatch::Dashboard": lambda c, r: (
+        c("cloudwatch").get_dashboard(DashboardName=r.physical_id) and None
+    ),
     "AWS::Logs::LogGroup": _log_group,
     "AWS::Logs::MetricFilter": _metric_filter,
     "AWS::Logs::SubscriptionFilter": _subscription_filter,
@@ -644,7 +645,9 @@ def _api(r: Recorded) -> str:
 REMOVERS: dict[str, Remover] = {
     "AWS::EC2::VPC": lambda c, r: c("ec2").delete_vpc(VpcId=r.physical_id),
     "AWS::EC2::Subnet": lambda c, r: c("ec2").delete_subnet(SubnetId=r.physical_id),
-    "AWS::EC2::InternetGateway": lambda c, r: c("ec2").delete_internet_gateway(InternetGatewayId=r.physical_id),
+    "AWS::EC2::InternetGateway": lambda c, r: c("ec2").delete_internet_gateway(
+        InternetGatewayId=r.physical_id
+    ),
     "AWS::EC2::VPCGatewayAttachment": _detach_gateway,
     "AWS::EC2::EIP": _release_address,
     "AWS::EC2::NatGateway": lambda c, r: c("ec2").delete_nat_gateway(NatGatewayId=r.physical_id),
@@ -665,7 +668,9 @@ REMOVERS: dict[str, Remover] = {
     "AWS::KMS::Key": lambda c, r: c("kms").schedule_key_deletion(KeyId=r.physical_id, PendingWindowInDays=7),
     "AWS::KMS::Alias": lambda c, r: c("kms").delete_alias(AliasName=r.physical_id),
     "AWS::S3::Bucket": _empty_and_delete_bucket,
-    "AWS::S3::BucketPolicy": lambda c, r: c("s3").delete_bucket_policy(Bucket=str(r.properties.get("Bucket"))),
+    "AWS::S3::BucketPolicy": lambda c, r: c("s3").delete_bucket_policy(
+        Bucket=str(r.properties.get("Bucket"))
+    ),
     "AWS::Kinesis::Stream": lambda c, r: c("kinesis").delete_stream(
         StreamName=r.physical_id, EnforceConsumerDeletion=True
     ),
@@ -702,7 +707,9 @@ REMOVERS: dict[str, Remover] = {
     "AWS::SNS::Subscription": lambda c, r: c("sns").unsubscribe(SubscriptionArn=r.physical_id),
     "AWS::SQS::Queue": lambda c, r: c("sqs").delete_queue(QueueUrl=r.physical_id),
     "AWS::CloudWatch::Alarm": lambda c, r: c("cloudwatch").delete_alarms(AlarmNames=[r.physical_id]),
-    "AWS::CloudWatch::Dashboard": lambda c, r: c("cloudwatch").delete_dashboards(DashboardNames=[r.physical_id]),
+    "AWS::CloudWatch::Dashboard": lambda c, r: c("cloudwatch").delete_dashboards(
+        DashboardNames=[r.physical_id]
+    ),
     "AWS::Logs::LogGroup": lambda c, r: c("logs").delete_log_group(logGroupName=r.physical_id),
     "AWS::Logs::MetricFilter": lambda c, r: c("logs").delete_metric_filter(
         logGroupName=str(r.properties.get("LogGroupName")), filterName=r.physical_id
@@ -710,7 +717,9 @@ REMOVERS: dict[str, Remover] = {
     "AWS::Logs::SubscriptionFilter": lambda c, r: c("logs").delete_subscription_filter(
         logGroupName=str(r.properties.get("LogGroupName")), filterName=r.physical_id
     ),
-    "AWS::Logs::QueryDefinition": lambda c, r: c("logs").delete_query_definition(queryDefinitionId=r.physical_id),
+    "AWS::Logs::QueryDefinition": lambda c, r: c("logs").delete_query_definition(
+        queryDefinitionId=r.physical_id
+    ),
     "AWS::XRay::Group": lambda c, r: c("xray").delete_group(GroupARN=r.physical_id),
     "AWS::XRay::SamplingRule": lambda c, r: c("xray").delete_sampling_rule(RuleARN=r.physical_id),
     "AWS::CloudTrail::Trail": lambda c, r: c("cloudtrail").delete_trail(Name=r.physical_id),

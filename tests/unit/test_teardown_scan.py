@@ -73,7 +73,9 @@ def _listers(c: Callable[[str], Any]) -> dict[str, Callable[[], list[str]]]:
         found = []
         for group in log_groups():
             if kind == "metric":
-                found += [f["filterName"] for f in logs.describe_metric_filters(logGroupName=group)["metricFilters"]]
+                found += [
+                    f["filterName"] for f in logs.describe_metric_filters(logGroupName=group)["metricFilters"]
+                ]
             else:
                 found += [
                     f["filterName"]
@@ -84,15 +86,22 @@ def _listers(c: Callable[[str], Any]) -> dict[str, Callable[[], list[str]]]:
     def rules() -> list[str]:
         found = []
         for group in ec2.describe_security_groups()["SecurityGroups"]:
-            for direction, permissions in (("in", group["IpPermissions"]), ("out", group["IpPermissionsEgress"])):
-                found += [f"{group['GroupId']}/{direction}/{json.dumps(p, sort_keys=True)}" for p in permissions]
+            for direction, permissions in (
+                ("in", group["IpPermissions"]),
+                ("out", group["IpPermissionsEgress"]),
+            ):
+                found += [
+                    f"{group['GroupId']}/{direction}/{json.dumps(p, sort_keys=True)}" for p in permissions
+                ]
         return found
 
     scaling = c("application-autoscaling")
     return {
         "vpc": lambda: [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]],
         "subnet": lambda: [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]],
-        "internet gateway": lambda: [g["InternetGatewayId"] for g in ec2.describe_internet_gateways()["InternetGateways"]],
+        "internet gateway": lambda: [
+            g["InternetGatewayId"] for g in ec2.describe_internet_gateways()["InternetGateways"]
+        ],
         "gateway attachment": lambda: [
             f"{g['InternetGatewayId']}/{a['VpcId']}"
             for g in ec2.describe_internet_gateways()["InternetGateways"]
@@ -102,7 +111,9 @@ def _listers(c: Callable[[str], Any]) -> dict[str, Callable[[], list[str]]]:
         "nat gateway": lambda: [
             n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"
         ],
-        "network interface": lambda: [n["NetworkInterfaceId"] for n in ec2.describe_network_interfaces()["NetworkInterfaces"]],
+        "network interface": lambda: [
+            n["NetworkInterfaceId"] for n in ec2.describe_network_interfaces()["NetworkInterfaces"]
+        ],
         "route table": lambda: [t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]],
         "route": lambda: [
             f"{t['RouteTableId']}/{r.get('DestinationCidrBlock') or r.get('DestinationPrefixListId')}"
@@ -151,7 +162,8 @@ def _listers(c: Callable[[str], Any]) -> dict[str, Callable[[], list[str]]]:
             for t in scaling.describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"]
         ],
         "scaling policy": lambda: [
-            p["PolicyARN"] for p in scaling.describe_scaling_policies(ServiceNamespace="dynamodb")["ScalingPolicies"]
+            p["PolicyARN"]
+            for p in scaling.describe_scaling_policies(ServiceNamespace="dynamodb")["ScalingPolicies"]
         ],
         "rest api": lambda: [a["id"] for a in c("apigateway").get_rest_apis()["items"]],
         "api resource": lambda: api_children("resources"),
@@ -162,10 +174,14 @@ def _listers(c: Callable[[str], Any]) -> dict[str, Callable[[], list[str]]]:
         "usage plan key": usage_plan_keys,
         "event rule": lambda: [r["Name"] for r in c("events").list_rules()["Rules"]],
         "topic": lambda: [t["TopicArn"] for t in c("sns").list_topics()["Topics"]],
-        "subscription": lambda: [s["SubscriptionArn"] for s in c("sns").list_subscriptions()["Subscriptions"]],
+        "subscription": lambda: [
+            s["SubscriptionArn"] for s in c("sns").list_subscriptions()["Subscriptions"]
+        ],
         "queue": lambda: c("sqs").list_queues().get("QueueUrls", []),
         "alarm": lambda: [a["AlarmName"] for a in c("cloudwatch").describe_alarms()["MetricAlarms"]],
-        "dashboard": lambda: [d["DashboardName"] for d in c("cloudwatch").list_dashboards()["DashboardEntries"]],
+        "dashboard": lambda: [
+            d["DashboardName"] for d in c("cloudwatch").list_dashboards()["DashboardEntries"]
+        ],
         "log group": log_groups,
         "metric filter": lambda: filters("metric"),
         "subscription filter": lambda: filters("subscription"),

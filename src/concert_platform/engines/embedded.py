@@ -127,7 +127,7 @@ def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        announce(f"http://{bound_host}:{bound_port}")
+        announce(f"http://{bound_host!s}:{bound_port}")
         server.serve_forever()
     finally:
         server.server_close()
