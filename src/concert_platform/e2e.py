@@ -107,9 +107,6 @@ def run_e2e(
     from concert_platform.engines import create_engine
     from concert_platform.manifest import load_manifest
     from concert_platform.naming import validate_environment, validate_names, validate_region
-    from concert_platform.smoke import run_smoke
-    from concert_platform.verify import verify_environment
-    from concert_platform.workflow import deploy_environment
 
     console = Console(stderr=True, highlight=False)
     manifest = manifest or load_manifest()
@@ -122,49 +119,17 @@ def run_e2e(
     phases = _Phases(report)
     environ = dict(os.environ)
     environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
-    with engine:
-        deployed_ok, deployed = phases.run(
-            "deploy",
-            lambda: deploy_environment(
-                engine,
-                manifest,
-                environment,
-                console=console,
-                load_sample=True,
-                environ=environ,
-                interactive=False,
-                confirm=lambda _q: True,
-                artifacts=artifacts,
-            ),
-        )
-        if deployed_ok:
-            report["stacks"] = deployed["stacks"]
-            report["post_deploy"] = deployed["post_deploy"]
-            # deploy_environment runs the post-deployment steps; it says how long they took
-            post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
-            phases.seconds["deploy"] = round((phases.seconds["deploy"] or 0.0) - post_seconds, 3)
-            phases.seconds["post_deploy"] = round(post_seconds, 3)
-            verified_ok, resources = phases.run(
-                "verify", lambda: verify_environment(engine, manifest, environment)
-            )
-            if verified_ok:
-                report["resources"] = resources
-            smoked_ok, smoke = phases.run("smoke", lambda: run_smoke(engine, manifest, environment))
-            if smoked_ok:
-                report["smoke"] = smoke
-        else:
-            report["stacks"] = _stack_rows(engine, manifest, environment)
-        if keep and engine_name != "embedded":
-            report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
-        else:
-            torn_ok, teardown = phases.run(
-                "teardown", lambda: teardown_environment(engine, manifest, environment, console)
-            )
-            report["teardown"] = (
-                teardown
-                if torn_ok
-                else {"clean": False, "remaining": [], "leftovers": [], "stack_failures": []}
-            )
+    try:
+        engine.start()
+    except ConcertPlatformError as exc:  # unreachable or misconfigured: nothing ran, reports still written
+        report["errors"].append({"phase": "deploy", "reason": f"engine {engine_name}: {exc}"})
+        report["exit_code"] = exc.exit_code
+        report["teardown"] = {"clean": None, "remaining": [], "leftovers": [], "not_run": True}
+    else:
+        try:
+            _run_phases(engine, engine_name, manifest, environment, keep, artifacts, environ, console, phases)
+        finally:
+            engine.stop()
     report.setdefault("stacks", [])
     report.setdefault("post_deploy", [])
     report.setdefault(
@@ -176,6 +141,65 @@ def run_e2e(
     report["ok"] = not report["failures"]
     report["reason"] = one_line_reason(report["failures"])
     return report
+
+
+def _run_phases(
+    engine: Any,
+    engine_name: str,
+    manifest: Any,
+    environment: str,
+    keep: bool,
+    artifacts: Any,
+    environ: dict[str, str],
+    console: Any,
+    phases: _Phases,
+) -> None:
+    """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report."""
+    from concert_platform.smoke import run_smoke
+    from concert_platform.verify import verify_environment
+    from concert_platform.workflow import deploy_environment
+
+    report = phases.report
+    deployed_ok, deployed = phases.run(
+        "deploy",
+        lambda: deploy_environment(
+            engine,
+            manifest,
+            environment,
+            console=console,
+            load_sample=True,
+            environ=environ,
+            interactive=False,
+            confirm=lambda _q: True,
+            artifacts=artifacts,
+        ),
+    )
+    if deployed_ok:
+        report["stacks"] = deployed["stacks"]
+        report["post_deploy"] = deployed["post_deploy"]
+        # deploy_environment runs the post-deployment steps; it says how long they took
+        post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
+        phases.seconds["deploy"] = round((phases.seconds["deploy"] or 0.0) - post_seconds, 3)
+        phases.seconds["post_deploy"] = round(post_seconds, 3)
+        verified_ok, resources = phases.run(
+            "verify", lambda: verify_environment(engine, manifest, environment)
+        )
+        if verified_ok:
+            report["resources"] = resources
+        smoked_ok, smoke = phases.run("smoke", lambda: run_smoke(engine, manifest, environment))
+        if smoked_ok:
+            report["smoke"] = smoke
+    else:
+        report["stacks"] = _stack_rows(engine, manifest, environment)
+    if keep and engine_name != "embedded":
+        report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
+    else:
+        torn_ok, teardown = phases.run(
+            "teardown", lambda: teardown_environment(engine, manifest, environment, console)
+        )
+        report["teardown"] = (
+            teardown if torn_ok else {"clean": False, "remaining": [], "leftovers": [], "stack_failures": []}
+        )
 
 
 def _stack_rows(engine: Any, manifest: Any, environment: str) -> list[dict[str, Any]]:
@@ -318,4 +342,4 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         print_summary(report, paths)
-    return 0 if report["ok"] else 1
+    return 0 if report["ok"] else int(report.get("exit_code", 1))

@@ -19,6 +19,8 @@ from rich.table import Table
 def _teardown_word(teardown: dict[str, Any]) -> str:
     if teardown.get("kept"):
         return "kept"
+    if teardown.get("not_run"):
+        return "not run (the engine never started)"
     return "clean" if teardown.get("clean") else "NOT CLEAN"
 
 

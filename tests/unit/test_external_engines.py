@@ -148,3 +148,20 @@ def test_an_engine_that_reports_complete_without_creating_is_named_and_cleaned_u
     assert teardown["remaining"] == [] and teardown["confirmed_gone"] == teardown["recorded"], teardown
     assert teardown["clean"] is False  # the engine's own stack deletion failed, and the report says so
     assert teardown["stack_failures"]
+
+
+def test_an_unreachable_endpoint_still_ends_with_the_three_reports(
+    no_endpoint_settings: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from concert_platform import cli
+
+    url = f"http://127.0.0.1:{free_port()}"
+    code = cli.main(
+        ["e2e", "--engine", "localstack", "--endpoint-url", url, "-e", "unr", "--reports-dir", str(tmp_path)]
+    )
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in out + err
+    report = json.loads((tmp_path / "e2e-localstack-unr.json").read_text())
+    assert report["reason"].startswith(f"deploy: engine localstack: endpoint {url} is unreachable")
+    assert "teardown: not run" in (tmp_path / "e2e-localstack-unr.md").read_text()
+    assert (tmp_path / "e2e-localstack-unr.xml").is_file()
