@@ -195,9 +195,28 @@ def _run_destroy(args: argparse.Namespace) -> int:
         )
         if typed.strip() != "production":
             raise UsageError("production destroy cancelled")
+    from concert_platform.teardown import (
+        RETAINED_BY_DESIGN,
+        confirm_gone,
+        describe_remaining,
+        record_inventory,
+    )
+
+    console = stderr_console()
     with engine:
-        report = destroy_environment(
-            engine, manifest, args.environment, only=args.only, console=stderr_console()
+        selected = {spec.key for spec in manifest.select(args.only)}
+        inventory = [i for i in record_inventory(engine, manifest, args.environment) if i.stack in selected]
+        report = destroy_environment(engine, manifest, args.environment, only=args.only, console=console)
+        remaining, confirmed = confirm_gone(engine, inventory)
+    report["remaining"] = remaining
+    report["ok"] = report["ok"] and not remaining
+    for row in remaining:
+        console.print(f"[red]still there[/red] {describe_remaining(row)}", soft_wrap=True)
+    retained = sum(1 for i in inventory if i.type in RETAINED_BY_DESIGN)
+    if report["ok"]:
+        console.print(
+            f"destroyed: {confirmed} of {len(inventory)} recorded resources confirmed gone"
+            + (f" ({retained} retained by design)" if retained else "")
         )
     if args.json:
         print(json.dumps(report, indent=2))
