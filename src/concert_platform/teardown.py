@@ -211,8 +211,22 @@ def _sg_rule(c: Any, r: Recorded) -> str | None:
         return None
     if not isinstance(group, str):
         raise Gone
-    # an id the engine made up: the rule lives as long as its group holds a rule of this shape
-    _first(c("ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"])
+    # an id the engine made up: the rule exists while its group holds a rule of this shape
+    found = _first(c("ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"])
+    permissions = found["IpPermissions" if r.type.endswith("Ingress") else "IpPermissionsEgress"]
+    peer = r.properties.get("SourceSecurityGroupId") or r.properties.get("DestinationSecurityGroupId")
+    cidr = r.properties.get("CidrIp")
+    _first(
+        p
+        for p in permissions
+        if str(p.get("IpProtocol")) == str(r.properties.get("IpProtocol"))
+        and str(p.get("FromPort", "")) == str(r.properties.get("FromPort", ""))
+        and str(p.get("ToPort", "")) == str(r.properties.get("ToPort", ""))
+        and (
+            (peer and any(g.get("GroupId") == peer for g in p.get("UserIdGroupPairs", [])))
+            or (cidr and any(x.get("CidrIp") == cidr for x in p.get("IpRanges", [])))
+        )
+    )
     return None
 
 
