@@ -97,6 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
     e2e.add_arguments(e2e_parser)
     e2e_parser.set_defaults(handler=e2e.run)
 
+    engine_parser = commands.add_parser("engine", help="run the embedded engine for other tools")
+    engine_commands = engine_parser.add_subparsers(dest="engine_command", required=True, metavar="ACTION")
+    serve = engine_commands.add_parser(
+        "serve",
+        help="serve the embedded engine on a port until interrupted",
+        description="The embedded engine (moto with this project's extensions) as a standalone endpoint "
+        "for awslocal, localstack-client, `--engine localstack --endpoint-url`, or a second terminal. "
+        "Health: GET /_concert/health (also /_localstack/health). Stops cleanly on Ctrl-C or SIGTERM.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, default=4566, help="port to listen on (default: 4566; 0 picks one)"
+    )
+    serve.set_defaults(handler=_run_engine_serve)
+
     from concert_platform import graph
 
     graph_parser = commands.add_parser("graph", help="write the stack dependency graph as Mermaid")
@@ -180,12 +195,50 @@ def _run_destroy(args: argparse.Namespace) -> int:
         )
         if typed.strip() != "production":
             raise UsageError("production destroy cancelled")
+    from concert_platform.teardown import (
+        RETAINED_BY_DESIGN,
+        confirm_gone,
+        describe_remaining,
+        record_inventory,
+    )
+
+    console = stderr_console()
     with engine:
-        report = destroy_environment(
-            engine, manifest, args.environment, only=args.only, console=stderr_console()
+        selected = {spec.key for spec in manifest.select(args.only)}
+        inventory = [i for i in record_inventory(engine, manifest, args.environment) if i.stack in selected]
+        report = destroy_environment(engine, manifest, args.environment, only=args.only, console=console)
+        remaining, confirmed = confirm_gone(engine, inventory)
+    report["remaining"] = remaining
+    report["ok"] = report["ok"] and not remaining
+    for row in remaining:
+        console.print(f"[red]still there[/red] {describe_remaining(row)}", soft_wrap=True)
+    retained = sum(1 for i in inventory if i.type in RETAINED_BY_DESIGN)
+    if report["ok"]:
+        console.print(
+            f"destroyed: {confirmed} of {len(inventory)} recorded resources confirmed gone"
+            + (f" ({retained} retained by design)" if retained else "")
         )
     if args.json:
         print(json.dumps(report, indent=2))
+    return 0 if report["ok"] else 1
+
+
+def _run_engine_serve(args: argparse.Namespace) -> int:
+    from concert_platform.engines.embedded import HEALTH_PATHS, serve
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a port number (0-65535)")
+
+    def announce(endpoint: str) -> None:
+        print(f"embedded engine serving on {endpoint}", flush=True)
+        stderr_console().print(
+            f"health: {endpoint}{HEALTH_PATHS[0]}; use it with --engine localstack --endpoint-url {endpoint} "
+            f"or AWS_ENDPOINT_URL={endpoint}; Ctrl-C stops it",
+            soft_wrap=True,
+        )
+
+    serve(args.host, args.port, announce)
+    stderr_console().print("embedded engine stopped")
     return 0
 
 

@@ -268,6 +268,11 @@ class StackOperator:
         final = self._wait_stable(name, since, seen)
         if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             raise self._failure(name, final, since)
+        from concert_platform.declared import require_declared
+
+        lie = require_declared(self.engine, self.manifest, spec.key, name, final)
+        if lie:
+            raise DeployError(lie)
         outcome = "replaced" if replaced else ("updated" if current else "created")
         result = StackResult(
             spec.key, name, outcome, time.monotonic() - started, self.outputs(spec.key), final

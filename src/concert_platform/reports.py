@@ -1,7 +1,13 @@
-"""Run reports a reviewer can attach to a pull request: terminal summary, JUnit XML, Markdown."""
+"""Run reports a reviewer can attach to a pull request: JSON, JUnit XML, Markdown, terminal summary.
+
+All four read the same `failures` list the verdict comes from, so no report can say PASSED
+while a check of any phase failed. They are written whatever happened, also after a failed
+deploy (missing sections are empty, never absent).
+"""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -12,50 +18,59 @@ from rich.table import Table
 from concert_platform.execution_roles import junit_cases, markdown_lines, summary_lines
 
 
+def _teardown_word(teardown: dict[str, Any]) -> str:
+    if teardown.get("kept"):
+        return "kept"
+    if teardown.get("not_run"):
+        return "not run (the engine never started)"
+    return "clean" if teardown.get("clean") else "NOT CLEAN"
+
+
+def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """(suite, [(case, failure or None)]): every check of every phase, passed or failed."""
+    failed_by_phase: dict[str, list[tuple[str, str | None]]] = {}
+    for failure in report["failures"]:
+        name = failure["check"] or f"{failure['phase']} phase"
+        failed_by_phase.setdefault(failure["phase"], []).append((name, failure["reason"]))
+    resources = report["resources"]
+    smoke = report["smoke"]
+    teardown = report.get("teardown", {})
+    passed: dict[str, list[tuple[str, str | None]]] = {
+        "deploy": [(f"{s['key']} {s['status']}", None) for s in report["stacks"] if s["status"] != "failed"],
+        "post_deploy": [(p["name"], None) for p in report["post_deploy"] if p["ok"]],
+        "verify": [(f"{resources['verified']} of {resources['declared']} declared resources verified", None)]
+        if resources.get("declared")
+        else [],
+        "cross_stack": [
+            (f"{c['stack']} {c['name']}", None) for c in resources.get("cross_stack", []) if c["ok"]
+        ],
+        "smoke": [(c["name"], None) for c in smoke["checks"] if c["ok"]],
+        "teardown": [
+            (
+                f"{teardown.get('confirmed_gone', 0)} of {teardown.get('recorded', 0)} recorded resources gone",
+                None,
+            )
+        ]
+        if teardown.get("clean")
+        else [],
+    }
+    passed["iam"] = [case for case in junit_cases(report.get("iam")) if case[1] is None]
+    phases = ("deploy", "post_deploy", "verify", "cross_stack", "smoke", "iam", "teardown")
+    return [(phase, passed.get(phase, []) + failed_by_phase.get(phase, [])) for phase in phases]
+
+
 def junit_xml(report: dict[str, Any]) -> str:
     suites = ET.Element("testsuites", name=f"concert-platform e2e ({report['engine']})")
-    groups: list[tuple[str, list[tuple[str, str | None]]]] = [
-        (
-            "stacks",
-            [
-                (f"{s['key']} {s['status']}", None if s["status"] != "failed" else s["status"])
-                for s in report["stacks"]
-            ],
-        ),
-        (
-            "resources",
-            [
-                (f"{u['stack']}/{u['logical_id']} ({u['type']})", None if u.get("exempt") else u["reason"])
-                for u in report["resources"]["unverified"]
-            ]
-            + [
-                (
-                    f"{report['resources']['verified']} of {report['resources']['declared']} resources verified",
-                    None,
-                )
-            ],
-        ),
-        ("smoke", [(c["name"], None if c["ok"] else c["detail"]) for c in report["smoke"]["checks"]]),
-        (
-            "teardown",
-            [
-                (
-                    "no leftovers",
-                    None
-                    if report["teardown"].get("clean") is not False
-                    else "; ".join(report["teardown"]["leftovers"]),
-                )
-            ],
-        ),
-    ]
-    if junit_cases(report.get("iam")):
-        groups.append(("iam", junit_cases(report.get("iam"))))
-    if "error" in report:
-        groups.append(("run", [("deploy", report["error"])]))
-    for suite_name, cases in groups:
+    for suite_name, cases in _cases(report):
         failures = sum(1 for _, failure in cases if failure)
+        seconds = report["phases"].get(suite_name)
         suite = ET.SubElement(
-            suites, "testsuite", name=suite_name, tests=str(len(cases)), failures=str(failures)
+            suites,
+            "testsuite",
+            name=suite_name,
+            tests=str(len(cases)),
+            failures=str(failures),
+            time=f"{seconds or 0:.3f}",
         )
         for case_name, failure in cases:
             case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=case_name)
@@ -64,50 +79,75 @@ def junit_xml(report: dict[str, Any]) -> str:
     return ET.tostring(suites, encoding="unicode")
 
 
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def markdown(report: dict[str, Any]) -> str:
     res = report["resources"]
     smoke = report["smoke"]
     teardown = report["teardown"]
+    phases = ", ".join(
+        f"{name} {seconds:.1f}s" for name, seconds in report["phases"].items() if seconds is not None
+    )
     lines = [
         f"# Concert Platform e2e: {'PASSED' if report['ok'] else 'FAILED'}",
         "",
-        f"- engine: `{report['engine']}`, environment: `{report['environment']}`, {report['seconds']:.1f}s",
+        f"- engine: `{report['engine']}`, environment: `{report['environment']}`, {report['seconds']:.1f}s ({phases})",
         f"- resources: {res['verified']} of {res['declared']} verified",
         f"- smoke: {smoke['passed']} passed, {smoke['failed']} failed",
-        f"- teardown: {'clean' if teardown.get('clean') else 'kept' if teardown.get('kept') else 'LEFTOVERS'}",
+        f"- teardown: {_teardown_word(teardown)}",
     ]
-    if "error" in report:
-        lines += ["", "## Error", "", f"```\n{report['error']}\n```"]
+    if report.get("reason"):
+        lines += ["", "## Reason", "", f"```\n{report['reason']}\n```"]
+    if report["failures"]:
+        lines += ["", "## Failures", "", "| phase | check | reason |", "| --- | --- | --- |"]
+        lines += [
+            f"| {f['phase']} | {_cell(f['check'] or '-')} | {_cell(f['reason'])} |"
+            for f in report["failures"]
+        ]
     lines += ["", "## Stacks", "", "| stack | name | status | seconds |", "| --- | --- | --- | --- |"]
     lines += [f"| {s['key']} | `{s['name']}` | {s['status']} | {s['seconds']} |" for s in report["stacks"]]
-    if res["unverified"]:
+    exempt = [u for u in res["unverified"] if u.get("exempt")]
+    if exempt:
+        lines += ["", "## Exempt (engine capability list)", "", "| stack | resource | type | reason |"]
+        lines += ["| --- | --- | --- | --- |"]
         lines += [
-            "",
-            "## Not verified",
-            "",
-            "| stack | resource | type | exempt | reason |",
-            "| --- | --- | --- | --- | --- |",
+            f"| {u['stack']} | {u['logical_id']} | {u['type']} | {_cell(u['reason'])} |" for u in exempt
         ]
+    if smoke["checks"]:
+        lines += ["", "## Smoke checks", "", "| check | result | detail |", "| --- | --- | --- |"]
         lines += [
-            f"| {u['stack']} | {u['logical_id']} | {u['type']} | {'yes' if u.get('exempt') else 'NO'} | {u['reason']} |"
-            for u in res["unverified"]
+            f"| {c['name']} | {'pass' if c['ok'] else 'FAIL'} | {_cell(c['detail'])} |"
+            for c in smoke["checks"]
         ]
-    lines += ["", "## Smoke checks", "", "| check | result | detail |", "| --- | --- | --- |"]
-    lines += [f"| {c['name']} | {'pass' if c['ok'] else 'FAIL'} | {c['detail']} |" for c in smoke["checks"]]
     lines += markdown_lines(report.get("iam"))
-    if teardown.get("leftovers"):
-        lines += ["", "## Leftovers", ""] + [f"- {item}" for item in teardown["leftovers"]]
+    if teardown.get("remaining"):
+        lines += [
+            "",
+            "## Still there after destroy",
+            "",
+            "| stack | resource | type | physical id | detail |",
+        ]
+        lines += ["| --- | --- | --- | --- | --- |"]
+        lines += [
+            f"| {r['stack']} | {r['logical_id']} | {r['type']} | `{r['physical_id']}` | {_cell(r['detail'])} |"
+            for r in teardown["remaining"]
+        ]
     return "\n".join(lines) + "\n"
 
 
 def write_reports(report: dict[str, Any], directory: Path) -> list[Path]:
+    """The JSON, JUnit XML and Markdown reports; returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"e2e-{report['engine']}-{report['environment']}"
+    json_path = directory / f"{stem}.json"
     xml_path = directory / f"{stem}.xml"
     md_path = directory / f"{stem}.md"
+    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     xml_path.write_text(junit_xml(report))
     md_path.write_text(markdown(report))
-    return [xml_path, md_path]
+    return [json_path, xml_path, md_path]
 
 
 def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
@@ -119,21 +159,28 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
     res = report["resources"]
     console.print(f"resources: {res['verified']} of {res['declared']} declared resources verified")
     for item in res["unverified"]:
-        tag = "[yellow]exempt[/yellow]" if item.get("exempt") else "[red]UNVERIFIED[/red]"
-        console.print(
-            f"  {tag} {item['stack']}/{item['logical_id']} {item['type']}: {item['reason']}", soft_wrap=True
-        )
+        if item.get("exempt"):
+            console.print(
+                f"  [yellow]exempt[/yellow] {item['stack']}/{item['logical_id']} {item['type']}: {item['reason']}",
+                soft_wrap=True,
+            )
     smoke = report["smoke"]
     console.print(f"smoke: {smoke['passed']} passed, {smoke['failed']} failed")
-    for check in smoke["checks"]:
-        if not check["ok"]:
-            console.print(f"  [red]FAIL[/red] {check['name']}: {check['detail']}", soft_wrap=True)
-    for line in summary_lines(report.get("iam")):
+    for line in summary_lines(report.get("iam"))[:1]:  # the denials are listed with the failures
         console.print(line, soft_wrap=True)
     teardown = report["teardown"]
-    console.print(f"teardown: {'clean' if teardown.get('clean') else teardown}")
-    if "error" in report:
-        console.print(f"[red]error:[/red] {report['error']}", soft_wrap=True)
-    console.print(f"reports: {', '.join(str(p) for p in paths)}")
-    verdict = "[green]PASSED[/green]" if report["ok"] else "[red]FAILED[/red]"
-    console.print(f"{verdict} in {report['seconds']:.1f}s")
+    word = _teardown_word(teardown)
+    if teardown.get("clean"):
+        retained = teardown.get("retained", [])
+        kept = f"; retained by design: {', '.join(r['logical_id'] for r in retained)}" if retained else ""
+        word += f" ({teardown.get('confirmed_gone', 0)} of {teardown.get('recorded', 0)} recorded resources confirmed gone{kept})"
+    console.print(f"teardown: {word}")
+    for failure in report["failures"]:
+        where = f"{failure['phase']}: {failure['check']}" if failure["check"] else failure["phase"]
+        console.print(f"  [red]FAIL[/red] {where}: {failure['reason']}", soft_wrap=True)
+    console.print(f"reports: {', '.join(str(p) for p in paths)}", soft_wrap=True)
+    phases = ", ".join(f"{k} {v:.1f}s" for k, v in report["phases"].items() if v is not None)
+    if report["ok"]:
+        console.print(f"[green]PASSED[/green] in {report['seconds']:.1f}s ({phases})")
+    else:
+        console.print(f"[red]FAILED[/red]: {report['reason']}", soft_wrap=True)

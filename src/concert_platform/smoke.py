@@ -66,7 +66,7 @@ class Platform:
             }
             for spec in manifest.stacks
         }
-        self.local = engine.name == "embedded"
+        self.local = not engine.runs_function_code
         # the engine's runtime, shared with the functions its own services invoke (closed with it)
         self.runtime = (
             runtime_for(engine, cache_dir or default_cache_dir(manifest.root)) if self.local else None

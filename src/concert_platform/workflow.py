@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from concert_platform.errors import DeployError
 from concert_platform.inputs import read_parameters_file, redact, resolve_inputs
 from concert_platform.manifest import Manifest
 from concert_platform.packaging import Artifact, build_artifacts
-from concert_platform.postdeploy import run_post_deploy
+from concert_platform.postdeploy import CheckResult, run_post_deploy
 
 
 def _result_row(result: StackResult) -> dict[str, Any]:
@@ -77,14 +78,12 @@ def deploy_environment(
         results = operator.deploy(stacks, inputs, artifacts=artifact_factory)
     except DeployError as exc:
         raise DeployError(redact(str(exc), secrets)) from None
+    post_started = time.monotonic()
     outputs = operator.all_outputs()
     changed = {r.key for r in results if r.status != "no changes"}
     checks = run_post_deploy(engine, outputs, changed, inputs.get("alert_email", ""))
     if load_sample:
-        from concert_platform.sample_data import load_sample_data
-
-        flat = {k: v for values in outputs.values() for k, v in values.items()}
-        load_sample_data(_EngineClients(engine), flat)
+        checks.append(_load_sample(engine, outputs))
     if console:
         for check in checks:
             mark = "[green]ok[/green]" if check.ok else "[red]FAILED[/red]"
@@ -95,7 +94,31 @@ def deploy_environment(
         "environment": environment,
         "stacks": [_result_row(r) for r in results],
         "post_deploy": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+        "post_deploy_seconds": round(time.monotonic() - post_started, 3),
     }
+
+
+def _load_sample(engine: Engine, outputs: Mapping[str, Mapping[str, str]]) -> CheckResult:
+    """The sample data set as a post-deployment check: a service refusing it (a renamed table key,
+    a missing bucket) is a failed step with the service's reason, not a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from concert_platform.sample_data import load_sample_data
+
+    flat = {k: v for values in outputs.values() for k, v in values.items()}
+    try:
+        loaded = load_sample_data(_EngineClients(engine), flat)
+    except (ClientError, BotoCoreError) as exc:
+        return CheckResult("sample data", False, f"not loaded: {describe_aws_error(exc)}")
+    except DeployError as exc:
+        return CheckResult("sample data", False, str(exc))
+    return CheckResult("sample data", True, _describe_loaded(loaded))
+
+
+def _describe_loaded(loaded: Any) -> str:
+    if isinstance(loaded, Mapping) and loaded:
+        return "loaded: " + ", ".join(f"{v} {k}" for k, v in loaded.items())
+    return "loaded"
 
 
 class _EngineClients:
@@ -116,7 +139,44 @@ def destroy_environment(
     only: list[str] | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
+    """Delete the selected stacks in reverse order. A stack that fails to delete does not stop
+    the others: everything that can go goes, and `failures` says what could not, and why."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     progress = ConsoleProgress(console) if console else None
     operator = StackOperator(engine, manifest, environment, progress=progress)
-    results = operator.destroy(manifest.select(only))
-    return {"engine": engine.name, "environment": environment, "stacks": [_result_row(r) for r in results]}
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for spec in reversed(manifest.select(only)):
+        name = operator.stack_name(spec.key)
+        try:
+            (result,) = operator.destroy((spec,))
+            rows.append(_result_row(result))
+        except DeployError as exc:
+            failures.append(str(exc))
+            rows.append({"key": spec.key, "name": name, "status": "failed", "seconds": 0.0})
+        except (ClientError, BotoCoreError) as exc:
+            failures.append(f"stack {name} could not be deleted: {describe_aws_error(exc)}")
+            rows.append({"key": spec.key, "name": name, "status": "failed", "seconds": 0.0})
+        if failures and console and rows[-1]["status"] == "failed":
+            console.print(f"[red]FAILED[/red] {failures[-1]}", soft_wrap=True)
+    rows.reverse()  # manifest order, as deploy reports it
+    return {
+        "ok": not failures,
+        "engine": engine.name,
+        "environment": environment,
+        "stacks": rows,
+        "failures": failures,
+    }
+
+
+def describe_aws_error(exc: Exception) -> str:
+    """One line for a botocore error: operation, code and message."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        text = f"{exc.operation_name}: {error.get('Code', '?')}: {error.get('Message', '')}"
+    else:
+        text = str(exc)
+    return " ".join(text.split())

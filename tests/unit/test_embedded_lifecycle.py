@@ -78,3 +78,74 @@ def test_environment_names_do_not_match_each_other() -> None:
     assert matches("concert_data_pr_1")
     assert not matches("concert-raw-data-pr-12-123456789012")
     assert not matches("concert-events-pr-1-2")
+
+
+def template_types() -> set[str]:
+    manifest = load_manifest()
+    return {
+        resource["Type"]
+        for spec in manifest.stacks
+        for resource in manifest.load_template(spec.key).get("Resources", {}).values()
+    }
+
+
+def test_every_type_the_templates_use_can_be_proven_gone_and_removed_directly() -> None:
+    from concert_platform.teardown import PROBES, REMOVERS, RETAINED_BY_DESIGN
+
+    types = template_types()
+    assert sorted(types - set(PROBES) - set(RETAINED_BY_DESIGN)) == []
+    # removed with their parent: methods with their resource, keys with their plan, a policy with its topic
+    with_parent = {"AWS::ApiGateway::Method", "AWS::ApiGateway::UsagePlanKey", "AWS::SNS::TopicPolicy"}
+    assert sorted(types - set(REMOVERS) - set(RETAINED_BY_DESIGN) - with_parent) == []
+
+
+def test_teardown_inventory_confirms_each_resource_gone_through_its_service(engine: EmbeddedEngine) -> None:
+    from concert_platform.teardown import RETAINED_BY_DESIGN, confirm_gone, record_inventory
+
+    manifest = load_manifest()
+    deploy_environment(
+        engine,
+        manifest,
+        "ut-inv",
+        only=["networking"],
+        environ={"REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"},
+        interactive=False,
+        artifacts=small_artifacts(),
+    )
+    inventory = record_inventory(engine, manifest, "ut-inv")
+    assert len(inventory) == len(manifest.load_template("networking")["Resources"])
+    remaining, _ = confirm_gone(engine, inventory)
+    assert len(remaining) == len([i for i in inventory if i.type not in RETAINED_BY_DESIGN])
+    assert {r["detail"] for r in remaining} == {"still exists"}
+    destroyed = destroy_environment(engine, manifest, "ut-inv", only=["networking"])
+    assert destroyed["ok"], destroyed["failures"]
+    remaining, confirmed = confirm_gone(engine, inventory)
+    assert remaining == [] and confirmed == len(inventory)
+
+
+def test_a_type_the_engine_cannot_delete_ends_the_stack_delete_failed_naming_it(
+    engine: EmbeddedEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.ec2.models.flow_logs import FlowLogs
+
+    manifest = load_manifest()
+    deploy_environment(
+        engine,
+        manifest,
+        "ut-stuck",
+        only=["networking"],
+        environ={"REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"},
+        interactive=False,
+        artifacts=small_artifacts(),
+    )
+    delete = FlowLogs.delete  # type: ignore[attr-defined]
+    monkeypatch.delattr(FlowLogs, "delete")  # as moto 5.2.5 ships it: no delete at all
+    destroyed = destroy_environment(engine, manifest, "ut-stuck", only=["networking"])
+    assert not destroyed["ok"]
+    (failure,) = destroyed["failures"]
+    assert "DELETE_FAILED" in failure and "VpcFlowLog (AWS::EC2::FlowLog)" in failure
+    assert "cannot delete AWS::EC2::FlowLog" in failure
+    monkeypatch.setattr(FlowLogs, "delete", delete, raising=False)
+    again = destroy_environment(engine, manifest, "ut-stuck", only=["networking"])
+    assert again["ok"], again["failures"]
+    assert find_leftovers(engine, "ut-stuck") == []

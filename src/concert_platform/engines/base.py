@@ -20,6 +20,8 @@ class Engine:
     name = "engine"
     #: resource type -> why this engine cannot show such a resource back (verification exemptions)
     unverifiable_types: ClassVar[Mapping[str, str]] = {}
+    #: False where Lambda cannot run code (moto without Docker): the smoke run calls handlers in-process
+    runs_function_code: bool = True
 
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self.region = region

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import boto3
 
 from concert_platform.engines.base import Engine
+from concert_platform.errors import UsageError
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 class EmbeddedEngine(Engine):
     name = "embedded"
     unverifiable_types: ClassVar[dict[str, str]] = {}
+    runs_function_code = False
 
     def __init__(self, region: str) -> None:
         super().__init__(region, endpoint_url=None)
@@ -57,3 +60,85 @@ class EmbeddedEngine(Engine):
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+HEALTH_PATHS = ("/_concert/health", "/_localstack/health")
+SERVED_SERVICES = (
+    "apigateway", "application-autoscaling", "cloudformation", "cloudtrail", "cloudwatch", "dynamodb",
+    "ec2", "events", "glue", "iam", "kinesis", "kms", "lambda", "logs", "redshift-data",
+    "redshift-serverless", "s3", "secretsmanager", "sns", "sqs", "sts", "xray",
+)  # fmt: skip
+
+
+def health_document() -> dict[str, object]:
+    """What the health routes answer (LocalStack's shape, so its tools' readiness checks work)."""
+    from moto import __version__ as moto_version
+
+    return {
+        "status": "running",
+        "engine": "embedded",
+        "edition": "concert-platform embedded (moto " + moto_version + ")",
+        "services": dict.fromkeys(SERVED_SERVICES, "running"),
+    }
+
+
+class _WithHealthRoute:
+    """WSGI middleware: answers the health routes, hands everything else to moto."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") in HEALTH_PATHS and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            import json
+
+            body = json.dumps(health_document()).encode()
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        return self.app(environ, start_response)
+
+
+def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
+    """Run the embedded engine (moto plus this project's extensions) in the foreground until
+    SIGINT or SIGTERM; `announce` gets the endpoint once it accepts connections."""
+    import signal
+    import threading
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from concert_platform.engines import moto_ext
+
+    moto_ext.register()
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    try:
+        server = make_server(
+            host,
+            port,
+            _WithHealthRoute(DomainDispatcherApplication(create_backend_app)),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    bound_host, bound_port = server.server_address[:2]
+
+    def stop(_signum: int, _frame: Any) -> None:
+        # shutdown() waits for serve_forever() to return: it must run on another thread
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        announce(f"http://{bound_host!s}:{bound_port}")
+        server.serve_forever()
+    finally:
+        server.server_close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,15 +1,34 @@
-"""LocalStack on LOCALSTACK_ENDPOINT or http://localhost:4566 (localstack-client/awslocal conventions)."""
+"""An external emulator endpoint (LocalStack, or `concert-platform engine serve`), reached the way
+localstack-client and awslocal reach it.
+
+The endpoint is, in order: --endpoint-url; AWS_ENDPOINT_URL; LOCALSTACK_HOST (host:port, with
+USE_SSL choosing https); LOCALSTACK_ENDPOINT (this project's older variable); localhost:4566.
+Clients come from localstack-client's session (its credentials and per-service endpoint map);
+a service it does not map (Redshift Serverless) gets a plain boto3 client on the same endpoint.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import ClassVar
+from typing import Any, ClassVar
+from urllib.parse import urlparse
 
 import boto3
+from localstack_client import config as localstack_config
+from localstack_client import session as localstack_session
 
-from concert_platform.engines.base import Engine
+from concert_platform.engines.base import _CLIENT_CONFIG, Engine
+from concert_platform.errors import UsageError
 
 DEFAULT_ENDPOINT = "http://localhost:4566"
+
+
+def resolve_endpoint(explicit: str | None = None) -> str:
+    if explicit:
+        return explicit
+    if os.environ.get("AWS_ENDPOINT_URL", "").strip() or os.environ.get("LOCALSTACK_HOST"):
+        return str(localstack_config.get_service_endpoint("edge"))
+    return os.environ.get("LOCALSTACK_ENDPOINT") or DEFAULT_ENDPOINT
 
 
 class LocalStackEngine(Engine):
@@ -21,11 +40,65 @@ class LocalStackEngine(Engine):
     }
 
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
-        super().__init__(region, endpoint_url or os.environ.get("LOCALSTACK_ENDPOINT") or DEFAULT_ENDPOINT)
+        super().__init__(region, resolve_endpoint(endpoint_url))
+        self._localstack: localstack_session.Session | None = None
 
     def _make_session(self) -> boto3.session.Session:
+        # for the services localstack-client does not map
         return boto3.session.Session(
             aws_access_key_id="test",
             aws_secret_access_key="test",  # noqa: S106 - emulator credentials
             region_name=self.region,
         )
+
+    def localstack_session(self) -> localstack_session.Session:
+        if self._localstack is None:
+            parsed = urlparse(self.endpoint_url or DEFAULT_ENDPOINT)
+            session = localstack_session.Session(
+                aws_access_key_id="test",
+                aws_secret_access_key="test",  # noqa: S106 - emulator credentials
+                region_name=self.region,
+                localstack_host=f"{parsed.hostname}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}",
+            )
+            mapped = localstack_config.get_service_endpoint(
+                "cloudformation", localstack_host=f"{parsed.hostname}:{parsed.port}"
+            )
+            if mapped and mapped.rstrip("/") != (self.endpoint_url or "").rstrip("/"):
+                raise UsageError(
+                    f"the endpoint {self.endpoint_url} disagrees with localstack-client's settings "
+                    f"({mapped}, from AWS_ENDPOINT_URL, LOCALSTACK_HOST or USE_SSL): unset them or pass the same URL"
+                )
+            self._localstack = session
+        return self._localstack
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            if localstack_config.get_service_endpoint(service) is None:
+                return super().client(service)
+            self._clients[service] = self.localstack_session().client(service, config=_CLIENT_CONFIG)
+        return self._clients[service]
+
+    def start(self) -> None:
+        super().start()
+        self.localstack_session()  # a conflicting setting is a usage error before anything runs
+        self.served_embedded = _is_served_embedded(self.endpoint_url or DEFAULT_ENDPOINT)
+        if self.served_embedded:
+            # `concert-platform engine serve`: every type is emulated, Lambda runs no code
+            self.unverifiable_types = {}  # type: ignore[misc]
+            self.runs_function_code = False
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "served_embedded": getattr(self, "served_embedded", False)}
+
+
+def _is_served_embedded(endpoint: str) -> bool:
+    """True when the endpoint is `concert-platform engine serve` (its health route says so)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{endpoint.rstrip('/')}/_concert/health", timeout=3) as response:  # noqa: S310 - http(s) checked by require_reachable
+            return bool(json.loads(response.read()).get("engine") == "embedded")
+    except (urllib.error.URLError, OSError, ValueError):
+        return False

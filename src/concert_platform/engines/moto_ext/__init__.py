@@ -58,12 +58,16 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Logs::LogGroup": "KmsKeyId applied; GetAtt Arn ends in ':*' as on AWS",
         "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied; DeadLetterConfig returned; CREATE fails on a missing code object or a VPC role without ENI permissions",
         "AWS::Lambda::LayerVersion": "published under the declared LayerName (with CompatibleArchitectures); CREATE fails on a missing content object; deleted with its stack",
-        "AWS::EC2::InternetGateway": "Tags applied (also Elastic IPs, NAT gateways, route tables)",
-        "AWS::EC2::VPCEndpoint": "PolicyDocument kept (and returned) as JSON",
+        "AWS::EC2::InternetGateway": "Tags applied (also Elastic IPs, NAT gateways, route tables); deleted with its stack",
+        "AWS::EC2::VPCEndpoint": "PolicyDocument kept (and returned) as JSON; deleted with its stack",
         "AWS::EC2::SecurityGroupIngress": "rule descriptions kept and returned (also inline and egress rules to groups)",
         "AWS::KMS::Key": "the key policy is kept as JSON text (DescribeKey crashed on it)",
         "AWS::Lambda::Permission": "statement ids as physical ids; removed with the stack",
-        "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED, exports of change-set stacks",
+        "AWS::EC2::NatGateway": "deleted with its stack (its network interface and address association released)",
+        "AWS::EC2::EIP": "released with its stack",
+        "AWS::EC2::VPCGatewayAttachment": "detached with its stack",
+        "AWS::EC2::FlowLog": "deleted with its stack",
+        "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED (also for a type the engine cannot delete), exports of change-set stacks",
     },
     "partial": {
         "AWS::CloudWatch::Alarm": "evaluated on the engine's clock (metric math included); composite alarms and anomaly-detection operators are not evaluated; only SNS actions run",
@@ -143,6 +147,7 @@ def register() -> None:
     ec2.patch_route_models()
     ec2.patch_tagged_models()
     ec2.patch_vpc_endpoint_model()
+    ec2.patch_delete_models()
     dynamodb.patch_table_model()
     kinesis.patch_stream_model()
     logs.patch_log_group_model()

@@ -278,6 +278,20 @@ def patch_method_model() -> None:
     # moto cannot delete a RestApi through CloudFormation; it would outlive its stack.
     apigw_models.RestAPI.delete = delete_rest_api  # type: ignore[attr-defined]
 
+    def delete_resource(self: Any, account_id: str, region_name: str) -> None:
+        api = _backend(account_id, region_name).apis.get(self.api_id)
+        if api is not None:
+            api.resources.pop(self.id, None)
+
+    def delete_deployment(self: Any, account_id: str, region_name: str) -> None:
+        for api in _backend(account_id, region_name).apis.values():
+            if self.id in api.deployments:
+                api.delete_deployment(self.id)
+
+    # Neither had a delete: moto skipped them and the stack still said DELETE_COMPLETE.
+    apigw_models.Resource.delete = delete_resource  # type: ignore[attr-defined]
+    apigw_models.Deployment.delete = delete_deployment  # type: ignore[attr-defined]
+
 
 def patch_rest_api_model() -> None:
     """moto keeps EndpointConfiguration in the template's shape (so GetRestApi answers no types)

@@ -128,6 +128,17 @@ def patch_models() -> None:
     permission_cls.delete = delete  # type: ignore[attr-defined]
     lambda_models.LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
 
+    def delete_layer_version(self: Any, account_id: str, region_name: str) -> None:
+        # moto's model has no delete: the version outlived its stack
+        backend = lambda_models.lambda_backends[account_id][region_name]
+        try:
+            backend.get_layer_version(self.name, str(self.version))
+        except Exception:
+            return  # already gone
+        backend.delete_layer_version(self.name, str(self.version))
+
+    lambda_models.LayerVersion.delete = delete_layer_version  # type: ignore[attr-defined]
+
     function_cls = lambda_models.LambdaFunction
     original_function = function_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 

@@ -105,6 +105,31 @@ def _ingress_physical_id(self: Any) -> str:
     return f"{self.security_group.id}-ingress-{props.get('IpProtocol')}-{props.get('FromPort')}-{props.get('ToPort')}-{source}"
 
 
+def _revoke_ingress(self: Any, account_id: str, region_name: str) -> None:
+    """moto's model has no delete: the rule outlived its stack (and kept its group referenced)."""
+    backend = _backend(account_id, region_name)
+    group = self.security_group
+    if group.id not in backend.groups.get(group.vpc_id, {}):
+        return
+    props = self.properties
+    source = {
+        key: props[prop]
+        for key, prop in (("GroupId", "SourceSecurityGroupId"), ("GroupName", "SourceSecurityGroupName"))
+        if props.get(prop)
+    }
+    backend.revoke_security_group_ingress(
+        group_name_or_id=group.id,
+        ip_protocol=str(props.get("IpProtocol")),
+        from_port=props.get("FromPort"),
+        to_port=props.get("ToPort"),
+        ip_ranges=[{"CidrIp": props["CidrIp"], "Description": props.get("Description")}]
+        if props.get("CidrIp")
+        else [],
+        source_groups=[source] if source else [],
+        vpc_id=group.vpc_id,
+    )
+
+
 def patch_security_group_model() -> None:
     from moto.ec2.models.security_groups import SecurityGroupIngress, SecurityGroupRule
 
@@ -128,6 +153,7 @@ def patch_security_group_model() -> None:
         return ingress
 
     SecurityGroupIngress.create_from_cloudformation_json = classmethod(create_ingress)  # type: ignore[assignment]
+    SecurityGroupIngress.delete = _revoke_ingress  # type: ignore[attr-defined]
     original = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
     def create_from_cloudformation_json(
@@ -283,3 +309,60 @@ def patch_vpc_endpoint_model() -> None:
         return endpoint
 
     VPCEndPoint.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+
+
+def patch_delete_models() -> None:
+    """moto's models for these types have no delete, so its CloudFormation skipped them silently
+    and a destroyed stack left them behind; each now goes through the EC2 backend as on AWS."""
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+    from moto.ec2.models.flow_logs import FlowLogs
+    from moto.ec2.models.internet_gateways import InternetGateway
+    from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.vpcs import VPCEndPoint
+    from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
+
+    def delete_nat_gateway(self: Any, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.id not in backend.nat_gateways or self.state == "deleted":
+            return
+        # AWS releases the gateway's network interface and its address association with it
+        for eip in [a for a in backend.addresses if a.eni is self._eni]:
+            backend.disassociate_address(address=eip.public_ip)
+        backend.enis.pop(self._eni.id, None)
+        backend.delete_nat_gateway(self.id)
+
+    def delete_address(self: Any, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self in backend.addresses:
+            backend.release_address(address=self.public_ip)
+
+    def delete_internet_gateway(self: Any, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.id in backend.internet_gateways:
+            backend.delete_internet_gateway(self.id)  # DependencyViolation while still attached
+
+    def delete_gateway_attachment(self: Any, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        gateway = getattr(self, "gateway_id", None) or next(
+            (g.id for g in backend.internet_gateways.values() if g.vpc and g.vpc.id == self.vpc_id), None
+        )
+        if gateway and gateway in backend.internet_gateways and backend.internet_gateways[gateway].vpc:
+            backend.detach_internet_gateway(gateway, self.vpc_id)
+
+    def delete_endpoint(self: Any, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        # moto's stack deletion ignores dependencies: a route table may already be gone
+        self.route_table_ids = [t for t in self.route_table_ids or [] if t in backend.route_tables]
+        backend.delete_vpc_endpoints([self.id])
+
+    def delete_flow_log(self: Any, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.id in backend.flow_logs:
+            backend.delete_flow_logs([self.id])
+
+    NatGateway.delete = delete_nat_gateway  # type: ignore[attr-defined]
+    ElasticAddress.delete = delete_address  # type: ignore[attr-defined]
+    InternetGateway.delete = delete_internet_gateway  # type: ignore[attr-defined]
+    VPCGatewayAttachment.delete = delete_gateway_attachment  # type: ignore[attr-defined]
+    VPCEndPoint.delete = delete_endpoint  # type: ignore[attr-defined]
+    FlowLogs.delete = delete_flow_log  # type: ignore[attr-defined]

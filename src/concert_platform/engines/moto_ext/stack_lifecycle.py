@@ -128,6 +128,32 @@ def _rollback_created(stack: Any) -> None:
             _resource_event(stack, logical_id, resource_type, "DELETE_FAILED", reason=_reason(exc))
 
 
+class NotDeletable(Exception):
+    """The engine has no way to delete this type: the stack must not claim DELETE_COMPLETE."""
+
+    code = "NotDeletable"
+
+
+def _guard_undeletable(original: Any) -> Any:
+    """moto silently skips a resource whose model has no delete; CloudFormation would either
+    delete it or fail. Fail, naming the type, so the stack ends DELETE_FAILED."""
+
+    @functools.wraps(original)
+    def _delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        resource_type = resource_json.get("Type", "")
+        if not callable(getattr(parsed_resource, "delete", None)):
+            resource_class = parsing.resource_class_from_type(resource_type)
+            if resource_class is None or hasattr(
+                resource_class.delete_from_cloudformation_json, "__isabstractmethod__"
+            ):
+                raise NotDeletable(
+                    f"the embedded engine cannot delete {resource_type} {_physical_id(parsed_resource)}".strip()
+                )
+        original(self, parsed_resource, resource_json)
+
+    return _delete_resource
+
+
 def _forget_resources(stack: Any) -> None:
     """moto's maps are lazy: describing a deleted or rolled-back stack would re-resolve its
     outputs and so re-create the resources they reference. Such a stack has neither."""
@@ -344,6 +370,7 @@ def apply() -> None:
     backend_cls.create_stack = _patched_create_stack(backend_cls.create_stack)
     backend_cls.delete_stack = _patched_backend_delete_stack(backend_cls.delete_stack)
     cfn_models.Stack.delete = _patched_stack_delete(cfn_models.Stack.delete)
+    parsing.ResourceMap._delete_resource = _guard_undeletable(parsing.ResourceMap._delete_resource)
     # Resources whose Condition is false are not created; moto still lists them as empty rows.
     cfn_models.Stack.stack_resources = property(
         lambda self: [

@@ -1,0 +1,67 @@
+"""What a stack declared against what the engine says it created.
+
+An engine can report a stack CREATE_COMPLETE while silently creating nothing for types it does
+not support (raw moto; LocalStack's community edition "deploys them as fallback"). Checked right
+after each stack completes, so the run stops there with the engine, stack, logical ids and types
+named, instead of failing later on a missing output with a misleading message.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from concert_platform.engines.base import Engine
+from concert_platform.manifest import Manifest
+from concert_platform.resolve import Resolver
+
+
+def missing_declared(engine: Engine, manifest: Manifest, key: str, name: str) -> list[str]:
+    """One phrase per declared (condition-enabled) resource or output the engine does not show."""
+    cfn = engine.client("cloudformation")
+    try:
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        summaries = [
+            s
+            for page in cfn.get_paginator("list_stack_resources").paginate(StackName=name)
+            for s in page["StackResourceSummaries"]
+        ]
+    except ClientError as exc:
+        return [f"the stack cannot be described ({exc.response.get('Error', {}).get('Code')})"]
+    template = manifest.load_template(key)
+    present = {
+        s["LogicalResourceId"]
+        for s in summaries
+        if s.get("LogicalResourceId") and s.get("PhysicalResourceId")
+    }
+    # conditions only depend on parameters and pseudo parameters here
+    resolver = Resolver(
+        template,
+        {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
+        {"AWS::Region": engine.region, "AWS::StackName": name, "AWS::Partition": "aws"},
+        {},
+        {},
+    )
+    problems = [
+        f"declared resource {logical_id} ({resource.get('Type', '?')}) does not exist"
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resolver.resource_enabled(resource) and logical_id not in present
+    ]
+    outputs = {o["OutputKey"] for o in stack.get("Outputs", []) if o.get("OutputValue")}
+    problems += [
+        f"declared output {output_key} is missing"
+        for output_key, output in template.get("Outputs", {}).items()
+        if resolver.resource_enabled(output) and output_key not in outputs
+    ]
+    return problems
+
+
+def require_declared(engine: Engine, manifest: Manifest, key: str, name: str, status: str) -> str | None:
+    """None when every declared resource and output exists, else the one-line complaint."""
+    problems = missing_declared(engine, manifest, key, name)
+    if not problems:
+        return None
+    shown = "; ".join(problems[:12]) + (f"; and {len(problems) - 12} more" if len(problems) > 12 else "")
+    return (
+        f"engine {engine.name} reported stack {name} {status}, but {len(problems)} declared "
+        f"item(s) are not there: {shown}"
+    )

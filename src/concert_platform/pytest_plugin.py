@@ -1,0 +1,149 @@
+"""pytest plugin (entry point `pytest11`): a deployed Concert Data Platform as a fixture.
+
+    def test_my_dashboard(concert_deployment):
+        outputs = concert_deployment.outputs()
+        cloudwatch = concert_deployment.engine.client("cloudwatch")
+        ...
+
+Options: --concert-engine (default $CONCERT_ENGINE, else embedded), --concert-environment
+(default it-<random>), --concert-keep (leave the stacks deployed; not for the embedded engine,
+which lives only as long as the test session). The endpoint of an external engine comes from
+--concert-endpoint-url, else AWS_ENDPOINT_URL / LOCALSTACK_HOST (localstack-client conventions).
+
+One session deploys the six stacks with the sample data, and at the end destroys them and proves
+every created resource gone through its own service; a teardown that leaves anything behind is
+an error of the session, with the resources named.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("concert", "Concert Data Platform deployment")
+    group.addoption(
+        "--concert-engine",
+        choices=("embedded", "localstack", "aws"),
+        default=None,
+        help="engine to deploy to (default: $CONCERT_ENGINE, else embedded)",
+    )
+    group.addoption(
+        "--concert-environment", default=None, help="environment slug to deploy (default: it-<random>)"
+    )
+    group.addoption(
+        "--concert-keep",
+        action="store_true",
+        default=False,
+        help="leave the deployment in place after the session (not for the embedded engine)",
+    )
+    group.addoption("--concert-endpoint-url", default=None, help="endpoint of an external engine")
+    group.addoption(
+        "--concert-region", default=None, help="region (default: $AWS_DEFAULT_REGION, else us-east-1)"
+    )
+
+
+@dataclass
+class Deployment:
+    """What the session deployed: the engine, the manifest, the environment and the deploy report."""
+
+    engine: Any
+    manifest: Any
+    environment: str
+    report: dict[str, Any]
+    deploy_seconds: float
+    teardown: dict[str, Any] = field(default_factory=dict)
+
+    def outputs(self) -> dict[str, dict[str, str]]:
+        from concert_platform.deploy import StackOperator
+
+        return StackOperator(self.engine, self.manifest, self.environment).all_outputs()
+
+
+@pytest.fixture(scope="session")
+def concert_engine_name(pytestconfig: pytest.Config) -> str:
+    return str(pytestconfig.getoption("concert_engine") or os.environ.get("CONCERT_ENGINE") or "embedded")
+
+
+@pytest.fixture(scope="session")
+def concert_manifest() -> Any:
+    from concert_platform.manifest import load_manifest
+
+    return load_manifest()
+
+
+@pytest.fixture(scope="session")
+def concert_engine(pytestconfig: pytest.Config, concert_engine_name: str) -> Iterator[Any]:
+    from concert_platform.engines import create_engine
+    from concert_platform.errors import ConcertPlatformError
+
+    region = pytestconfig.getoption("concert_region") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    engine = create_engine(concert_engine_name, region, pytestconfig.getoption("concert_endpoint_url"))
+    try:
+        engine.start()
+    except ConcertPlatformError as exc:
+        pytest.exit(f"concert engine {concert_engine_name}: {exc}", returncode=2)
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def concert_deployment(
+    pytestconfig: pytest.Config, concert_engine: Any, concert_manifest: Any
+) -> Iterator[Deployment]:
+    import time
+
+    from concert_platform.e2e import describe_exception, ephemeral_password, teardown_environment
+    from concert_platform.naming import validate_environment
+    from concert_platform.workflow import deploy_environment
+
+    environment = pytestconfig.getoption("concert_environment") or f"it-{secrets.token_hex(3)}"
+    validate_environment(environment)
+    keep = bool(pytestconfig.getoption("concert_keep"))
+    if keep and concert_engine.name == "embedded":
+        raise pytest.UsageError("--concert-keep: the embedded engine ends with the test session")
+    environ = dict(os.environ)
+    environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
+    started = time.monotonic()
+    deployment: Deployment | None = None
+    failure = ""
+    try:
+        report = deploy_environment(
+            concert_engine,
+            concert_manifest,
+            environment,
+            load_sample=True,
+            environ=environ,
+            interactive=False,
+            confirm=lambda _q: True,
+        )
+        deployment = Deployment(
+            concert_engine, concert_manifest, environment, report, time.monotonic() - started
+        )
+    except Exception as exc:  # the tests that asked for it fail with one line; teardown still runs
+        failure = describe_exception(exc)
+    try:
+        if deployment is None:
+            pytest.fail(f"deploying {environment} on {concert_engine.name} failed: {failure}", pytrace=False)
+        yield deployment
+    finally:
+        if not keep:
+            teardown = teardown_environment(concert_engine, concert_manifest, environment, None)
+            if deployment is not None:
+                deployment.teardown = teardown
+            if not teardown["clean"]:
+                rows = (
+                    [
+                        f"{r['stack']}/{r['logical_id']} {r['type']} {r['physical_id']}: {r['detail']}"
+                        for r in teardown["remaining"]
+                    ]
+                    + teardown["leftovers"]
+                    + teardown["stack_failures"]
+                )
+                pytest.fail(f"teardown of {environment} is not clean: {'; '.join(rows)}", pytrace=False)
