@@ -211,6 +211,9 @@ def run_checkov(templates: list[Template], report: PolicyReport) -> None:
     if not templates:
         return
     by_path = _by_path(templates)
+    root_logger = logging.getLogger()
+    level = root_logger.level
+    root_logger.setLevel(logging.ERROR)  # checkov warns on the root logger about templates it half-reads
     try:
         result = Runner().run(
             root_folder=None,
@@ -220,6 +223,8 @@ def run_checkov(templates: list[Template], report: PolicyReport) -> None:
     except Exception as exc:  # a crash inside checkov must not abort the other tools
         report.errors.append(CheckError("checkov", "(all)", "(all)", _one_line(exc), "checkov"))
         return
+    finally:
+        root_logger.setLevel(level)
     results = result if isinstance(result, list) else [result]
     checks = {c.check_id for r in results for c in r.passed_checks + r.failed_checks + r.skipped_checks}
     report.checks_run += len(checks)

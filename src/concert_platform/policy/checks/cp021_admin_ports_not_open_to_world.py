@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 from concert_platform.policy.ingress import ingress_rules, port_range
 from concert_platform.policy.model import Check, Template
 
 ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
-WORLD = ("0.0.0.0/0", "::/0")
+
+
+def whole_internet(cidr: str | None) -> bool:
+    """0.0.0.0/0, ::/0, and any other /0 (192.168.1.0/0 is the whole internet too)."""
+    try:
+        return cidr is not None and ipaddress.ip_network(cidr, strict=False).prefixlen == 0
+    except ValueError:
+        return False
 
 
 class AdminPortsNotOpenToWorld(Check):
@@ -20,7 +28,7 @@ class AdminPortsNotOpenToWorld(Check):
         for template in templates:
             for rule in ingress_rules(template):
                 ports = port_range(template, rule.rule)
-                if ports is None or rule.cidr not in WORLD:
+                if ports is None or not whole_internet(rule.cidr):
                     continue
                 for port, name in ADMIN_PORTS.items():
                     if ports[0] <= port <= ports[1]:
