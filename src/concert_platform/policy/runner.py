@@ -259,9 +259,10 @@ def run_own_checks(templates: list[Template], report: PolicyReport) -> None:
     for check in checks:
         batches = [templates] if check.scope == "set" else [[t] for t in templates]
         for batch in batches:
-            produced = check.scan(batch)
+            produced = None
             while True:
                 try:
+                    produced = produced or iter(check.scan(batch))
                     template, resource, message = next(produced)
                 except StopIteration:
                     break
