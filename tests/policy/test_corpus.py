@@ -33,7 +33,12 @@ EXPECTED_OWN = {
     ("CP013", "Lambda/LambdaSample.yaml", "LambdaFunction"),
     ("CP021", "EC2/EC2InstanceWithSecurityGroupSample.yaml", "InstanceSecurityGroup"),  # 192.168.1.0/0
 }
-COMPLIANT = ("S3/compliant-bucket.yaml", "S3/compliant-bucket.json", "S3/compliant-static-website.yaml")
+COMPLIANT = (
+    "S3/compliant-bucket.yaml",
+    "S3/compliant-bucket.json",
+    "S3/compliant-static-website.yaml",
+    "S3/compliant-static-website.json",
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +56,7 @@ def test_corpus_runs_without_crash_or_check_error(sarif_run: tuple[int, dict, di
     code, _, report = sarif_run
     assert code in (0, 1)
     assert report["errors"] == []
-    assert len(report["templates"]) == 9 and report["skipped_files"] == []
+    assert len(report["templates"]) == 10 and report["skipped_files"] == []
 
 
 def test_corpus_findings_of_our_checks_are_the_expected_ones(sarif_run: tuple[int, dict, dict]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 SAM = "AWS::Serverless-2016-10-31"
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 FAKE_CODE_URI = "s3://policy-check/code.zip"  # SAM refuses local paths; our checks never read code
+FAKE_APPLICATION = "https://policy-check.s3.amazonaws.com/application.yaml"  # never fetched
 
 
 class TransformError(Exception):
@@ -112,6 +113,8 @@ def _sam(data: dict[str, Any]) -> dict[str, Any]:
             properties[key] = FAKE_CODE_URI
         if kind == "AWS::Serverless::Api" and "DefinitionUri" in properties:
             properties["DefinitionUri"] = FAKE_CODE_URI
+        if kind == "AWS::Serverless::Application":
+            properties["Location"] = FAKE_APPLICATION  # else SAM asks the Serverless Application Repository
     policies = get_bundled_managed_policy_map("aws") or {}
     try:
         translated = Translator(managed_policy_map=policies, sam_parser=Parser()).translate(
