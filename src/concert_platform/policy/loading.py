@@ -64,7 +64,7 @@ def check_yaml_expansion(text: str, name: str) -> None:
     counts = [0]
     anchored: list[str | None] = []
     added = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         if isinstance(event, yaml.CollectionStartEvent):
             counts.append(1)
             anchored.append(event.anchor)

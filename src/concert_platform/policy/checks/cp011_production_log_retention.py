@@ -16,9 +16,8 @@ class ProductionLogRetention(Check):
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
             values = template.values
+            # A template that does not tell production apart deploys the same value there.
             production = values.production_choice()
-            if not production:
-                continue  # the template does not tell production apart: CP010 covers retention
             for lid, group in template.resources("AWS::Logs::LogGroup"):
                 for branch in values.get(template.properties(group), "RetentionInDays", choose=production):
                     days = as_int(values.resolve(branch.value))
