@@ -201,3 +201,38 @@ def test_junit_counts_every_case_and_names_are_unique() -> None:
     assert (suite.get("failures"), suite.get("skipped"), suite.get("errors")) == ("4", "1", "0")
     names = [(c.get("classname"), c.get("name")) for c in cases]
     assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("deep.yaml", "Resources: " + "[" * 500 + "]" * 500 + "\n"),
+        ("deep.json", '{"Resources": ' + "[" * 2000 + "]" * 2000 + "}"),
+    ],
+    ids=["yaml", "json"],
+)
+def test_nesting_beyond_the_limit_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, body: str
+) -> None:
+    (tmp_path / name).write_text(body)
+    assert main(["policy", "--templates", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "nests deeper than 200 levels" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cfn_lint_runs_once_over_all_templates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import cfnlint.runner
+
+    runners: list[list[str]] = []
+    original = cfnlint.runner.Runner.__init__
+
+    def spy(self: cfnlint.runner.Runner, config: object) -> None:
+        runners.append(list(getattr(config, "templates", [])))
+        original(self, config)
+
+    monkeypatch.setattr(cfnlint.runner.Runner, "__init__", spy)
+    for name in ("a.yaml", "b.yaml", "c.yaml"):
+        (tmp_path / name).write_text(QUIET)
+    report = run_policy(tmp_path, tools=("cfn-lint",))
+    assert report.templates == ["a.yaml", "b.yaml", "c.yaml"] and report.errors == []
+    assert len(runners) == 1 and len(runners[0]) == 3
