@@ -113,7 +113,16 @@ def load_templates(target: Path) -> LoadedTemplates:
             template.data = {k: v for k, v in data.items() if k != "Resources"}
         loaded.templates.append(template)
     if loaded is None or not (loaded.templates or loaded.unparsed):
-        raise UsageError(f"no CloudFormation templates (*.yaml, *.yml, *.json, *.template) in {target}")
+        why = ""
+        if loaded is not None and loaded.skipped_files:
+            first, more = loaded.skipped_files[0], len(loaded.skipped_files) - 1
+            reason = first.reason.removeprefix("not a template: ")
+            why = f": {first.path} is not a CloudFormation template ({reason})" + (
+                f", nor {'is' if more == 1 else 'are'} {more} other file{'' if more == 1 else 's'}"
+                if more
+                else ""
+            )
+        raise UsageError(f"no CloudFormation templates (*.yaml, *.yml, *.json, *.template) in {target}{why}")
     return loaded
 
 
