@@ -145,7 +145,6 @@ PROPERTIES: dict[str, list[tuple[str, ...]]] = {
     "AWS::Lambda::Function": [("TracingConfig",), ("TracingConfig", "Mode")],
     "AWS::Kinesis::Stream": [("StreamEncryption",), ("StreamEncryption", "EncryptionType")],
     "AWS::SNS::Topic": [("KmsMasterKeyId",)],
-    "AWS::CloudTrail::Trail": [("IsLogging",), ("IsMultiRegionTrail",)],
     "AWS::EC2::VPCEndpoint": [("ServiceName",)],
     "AWS::ApiGateway::Stage": [
         ("TracingEnabled",),
@@ -154,6 +153,10 @@ PROPERTIES: dict[str, list[tuple[str, ...]]] = {
     ],
     "AWS::ApiGateway::Deployment": [("StageName",), ("StageDescription",)],
     "AWS::Redshift::Cluster": [("PubliclyAccessible",), ("MasterUserPassword",), ("VpcSecurityGroupIds",)],
+    "AWS::RedshiftServerless::Namespace": [("AdminUserPassword",)],
+    "AWS::RedshiftServerless::Workgroup": [("PubliclyAccessible",), ("SecurityGroupIds",)],
+    "AWS::IAM::ManagedPolicy": [("PolicyDocument", "Statement"), ("ManagedPolicyArns",)],
+    "AWS::CloudTrail::Trail": [("IsLogging",), ("IsMultiRegionTrail",), ("EnableLogFileValidation",)],
 }
 POSITIONS = [(kind, path) for kind, paths in PROPERTIES.items() for path in paths]
 
@@ -178,7 +181,11 @@ def test_no_check_raises_on_intrinsics_in_any_position(
         _set(properties, path, value)
         resources[f"R{index}"] = {"Type": kind, "Properties": properties}
     data = {
-        "Parameters": {"Param": {"Type": "String", "Default": "x"}, "DbPassword": {"Type": "String"}},
+        "Parameters": {
+            "Param": {"Type": "String", "Default": "x"},
+            "DbPassword": {"Type": "String", "NoEcho": placements[0][1]},
+        },
+        "Outputs": {"Leak": {"Value": placements[-1][1]}},
         "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Param"}, "prod"]}},
         "Mappings": {"Map": {"Key": {"Value": "AES256"}}},
         "Resources": resources,
