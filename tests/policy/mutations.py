@@ -100,6 +100,28 @@ CATALOGUE: list[Mutation] = [
         "CP001",
     ),
     Mutation(
+        "SSH opened to the internet on the API security group",
+        NET,
+        R("ApiGatewaySecurityGroup", "Properties", "SecurityGroupIngress"),
+        _append({"IpProtocol": "tcp", "FromPort": "22", "ToPort": "22", "CidrIp": "0.0.0.0/0"}),
+        "CP021",
+    ),
+    Mutation(
+        "SSH opened to the internet outside production, inside an Fn::If list item",
+        NET,
+        R("ApiGatewaySecurityGroup", "Properties", "SecurityGroupIngress"),
+        _append(
+            {
+                "Fn::If": [
+                    "IsProduction",
+                    {"Ref": "AWS::NoValue"},
+                    {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"},
+                ]
+            }
+        ),
+        "CP021",
+    ),
+    Mutation(
         "Redshift made public",
         STORE,
         R("RedshiftWorkgroup", "Properties", "PubliclyAccessible"),

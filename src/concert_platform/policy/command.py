@@ -1,11 +1,17 @@
-"""`concert-platform policy [--templates DIR] [--format text|json|junit|sarif] [--output FILE]`."""
+"""`concert-platform policy [--templates DIR|FILE] [--format text|json|junit|sarif] [--output FILE]`.
+
+Exit codes: 0 no findings, 1 findings, 2 usage errors (found before any tool runs), 3 a check
+could not run (reported as a check error; the report is still complete)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from rich.console import Console
+
+from concert_platform.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,23 +19,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--templates",
         type=Path,
         default=Path("templates"),
-        help="directory (or one file) of CloudFormation templates",
+        help="directory (searched recursively) or one file of CloudFormation templates",
     )
     parser.add_argument("--format", choices=("text", "json", "junit", "sarif"), default="text")
     parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
+
+
+def check_output_path(output: Path) -> None:
+    """Refuse an output path that cannot be written before the (long) run starts."""
+    folder = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise UsageError(f"--output {output} is a directory; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"--output {output}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise UsageError(f"--output {output} cannot be written")
 
 
 def run(args: argparse.Namespace) -> int:
     from concert_platform.policy.formats import junit, print_text, sarif
     from concert_platform.policy.runner import run_policy, to_json
 
+    if args.output:
+        check_output_path(args.output)
     report = run_policy(args.templates)
     if args.format == "text" and not args.output:
         print_text(report, Console(highlight=False))
     else:
         text = {"json": to_json, "junit": junit, "sarif": sarif}.get(args.format, to_json)(report)
         if args.output:
-            args.output.write_text(text)
+            try:
+                args.output.write_text(text)
+            except OSError as exc:
+                raise UsageError(f"--output {args.output} cannot be written: {exc.strerror}") from None
         else:
             print(text)
-    return 1 if report.failed else 0
+    return report.exit_code

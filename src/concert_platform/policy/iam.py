@@ -1,11 +1,12 @@
-"""IAM statements of a template (roles, policies, managed policies; not KMS key policies)."""
+"""IAM statements of a template (roles, users, groups, policies, managed policies; not KMS key
+policies), read through `Values` so that `Fn::If` branches and `AWS::NoValue` are followed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from concert_platform.policy.cfn import as_list
+from concert_platform.policy.cfn import MISSING, Branch, Values, intrinsic
 from concert_platform.policy.model import Template
 
 # Actions AWS authorises only on Resource "*" (no resource-level permissions).
@@ -20,20 +21,56 @@ RESOURCE_WILDCARD_ACTIONS = frozenset(
     )
 )  # fmt: skip
 
+IAM_TYPES = (
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::User",
+    "AWS::IAM::Group",
+)
+# AWS managed policies that grant every action (or every action but IAM) on every resource.
+ADMIN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess")
 
-def iam_statements(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
-    for logical_id, resource in template.resources(
-        "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"
-    ):
-        properties = resource.get("Properties", {})
+
+def iam_statements(template: Template) -> Iterator[tuple[str, Branch]]:
+    """(logical id, statement branch) for every statement any branch of the template can hold."""
+    values = template.values
+    for logical_id, resource in template.resources(*IAM_TYPES):
+        properties = template.properties(resource)
         documents = [
-            p.get("PolicyDocument", {})
-            for p in as_list(properties.get("Policies", []))
-            if isinstance(p, dict)
+            Branch(d.value, p.conditions + d.conditions)
+            for p in values.items(properties.get("Policies", MISSING))
+            for d in values.get(p.value, "PolicyDocument")
         ]
-        if "PolicyDocument" in properties:
-            documents.append(properties["PolicyDocument"])
+        documents += values.get(properties, "PolicyDocument")
         for document in documents:
-            for statement in as_list(document.get("Statement", []) if isinstance(document, dict) else []):
-                if isinstance(statement, dict):
-                    yield logical_id, statement
+            for statement_list in values.get(document.value, "Statement"):
+                for statement in values.items(statement_list.value):
+                    if isinstance(statement.value, dict):
+                        yield (
+                            logical_id,
+                            Branch(
+                                statement.value,
+                                document.conditions + statement_list.conditions + statement.conditions,
+                            ),
+                        )
+
+
+def strings(values: Values, node: Any) -> list[tuple[str, Branch]]:
+    """Each string an Action/Resource-like list can hold, with its branch (Fn::Sub text kept)."""
+    found = []
+    for item in values.items(node):
+        value = values.resolve(item.value)
+        fn = intrinsic(item.value)
+        if isinstance(value, str):
+            found.append((value, item))
+        elif fn and fn[0] == "Fn::Sub":
+            template_text = fn[1][0] if isinstance(fn[1], list) and fn[1] else fn[1]
+            if isinstance(template_text, str):
+                found.append((template_text, item))
+    return found
+
+
+def allows(values: Values, statement: dict[str, Any]) -> bool:
+    effect = values.resolve(statement.get("Effect", "Allow"))
+    return not (isinstance(effect, str) and effect.lower() == "deny")

@@ -1,22 +1,26 @@
-"""Findings and the base class of the platform's own checks."""
+"""Findings, check errors, skipped files and the base class of the platform's own checks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
+
+from concert_platform.policy.cfn import Values
 
 
 @dataclass(frozen=True)
 class Finding:
     check_id: str
     practice: str
-    template: str
+    template: str  # path relative to the scanned directory, in POSIX form
     resource: str
     line: int
     message: str
     tool: str
+    severity: str = "error"  # error, warning or note (SARIF levels)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -31,17 +35,62 @@ class Skip:
     tool: str
 
 
+@dataclass(frozen=True)
+class CheckError:
+    """A check (or a whole tool) that raised: reported, never a traceback, never a finding."""
+
+    check_id: str
+    template: str
+    resource: str
+    message: str
+    tool: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file under the scanned directory that is not a CloudFormation template."""
+
+    path: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Template:
     path: Path
     name: str
-    data: dict[str, Any]
-    lines: dict[str, int]  # logical id -> line of the resource
+    data: dict[str, Any]  # as the checks read it: SAM and Fn::ForEach already expanded
+    lines: dict[str, int]  # logical id -> line of the resource in the source file
+    # generated logical id (SAM, Fn::ForEach) -> the source resource it comes from
+    origin: dict[str, str] = field(default_factory=dict)
+    current_resource: str = "(template)"  # the resource a check is reading, for error reports
+
+    @cached_property
+    def values(self) -> Values:
+        return Values(self.data)
 
     def resources(self, *types: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        for logical_id, resource in self.data.get("Resources", {}).items():
+        resources = self.data.get("Resources")
+        for logical_id, resource in (resources if isinstance(resources, dict) else {}).items():
             if isinstance(resource, dict) and (not types or resource.get("Type") in types):
-                yield logical_id, resource
+                self.current_resource = str(logical_id)
+                yield str(logical_id), resource
+        self.current_resource = "(template)"
+
+    def properties(self, resource: dict[str, Any]) -> dict[str, Any]:
+        properties = resource.get("Properties")
+        return properties if isinstance(properties, dict) else {}
+
+    def source_of(self, logical_id: str) -> str:
+        return self.origin.get(logical_id, logical_id)
+
+    def line_of(self, logical_id: str) -> int:
+        return self.lines.get(logical_id) or self.lines.get(self.source_of(logical_id)) or 1
 
 
 class Check:

@@ -1,4 +1,7 @@
-"""Run cfn-lint, checkov and our checks over a directory of CloudFormation templates."""
+"""Run cfn-lint, checkov and our checks over a directory (or one file) of CloudFormation templates.
+
+One problem never hides the others: a check (or a tool) that raises becomes a reported check
+error naming the check, template and resource, and the remaining checks still run."""
 
 from __future__ import annotations
 
@@ -9,26 +12,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from concert_platform.errors import UsageError
-from concert_platform.manifest import load_cfn_yaml
 from concert_platform.policy.checks import all_checks
-from concert_platform.policy.model import Finding, Skip, Template
+from concert_platform.policy.loading import LoadedTemplates, is_template, iter_loaded
+from concert_platform.policy.model import CheckError, Finding, Skip, SkippedFile, Template
+from concert_platform.policy.transforms import TransformError, expand
 
-TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+TOOLS = ("cfn-lint", "checkov", "concert-platform")
+PARSE_CHECK = ("CP000", "The template parses as YAML or JSON")
+TRANSFORM_CHECK = ("CP000", "The template's transform (SAM, Fn::ForEach) expands")
 
 
 @dataclass
 class PolicyReport:
     templates: list[str]
+    root: str = "."
     checks_run: int = 0
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    errors: list[CheckError] = field(default_factory=list)
+    skipped_files: list[SkippedFile] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
         return len(self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        """3 when a check could not run (its result is unknown), else 1 on findings, else 0."""
+        return 3 if self.errors else 1 if self.findings else 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +49,8 @@ class PolicyReport:
             "failed": self.failed,
             "skipped": [s.__dict__ for s in self.skipped],
             "findings": [f.as_dict() for f in self.findings],
+            "errors": [e.as_dict() for e in self.errors],
+            "skipped_files": [s.as_dict() for s in self.skipped_files],
         }
 
 
@@ -61,98 +75,190 @@ def _resource_lines(text: str) -> dict[str, int]:
     return lines
 
 
-def load_templates(directory: Path) -> list[Template]:
-    if not directory.exists():
-        raise UsageError(f"template directory {directory} does not exist")
-    paths = (
-        [directory]
-        if directory.is_file()
-        else sorted(p for p in directory.iterdir() if p.suffix in TEMPLATE_SUFFIXES and p.is_file())
-    )
-    if not paths:
-        raise UsageError(f"no CloudFormation templates (*.yaml, *.yml, *.json, *.template) in {directory}")
-    templates = []
-    for path in paths:
-        text = path.read_text(errors="replace")
-        try:
-            data = load_cfn_yaml(text)
-        except (yaml.YAMLError, UsageError) as exc:
+def load_templates(target: Path) -> LoadedTemplates:
+    """Every template under `target`, expanded for our checks; other files noted, not fatal."""
+    loaded: LoadedTemplates | None = None
+    single = target.is_file()
+    for path, name, text, data in iter_loaded(target):
+        if loaded is None:
+            loaded = LoadedTemplates(root=path.parent if single else target)
+        if isinstance(data, Exception):
+            looks_like_template = "Resources" in text or "AWSTemplateFormatVersion" in text
+            if single and not looks_like_template:
+                raise UsageError(f"{target} is not a CloudFormation template: {data}")
+            if looks_like_template:
+                loaded.unparsed.append((name, _line_of(str(data)), f"does not parse: {data}"))
+            else:
+                loaded.skipped_files.append(SkippedFile(name, f"not a template: does not parse ({data})"))
+            continue
+        if not is_template(data):
+            if single:
+                raise UsageError(
+                    f"{target} is not a CloudFormation template: it has no AWSTemplateFormatVersion and no Resources"
+                )
+            loaded.skipped_files.append(
+                SkippedFile(name, "not a template: no AWSTemplateFormatVersion and no Resources")
+            )
+            continue
+        resources = data.get("Resources")
+        if isinstance(resources, dict) and len(resources) > 500:
             raise UsageError(
-                f"{path} is not a CloudFormation template: it does not parse as YAML or JSON ({str(exc).splitlines()[0]})"
-            ) from None
-        if not isinstance(data.get("Resources"), dict) or not data["Resources"]:
-            raise UsageError(f"{path} is not a CloudFormation template: it has no Resources section")
-        templates.append(Template(path=path, name=path.name, data=data, lines=_resource_lines(text)))
-    return templates
+                f"{name} declares {len(resources)} resources; CloudFormation accepts at most 500 per template"
+            )
+        template = Template(path=path, name=name, data=data, lines=_resource_lines(text))
+        try:
+            template.data, template.origin = expand(data, name)
+        except TransformError as exc:
+            loaded.unparsed.append((name, 1, f"transform failed: {exc}"))
+            template.data = {k: v for k, v in data.items() if k != "Resources"}
+        loaded.templates.append(template)
+    if loaded is None or not (loaded.templates or loaded.unparsed):
+        why = ""
+        if loaded is not None and loaded.skipped_files:
+            first, more = loaded.skipped_files[0], len(loaded.skipped_files) - 1
+            reason = first.reason.removeprefix("not a template: ")
+            why = f": {first.path} is not a CloudFormation template ({reason})" + (
+                f", nor {'is' if more == 1 else 'are'} {more} other file{'' if more == 1 else 's'}"
+                if more
+                else ""
+            )
+        raise UsageError(f"no CloudFormation templates (*.yaml, *.yml, *.json, *.template) in {target}{why}")
+    return loaded
+
+
+def _line_of(message: str) -> int:
+    if message.startswith("line "):
+        number = message[5:].split(":", 1)[0]
+        if number.isdigit():
+            return int(number)
+    return 1
 
 
 def _metadata_skips(template: Template) -> list[Skip]:
     skips = []
     for logical_id, resource in template.resources():
-        metadata = resource.get("Metadata", {}) if isinstance(resource, dict) else {}
-        for item in (metadata.get("checkov", {}) or {}).get("skip", []) or []:
+        metadata = resource.get("Metadata", {})
+        metadata = metadata if isinstance(metadata, dict) else {}
+        checkov = metadata.get("checkov", {})
+        for item in (checkov.get("skip", []) if isinstance(checkov, dict) else []) or []:
+            if isinstance(item, dict):
+                skips.append(
+                    Skip(
+                        str(item.get("id", "")),
+                        template.name,
+                        logical_id,
+                        str(item.get("comment", "")),
+                        "checkov",
+                    )
+                )
+        cfn_lint = metadata.get("cfn-lint", {})
+        config = cfn_lint.get("config", {}) if isinstance(cfn_lint, dict) else {}
+        for rule in (config.get("ignore_checks", []) if isinstance(config, dict) else []) or []:
             skips.append(
-                Skip(item.get("id", ""), template.name, logical_id, item.get("comment", ""), "checkov")
+                Skip(str(rule), template.name, logical_id, "see the comment in the template", "cfn-lint")
             )
-        for rule in ((metadata.get("cfn-lint", {}) or {}).get("config", {}) or {}).get(
-            "ignore_checks", []
-        ) or []:
-            skips.append(Skip(rule, template.name, logical_id, "see the comment in the template", "cfn-lint"))
     return skips
 
 
-def run_cfn_lint(templates: list[Template], report: PolicyReport) -> None:
-    from cfnlint.api import lint_file
+def _by_path(templates: list[Template]) -> dict[str, Template]:
+    return {os.path.realpath(t.path): t for t in templates}
 
-    for template in templates:
-        for match in lint_file(template.path):
-            rule_id = match.rule.id
-            if rule_id.startswith("I"):
-                continue  # informational
-            path = getattr(match, "path", None) or []
-            resource = path[1] if len(path) > 1 and path[0] == "Resources" else "(template)"
-            report.findings.append(
-                Finding(
-                    rule_id,
-                    match.rule.shortdesc,
-                    template.name,
-                    str(resource),
-                    match.linenumber,
-                    match.message,
-                    "cfn-lint",
-                )
+
+def _cfn_lint_severity(rule_id: str) -> str:
+    return {"E": "error", "W": "warning"}.get(rule_id[:1], "note")
+
+
+def run_cfn_lint(templates: list[Template], report: PolicyReport) -> None:
+    """cfn-lint once over every template: one runner, its rules loaded once."""
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
+
+    if not templates:
+        return
+    by_path = _by_path(templates)
+    try:
+        runner = Runner(ConfigMixIn([], templates=[str(t.path) for t in templates]))
+        matches = list(runner.run())
+    except Exception as exc:  # a crash inside cfn-lint must not abort the other tools
+        report.errors.append(CheckError("cfn-lint", "(all)", "(all)", _one_line(exc), "cfn-lint"))
+        return
+    for match in matches:
+        rule_id = match.rule.id
+        if rule_id.startswith("I"):
+            continue  # informational
+        template = by_path.get(os.path.realpath(str(match.filename)))
+        if template is None:
+            continue
+        path = getattr(match, "path", None) or []
+        resource = path[1] if len(path) > 1 and path[0] == "Resources" else "(template)"
+        report.findings.append(
+            Finding(
+                rule_id,
+                match.rule.shortdesc,
+                template.name,
+                str(resource),
+                match.linenumber,
+                match.message,
+                "cfn-lint",
+                _cfn_lint_severity(rule_id),
             )
+        )
     report.checks_run += 1
 
 
-def run_checkov(directory: Path, templates: list[Template], report: PolicyReport) -> None:
+CHECKOV_SEVERITY = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note", "INFO": "note"}
+
+
+def run_checkov(templates: list[Template], report: PolicyReport) -> None:
+    """checkov over exactly the templates we read (never their whole folder)."""
     os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")  # no network: do not fetch guideline mappings
     os.environ.setdefault("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
     logging.getLogger("checkov").setLevel(logging.ERROR)
     from checkov.cloudformation.runner import Runner
     from checkov.runner_filter import RunnerFilter
 
-    names = {t.name for t in templates}
-    root = directory if directory.is_dir() else directory.parent
-    result = Runner().run(root_folder=str(root), runner_filter=RunnerFilter(framework=["cloudformation"]))
+    if not templates:
+        return
+    by_path = _by_path(templates)
+    root_logger = logging.getLogger()
+    level = root_logger.level
+    root_logger.setLevel(logging.ERROR)  # checkov warns on the root logger about templates it half-reads
+    try:
+        result = Runner().run(
+            root_folder=None,
+            files=[str(t.path) for t in templates],
+            runner_filter=RunnerFilter(framework=["cloudformation"]),
+        )
+    except Exception as exc:  # a crash inside checkov must not abort the other tools
+        report.errors.append(CheckError("checkov", "(all)", "(all)", _one_line(exc), "checkov"))
+        return
+    finally:
+        root_logger.setLevel(level)
     results = result if isinstance(result, list) else [result]
     checks = {c.check_id for r in results for c in r.passed_checks + r.failed_checks + r.skipped_checks}
     report.checks_run += len(checks)
     for failed in (c for r in results for c in r.failed_checks):
-        name = Path(failed.file_path).name
-        if name not in names:
+        template = by_path.get(os.path.realpath(failed.file_abs_path or failed.file_path))
+        if template is None:
             continue
+        severity = getattr(failed.severity, "name", None) if failed.severity else None
         report.findings.append(
             Finding(
                 failed.check_id,
                 failed.check_name,
-                name,
+                template.name,
                 failed.resource.split(".", 1)[-1],
                 failed.file_line_range[0],
                 failed.check_name,
                 "checkov",
+                CHECKOV_SEVERITY.get(str(severity), "error"),
             )
         )
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc).splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def run_own_checks(templates: list[Template], report: PolicyReport) -> None:
@@ -160,36 +266,68 @@ def run_own_checks(templates: list[Template], report: PolicyReport) -> None:
     report.checks_run += len(checks)
     skipped = {(s.template, s.resource, s.check_id) for s in report.skipped}
     for check in checks:
-        for template, resource, message in check.scan(templates):
-            if (template.name, resource, check.id) in skipped:
-                continue
-            report.findings.append(
-                Finding(
-                    check.id,
-                    check.practice,
-                    template.name,
-                    resource,
-                    template.lines.get(resource, 1),
-                    message,
-                    "concert-platform",
+        batches = [templates] if check.scope == "set" else [[t] for t in templates]
+        for batch in batches:
+            produced = None
+            while True:
+                try:
+                    produced = produced or iter(check.scan(batch))
+                    template, resource, message = next(produced)
+                except StopIteration:
+                    break
+                except Exception as exc:  # reported with where it happened; the other checks go on
+                    where = batch[0] if len(batch) == 1 else None
+                    report.errors.append(
+                        CheckError(
+                            check.id,
+                            where.name if where else "(template set)",
+                            where.current_resource if where else "(template set)",
+                            _one_line(exc),
+                            "concert-platform",
+                        )
+                    )
+                    break
+                source = template.source_of(resource)
+                if (template.name, source, check.id) in skipped:
+                    continue
+                if source != resource:
+                    message = f"{message} (in {resource}, generated from {source})"
+                report.findings.append(
+                    Finding(
+                        check.id,
+                        check.practice,
+                        "(template set)" if resource == "(template set)" else template.name,
+                        source,
+                        template.line_of(resource),
+                        message,
+                        "concert-platform",
+                    )
                 )
-            )
 
 
-def run_policy(
-    directory: Path, tools: tuple[str, ...] = ("cfn-lint", "checkov", "concert-platform")
-) -> PolicyReport:
-    templates = load_templates(directory)
-    report = PolicyReport(templates=[t.name for t in templates])
+def run_policy(target: Path, tools: tuple[str, ...] = TOOLS) -> PolicyReport:
+    loaded = load_templates(target)
+    templates = loaded.templates
+    report = PolicyReport(
+        templates=sorted({t.name for t in templates} | {name for name, _, _ in loaded.unparsed}),
+        root=str(loaded.root),
+        skipped_files=loaded.skipped_files,
+    )
+    for name, line, reason in loaded.unparsed:
+        check_id, practice = PARSE_CHECK if reason.startswith("does not parse") else TRANSFORM_CHECK
+        report.findings.append(
+            Finding(check_id, practice, name, "(template)", line, reason, "concert-platform")
+        )
+    readable = [t for t in templates if t.name not in {name for name, _, _ in loaded.unparsed}]
     for template in templates:
         report.skipped.extend(_metadata_skips(template))
     if "cfn-lint" in tools:
         run_cfn_lint(templates, report)
     if "checkov" in tools:
-        run_checkov(directory, templates, report)
+        run_checkov(templates, report)
     if "concert-platform" in tools:
-        run_own_checks(templates, report)
-    report.findings.sort(key=lambda f: (f.template, f.line, f.check_id))
+        run_own_checks(readable, report)
+    report.findings.sort(key=lambda f: (f.template, f.line, f.check_id, f.resource, f.message))
     return report
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from concert_platform.policy.cfn import as_list
+from concert_platform.policy.ingress import ingress_rules, port_range, redshift_groups
 from concert_platform.policy.model import Check, Template
+
+REDSHIFT_PORT = 5439
 
 
 class RedshiftPortFromLambdaOnly(Check):
@@ -15,25 +17,18 @@ class RedshiftPortFromLambdaOnly(Check):
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
-            rules = [
-                (lid, r.get("Properties", {}))
-                for lid, r in template.resources("AWS::EC2::SecurityGroupIngress")
-            ]
-            for lid, group in template.resources("AWS::EC2::SecurityGroup"):
-                rules += [
-                    (lid, rule)
-                    for rule in as_list(group.get("Properties", {}).get("SecurityGroupIngress", []))
-                ]
-            for lid, rule in rules:
-                if not isinstance(rule, dict):
+            guarding = redshift_groups(template)
+            for rule in ingress_rules(template):
+                ports = port_range(template, rule.rule)
+                if ports is None or not ports[0] <= REDSHIFT_PORT <= ports[1] or rule.cidr is None:
                     continue
-                low, high = rule.get("FromPort", 0), rule.get("ToPort", 65535)
-                covers = str(rule.get("IpProtocol")) == "-1" or (
-                    isinstance(low, int) and isinstance(high, int) and low <= 5439 <= high
+                every_port = ports == (0, 65535)
+                # An all-ports rule is about Redshift only on a group that guards Redshift.
+                if every_port and rule.group not in guarding:
+                    continue
+                what = "every port, Redshift's 5439 included," if every_port else "port 5439"
+                yield (
+                    template,
+                    rule.logical_id,
+                    f"{what} is open to {rule.cidr}{rule.where}; allow only SourceSecurityGroupId of the Lambda security group",
                 )
-                if covers and ("CidrIp" in rule or "CidrIpv6" in rule):
-                    yield (
-                        template,
-                        lid,
-                        f"port 5439 is open to {rule.get('CidrIp') or rule.get('CidrIpv6')}; allow only SourceSecurityGroupId of the Lambda security group",
-                    )

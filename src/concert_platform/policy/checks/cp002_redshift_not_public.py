@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from concert_platform.policy.cfn import is_true
+from concert_platform.policy.cfn import as_bool
 from concert_platform.policy.model import Check, Template
 
 
@@ -18,9 +18,12 @@ class RedshiftNotPublic(Check):
             for lid, resource in template.resources(
                 "AWS::RedshiftServerless::Workgroup", "AWS::Redshift::Cluster"
             ):
-                if is_true(resource.get("Properties", {}).get("PubliclyAccessible", False)):
-                    yield (
-                        template,
-                        lid,
-                        "PubliclyAccessible is true; keep Redshift private and reach it from the Lambda security group",
-                    )
+                for branch in template.values.scalars(
+                    template.properties(resource).get("PubliclyAccessible")
+                ):
+                    if as_bool(branch.value) is True:
+                        yield (
+                            template,
+                            lid,
+                            f"PubliclyAccessible is true{branch.where()}; keep Redshift private and reach it from the Lambda security group",
+                        )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from concert_platform.policy.cfn import as_list
-from concert_platform.policy.iam import RESOURCE_WILDCARD_ACTIONS, iam_statements
+from concert_platform.policy.cfn import MISSING
+from concert_platform.policy.iam import RESOURCE_WILDCARD_ACTIONS, allows, iam_statements, strings
 from concert_platform.policy.model import Check, Template
 
 
@@ -16,12 +16,18 @@ class IamWildcardResourceAllowlist(Check):
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
+            values = template.values
             for lid, statement in iam_statements(template):
-                if statement.get("Effect", "Allow") != "Allow" or "*" not in as_list(
-                    statement.get("Resource", [])
-                ):
+                if not allows(values, statement.value):
                     continue
-                actions = [a for a in as_list(statement.get("Action", [])) if isinstance(a, str)]
+                resources = strings(values, statement.value.get("Resource", MISSING))
+                if not any(r == "*" for r, _ in resources):
+                    continue
+                actions = [a for a, _ in strings(values, statement.value.get("Action", MISSING))]
                 narrowable = [a for a in actions if a.lower() not in RESOURCE_WILDCARD_ACTIONS]
                 if narrowable:
-                    yield template, lid, f"Resource '*' for {', '.join(narrowable)}; scope these to ARNs"
+                    yield (
+                        template,
+                        lid,
+                        f"Resource '*' for {', '.join(narrowable)}{statement.where()}; scope these to ARNs",
+                    )

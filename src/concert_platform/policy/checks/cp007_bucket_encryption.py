@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from concert_platform.policy.cfn import as_list
+from concert_platform.policy.cfn import MISSING, UNKNOWN
 from concert_platform.policy.model import Check, Template
+
+ALGORITHMS = frozenset({"AES256", "aws:kms", "aws:kms:dsse"})
 
 
 class BucketEncryption(Check):
@@ -15,16 +17,31 @@ class BucketEncryption(Check):
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
+            values = template.values
             for lid, bucket in template.resources("AWS::S3::Bucket"):
-                rules = (
-                    bucket.get("Properties", {})
-                    .get("BucketEncryption", {})
-                    .get("ServerSideEncryptionConfiguration", [])
+                configurations = values.get(
+                    template.properties(bucket), "BucketEncryption", "ServerSideEncryptionConfiguration"
                 )
-                algorithms = {
-                    r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
-                    for r in as_list(rules)
-                    if isinstance(r, dict)
-                }
-                if not algorithms & {"AES256", "aws:kms", "aws:kms:dsse"}:
-                    yield template, lid, "no default encryption; set BucketEncryption with AES256"
+                for configuration in configurations:
+                    rules = values.items(configuration.value) if configuration.value is not UNKNOWN else []
+                    algorithms = set()
+                    for rule in rules:
+                        for algorithm in values.get(
+                            rule.value, "ServerSideEncryptionByDefault", "SSEAlgorithm"
+                        ):
+                            resolved = values.resolve(algorithm.value)
+                            allowed = values.allowed(algorithm.value)
+                            if resolved is UNKNOWN and allowed and set(map(str, allowed)) <= ALGORITHMS:
+                                resolved = "aws:kms"  # whichever is chosen, it is an algorithm
+                            if isinstance(resolved, str):
+                                algorithms.add(resolved)
+                            elif resolved is UNKNOWN:
+                                algorithms.add("(deploy-time value)")
+                    if configuration.value is UNKNOWN or algorithms & (ALGORITHMS | {"(deploy-time value)"}):
+                        continue
+                    reason = (
+                        "no default encryption"
+                        if configuration.value is MISSING or not algorithms
+                        else (f"SSEAlgorithm {', '.join(sorted(algorithms))} is not AES256 or aws:kms")
+                    )
+                    yield template, lid, f"{reason}{configuration.where()}; set BucketEncryption with AES256"

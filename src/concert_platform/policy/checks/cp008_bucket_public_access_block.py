@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from concert_platform.policy.cfn import is_true
+from concert_platform.policy.cfn import UNKNOWN, as_bool
 from concert_platform.policy.model import Check, Template
+
+FLAGS = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
 
 
 class BucketPublicAccessBlock(Check):
@@ -14,10 +16,20 @@ class BucketPublicAccessBlock(Check):
     source = "Security Best Practices 2; S3 bucket hardening"
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
-        flags = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
         for template in templates:
+            values = template.values
             for lid, bucket in template.resources("AWS::S3::Bucket"):
-                block = bucket.get("Properties", {}).get("PublicAccessBlockConfiguration", {})
-                missing = [f for f in flags if not is_true(block.get(f))]
-                if missing:
-                    yield template, lid, f"public access not fully blocked: {', '.join(missing)} not true"
+                missing: dict[str, list[str]] = {}
+                for flag in FLAGS:
+                    for branch in values.get(
+                        template.properties(bucket), "PublicAccessBlockConfiguration", flag
+                    ):
+                        resolved = values.resolve(branch.value)
+                        if resolved is not UNKNOWN and as_bool(resolved) is not True:
+                            missing.setdefault(branch.where(), []).append(flag)
+                for where, flags in missing.items():
+                    yield (
+                        template,
+                        lid,
+                        f"public access not fully blocked{where}: {', '.join(flags)} not true",
+                    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from concert_platform.policy.cfn import MISSING
 from concert_platform.policy.model import Check, Template
 
 
@@ -15,5 +16,6 @@ class LogGroupRetention(Check):
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
             for lid, group in template.resources("AWS::Logs::LogGroup"):
-                if "RetentionInDays" not in group.get("Properties", {}):
-                    yield template, lid, "no RetentionInDays: logs would be kept forever"
+                for branch in template.values.get(template.properties(group), "RetentionInDays"):
+                    if branch.value is MISSING:
+                        yield template, lid, f"no RetentionInDays{branch.where()}: logs would be kept forever"

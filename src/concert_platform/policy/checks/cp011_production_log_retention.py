@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from concert_platform.policy.cfn import production_value
+from concert_platform.policy.cfn import as_int
 from concert_platform.policy.model import Check, Template
 
 
@@ -15,13 +15,15 @@ class ProductionLogRetention(Check):
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
+            values = template.values
+            # A template that does not tell production apart deploys the same value there.
+            production = values.production_choice()
             for lid, group in template.resources("AWS::Logs::LogGroup"):
-                value = production_value(template.data, group.get("Properties", {}).get("RetentionInDays"))
-                if isinstance(value, dict) and "Ref" in value:
-                    value = template.data.get("Parameters", {}).get(value["Ref"], {}).get("Default")
-                try:
-                    days = int(value)
-                except (TypeError, ValueError):
-                    continue
-                if days < 365:
-                    yield template, lid, f"production retention is {days} days; keep at least 365"
+                for branch in values.get(template.properties(group), "RetentionInDays", choose=production):
+                    days = as_int(values.resolve(branch.value))
+                    if days is not None and days < 365:
+                        yield (
+                            template,
+                            lid,
+                            f"production retention is {days} days{branch.where()}; keep at least 365",
+                        )

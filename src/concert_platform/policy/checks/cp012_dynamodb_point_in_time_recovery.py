@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from concert_platform.policy.cfn import is_true, production_value
+from concert_platform.policy.cfn import UNKNOWN, as_bool
 from concert_platform.policy.model import Check, Template
 
 
@@ -15,7 +15,16 @@ class DynamoDbPointInTimeRecovery(Check):
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
+            values = template.values
+            production = values.production_choice()  # outside production it may be off
             for lid, table in template.resources("AWS::DynamoDB::Table"):
-                spec = table.get("Properties", {}).get("PointInTimeRecoverySpecification", {})
-                if not is_true(production_value(template.data, spec.get("PointInTimeRecoveryEnabled"))):
-                    yield template, lid, "point-in-time recovery is off (in production)"
+                for branch in values.get(
+                    template.properties(table),
+                    "PointInTimeRecoverySpecification",
+                    "PointInTimeRecoveryEnabled",
+                    choose=production,
+                ):
+                    resolved = values.resolve(branch.value)
+                    if resolved is not UNKNOWN and as_bool(resolved) is not True:
+                        scope = " in production" if production else ""
+                        yield template, lid, f"point-in-time recovery is off{scope}{branch.where()}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from concert_platform.policy.cfn import UNKNOWN
 from concert_platform.policy.model import Check, Template
 
 
@@ -14,6 +15,9 @@ class LambdaActiveTracing(Check):
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
+            values = template.values
             for lid, function in template.resources("AWS::Lambda::Function"):
-                if function.get("Properties", {}).get("TracingConfig", {}).get("Mode") != "Active":
-                    yield template, lid, "TracingConfig Mode is not Active"
+                for branch in values.get(template.properties(function), "TracingConfig", "Mode"):
+                    mode = values.resolve(branch.value)
+                    if mode is not UNKNOWN and mode != "Active":
+                        yield template, lid, f"TracingConfig Mode is not Active{branch.where()}"

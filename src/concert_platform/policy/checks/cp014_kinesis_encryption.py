@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from concert_platform.policy.cfn import UNKNOWN
 from concert_platform.policy.model import Check, Template
 
 
@@ -14,6 +15,9 @@ class KinesisEncryption(Check):
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
+            values = template.values
             for lid, stream in template.resources("AWS::Kinesis::Stream"):
-                if stream.get("Properties", {}).get("StreamEncryption", {}).get("EncryptionType") != "KMS":
-                    yield template, lid, "no KMS StreamEncryption"
+                for branch in values.get(template.properties(stream), "StreamEncryption", "EncryptionType"):
+                    kind = values.resolve(branch.value)
+                    if kind is not UNKNOWN and kind != "KMS":
+                        yield template, lid, f"no KMS StreamEncryption{branch.where()}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from concert_platform.policy.cfn import MISSING
 from concert_platform.policy.model import Check, Template
 
 
@@ -15,5 +16,6 @@ class SnsKms(Check):
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
             for lid, topic in template.resources("AWS::SNS::Topic"):
-                if not topic.get("Properties", {}).get("KmsMasterKeyId"):
-                    yield template, lid, "no KmsMasterKeyId"
+                for branch in template.values.get(template.properties(topic), "KmsMasterKeyId"):
+                    if branch.value is MISSING or branch.value in ("", None):
+                        yield template, lid, f"no KmsMasterKeyId{branch.where()}"

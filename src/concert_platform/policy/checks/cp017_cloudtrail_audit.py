@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from concert_platform.policy.cfn import is_true
+from concert_platform.policy.cfn import UNKNOWN, as_bool
 from concert_platform.policy.model import Check, Template
 
 
@@ -19,7 +19,9 @@ class CloudTrailAudit(Check):
         if not trails and templates:
             yield templates[0], "(template set)", "no AWS::CloudTrail::Trail in any template"
         for template, lid, trail in trails:
-            properties = trail.get("Properties", {})
+            values = template.values
             for key in ("EnableLogFileValidation", "IsMultiRegionTrail", "IsLogging"):
-                if not is_true(properties.get(key)):
-                    yield template, lid, f"{key} is not true"
+                for branch in values.get(template.properties(trail), key):
+                    value = values.resolve(branch.value)
+                    if value is not UNKNOWN and as_bool(value) is not True:
+                        yield template, lid, f"{key} is not true{branch.where()}"

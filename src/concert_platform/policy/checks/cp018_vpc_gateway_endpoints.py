@@ -19,7 +19,7 @@ class VpcGatewayEndpoints(Check):
             endpoints = [
                 r
                 for _, r in template.resources("AWS::EC2::VPCEndpoint")
-                if ".s3" in text(r.get("Properties", {}).get("ServiceName"))
+                if ".s3" in text(template.properties(r).get("ServiceName"))
             ]
             for lid in vpcs:
                 if not endpoints:

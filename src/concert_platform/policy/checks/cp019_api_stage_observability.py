@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from concert_platform.policy.cfn import is_true
+from concert_platform.policy.cfn import MISSING, UNKNOWN, as_bool
 from concert_platform.policy.model import Check, Template
 
 
@@ -16,8 +17,28 @@ class ApiStageObservability(Check):
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
             for lid, stage in template.resources("AWS::ApiGateway::Stage"):
-                properties = stage.get("Properties", {})
-                if not is_true(properties.get("TracingEnabled")):
-                    yield template, lid, "TracingEnabled is not true"
-                if not properties.get("AccessLogSetting", {}).get("DestinationArn"):
-                    yield template, lid, "no AccessLogSetting destination"
+                yield from self._settings(template, lid, template.properties(stage), "")
+            for lid, deployment in template.resources("AWS::ApiGateway::Deployment"):
+                properties = template.properties(deployment)
+                if properties.get("StageName", MISSING) is MISSING:
+                    continue  # an AWS::ApiGateway::Stage resource declares the stage
+                description = properties.get("StageDescription", MISSING)
+                for branch in template.values.branches(description):
+                    yield from self._settings(
+                        template,
+                        lid,
+                        branch.value if isinstance(branch.value, dict) else {},
+                        f" for the stage this Deployment creates (StageDescription){branch.where()}",
+                    )
+
+    def _settings(
+        self, template: Template, lid: str, settings: dict[str, Any], what: str
+    ) -> Iterator[tuple[Template, str, str]]:
+        values = template.values
+        for branch in values.get(settings, "TracingEnabled"):
+            value = values.resolve(branch.value)
+            if value is not UNKNOWN and as_bool(value) is not True:
+                yield template, lid, f"TracingEnabled is not true{what}{branch.where()}"
+        for branch in values.get(settings, "AccessLogSetting", "DestinationArn"):
+            if branch.value is MISSING or branch.value == "":
+                yield template, lid, f"no AccessLogSetting destination{what}{branch.where()}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from concert_platform.policy.cfn import UNKNOWN
 from concert_platform.policy.model import Check, Template
 
 
@@ -14,6 +15,9 @@ class BucketVersioning(Check):
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         for template in templates:
+            values = template.values
             for lid, bucket in template.resources("AWS::S3::Bucket"):
-                if bucket.get("Properties", {}).get("VersioningConfiguration", {}).get("Status") != "Enabled":
-                    yield template, lid, "versioning is not Enabled"
+                for branch in values.get(template.properties(bucket), "VersioningConfiguration", "Status"):
+                    status = values.resolve(branch.value)
+                    if status is not UNKNOWN and status != "Enabled":
+                        yield template, lid, f"versioning is not Enabled{branch.where()}"

@@ -1,0 +1,131 @@
+"""Expand `AWS::LanguageExtensions` (Fn::ForEach, through cfn-lint's transform) and SAM
+(`AWS::Serverless-2016-10-31`, through AWS's own SAM translator) before our checks read a
+template, and remember which source resource every generated resource comes from."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from typing import Any
+
+SAM = "AWS::Serverless-2016-10-31"
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+FAKE_CODE_URI = "s3://policy-check/code.zip"  # SAM refuses local paths; our checks never read code
+FAKE_APPLICATION = "https://policy-check.s3.amazonaws.com/application.yaml"  # never fetched
+
+
+class TransformError(Exception):
+    """The template's transform could not be expanded; the message says why."""
+
+
+def transforms_of(data: dict[str, Any]) -> list[str]:
+    declared = data.get("Transform", [])
+    return [t for t in (declared if isinstance(declared, list) else [declared]) if isinstance(t, str)]
+
+
+def expand(data: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """(expanded template, generated logical id -> source logical id or Fn::ForEach key)."""
+    declared = transforms_of(data)
+    if not declared:
+        return data, {}
+    source_ids = [str(k) for k in data.get("Resources", {}) if isinstance(data.get("Resources"), dict)]
+    expanded = data
+    for transform in declared:
+        if transform == LANGUAGE_EXTENSIONS:
+            expanded = _language_extensions(expanded, name)
+        elif transform == SAM:
+            expanded = _sam(expanded)
+    origin = {}
+    for logical_id in expanded.get("Resources", {}) or {}:
+        if logical_id not in source_ids:
+            origin[str(logical_id)] = _source(str(logical_id), source_ids)
+    return expanded, origin
+
+
+def _source(generated: str, source_ids: list[str]) -> str:
+    """SAM names what it generates after the source resource (FnRole, FnApiEvent...); Fn::ForEach
+    keys name the loop. The longest source id that prefixes the generated id is the origin."""
+    prefixes = [s for s in source_ids if not s.startswith("Fn::ForEach::") and generated.startswith(s)]
+    if prefixes:
+        return max(prefixes, key=len)
+    loops = [s for s in source_ids if s.startswith("Fn::ForEach::")]
+    return loops[0] if len(loops) == 1 else generated
+
+
+def _language_extensions(data: dict[str, Any], name: str) -> dict[str, Any]:
+    from cfnlint.decode.utils import convert_dict
+    from cfnlint.template import Template as CfnLintTemplate
+    from cfnlint.template.transforms._language_extensions import language_extension
+
+    template = CfnLintTemplate(name, convert_dict(copy.deepcopy(data)), ["us-east-1"])
+    matches, transformed = language_extension(template)
+    if matches or transformed is None:
+        raise TransformError("; ".join(m.message for m in matches) or "Fn::ForEach did not expand")
+    plain: dict[str, Any] = _plain(transformed)
+    declared = [t for t in transforms_of(plain) if t != LANGUAGE_EXTENSIONS]
+    if declared:
+        plain["Transform"] = declared
+    else:
+        plain.pop("Transform", None)
+    return plain
+
+
+def _plain(value: Any) -> Any:
+    """cfn-lint's position-carrying nodes as plain dicts, lists and scalars."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _sam(data: dict[str, Any]) -> dict[str, Any]:
+    from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
+    from samtranslator.parser.parser import Parser
+    from samtranslator.public.exceptions import InvalidDocumentException
+    from samtranslator.translator.translator import Translator
+
+    logging.getLogger("samtranslator").setLevel(logging.CRITICAL)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # SAM builds ARNs for a region
+    template = copy.deepcopy(data)
+    for resource in (template.get("Resources") or {}).values():
+        properties = resource.get("Properties") if isinstance(resource, dict) else None
+        if not isinstance(properties, dict):
+            continue
+        kind = resource.get("Type")
+        key = {
+            "AWS::Serverless::Function": "ImageUri"
+            if properties.get("PackageType") == "Image"
+            else "CodeUri",
+            "AWS::Serverless::LayerVersion": "ContentUri",
+            "AWS::Serverless::StateMachine": "DefinitionUri",
+        }.get(str(kind))
+        inline = key == "CodeUri" and "InlineCode" in properties
+        if (
+            key
+            and (key in properties or key == "CodeUri")
+            and not inline
+            and not _is_s3_uri(properties.get(key))
+        ):
+            properties[key] = FAKE_CODE_URI
+        if kind == "AWS::Serverless::Api" and "DefinitionUri" in properties:
+            properties["DefinitionUri"] = FAKE_CODE_URI
+        if kind == "AWS::Serverless::Application":
+            properties["Location"] = FAKE_APPLICATION  # else SAM asks the Serverless Application Repository
+    policies = get_bundled_managed_policy_map("aws") or {}
+    try:
+        translated = Translator(managed_policy_map=policies, sam_parser=Parser()).translate(
+            sam_template=template, parameter_values={}, get_managed_policy_map=lambda: policies
+        )
+    except InvalidDocumentException as exc:
+        raise TransformError("; ".join(str(getattr(c, "message", c)) for c in exc.causes)) from None
+    except Exception as exc:  # the translator's other failures are as varied as templates
+        raise TransformError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    return _plain(translated)
+
+
+def _is_s3_uri(value: Any) -> bool:
+    return isinstance(value, dict) or (isinstance(value, str) and value.startswith("s3://"))
