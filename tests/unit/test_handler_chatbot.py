@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 
 import chatbot
 from concert_shared import clients, conversations
+from concert_shared.config import ConfigurationError
 
 
 def _call(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -316,3 +317,10 @@ def test_a_server_fault_is_a_500_logged_with_the_correlation_id(
 def test_stream_reads_are_not_needed(platform):
     # the chatbot never reads the events stream; io is imported for the agent stub's shape only
     assert isinstance(io.BytesIO(b"").read(), bytes)
+
+
+@pytest.mark.parametrize("hours", ["0", "-5"])
+def test_a_session_ttl_out_of_range_is_a_named_configuration_error(platform, sample_data, monkeypatch, hours):
+    monkeypatch.setenv("SESSION_TTL_HOURS", hours)
+    with pytest.raises(ConfigurationError, match="SESSION_TTL_HOURS"):
+        chatbot.chat("hello")

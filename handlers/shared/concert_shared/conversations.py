@@ -17,7 +17,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from concert_shared.clients import client
-from concert_shared.config import env, int_env
+from concert_shared.config import bounded_int_env, env
 from concert_shared.errors import PlatformError
 
 logger = Logger(child=True)
@@ -47,8 +47,11 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+SESSION_TTL_HOURS = ("SESSION_TTL_HOURS", 24, 1, 24 * 365)  # name, default, bounds
+
+
 def _expiry(now: int) -> int:
-    return now + int_env("SESSION_TTL_HOURS", 24) * 3600
+    return now + bounded_int_env(*SESSION_TTL_HOURS) * 3600
 
 
 def _session(session_id: str) -> dict[str, Any] | None:
