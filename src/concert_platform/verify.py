@@ -614,6 +614,10 @@ def _api_method(ctx: VerifyContext, r: Resource) -> list[str]:
     actual = method.get("methodIntegration", {})
     expect(problems, "Integration.Type", actual.get("type"), integration.get("Type"))
     expect(problems, "Integration.Uri", actual.get("uri"), integration.get("Uri"))
+    expect(
+        problems, "RequestValidatorId", method.get("requestValidatorId"), r.props.get("RequestValidatorId")
+    )
+    expect(problems, "RequestModels", method.get("requestModels"), r.props.get("RequestModels"))
     return problems
 
 
@@ -698,6 +702,30 @@ def _request_validator(ctx: VerifyContext, r: Resource) -> list[str]:
         validator.get("validateRequestBody", False),
         r.props.get("ValidateRequestBody", False),
     )
+    return problems
+
+
+@verifies("AWS::ApiGateway::Model")
+def _api_model(ctx: VerifyContext, r: Resource) -> list[str]:
+    model = ctx.client("apigateway").get_model(restApiId=r.props.get("RestApiId"), modelName=r.physical_id)
+    problems: list[str] = []
+    expect(problems, "ContentType", model.get("contentType"), r.props.get("ContentType"))
+    wanted = r.props.get("Schema")
+    if isinstance(wanted, dict) and not contains_unresolved(wanted):
+        actual = model.get("schema")
+        if (json.loads(actual) if isinstance(actual, str) else actual) != wanted:
+            problems.append("Schema: the engine's schema differs from the template's")
+    return problems
+
+
+@verifies("AWS::ApiGateway::GatewayResponse")
+def _gateway_response(ctx: VerifyContext, r: Resource) -> list[str]:
+    response = ctx.client("apigateway").get_gateway_response(
+        restApiId=r.props.get("RestApiId"), responseType=r.props.get("ResponseType")
+    )
+    problems: list[str] = []
+    expect(problems, "StatusCode", response.get("statusCode"), r.props.get("StatusCode"))
+    expect(problems, "ResponseTemplates", response.get("responseTemplates"), r.props.get("ResponseTemplates"))
     return problems
 
 
