@@ -127,8 +127,9 @@ def check_output_directory(path: Path, what: str) -> None:
         raise UsageError(f"{what} {path} cannot be written ({exc.strerror or type(exc).__name__})") from None
 
 
-def _yaml_error_location(exc: yaml.YAMLError, text: str) -> str:
-    """'line N (key K)' for a YAML error, never the line itself: it may hold a secret."""
+def _yaml_error_location(exc: yaml.YAMLError, text: str, known: set[str]) -> str:
+    """'line N (key K)' for a YAML error, never the line itself: it may hold a secret. K is named
+    only when it is a known input name (a mistyped line may start with the password itself)."""
     mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
     if mark is None:
         return "somewhere"
@@ -137,7 +138,7 @@ def _yaml_error_location(exc: yaml.YAMLError, text: str) -> str:
     while line > 0 and not lines[line].strip():  # an error at the end points past the last line
         line -= 1
     key = _KEY_ON_LINE.match(lines[line]) if lines else None
-    return f"line {line + 1}" + (f" (key {key.group(1)})" if key else "")
+    return f"line {line + 1}" + (f" (key {key.group(1)})" if key and key.group(1) in known else "")
 
 
 def read_parameters_file(path: Path, manifest: Manifest) -> dict[str, str]:
@@ -145,13 +146,14 @@ def read_parameters_file(path: Path, manifest: Manifest) -> dict[str, str]:
 
     Errors name the file, the line and the key, never a value: the file holds the password."""
     text = read_text_argument(path, "parameters file", MAX_PARAMETERS_FILE_BYTES)
+    by_parameter = {param: name for name in manifest.inputs for param in manifest.parameter_for_input(name)}
+    known = set(manifest.inputs) | set(by_parameter) | {"ParameterKey", "ParameterValue"}
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or "syntax error"
-        raise UsageError(
-            f"parameters file {path} is not valid JSON or YAML: {problem} at {_yaml_error_location(exc, text)}"
-        ) from None
+        where = _yaml_error_location(exc, text, known)
+        raise UsageError(f"parameters file {path} is not valid JSON or YAML: {problem} at {where}") from None
     except RecursionError:
         raise UsageError(f"parameters file {path} nests too deeply to be a parameters file") from None
     if isinstance(data, list):
@@ -163,14 +165,13 @@ def read_parameters_file(path: Path, manifest: Manifest) -> dict[str, str]:
             ) from None
     if not isinstance(data, dict):
         raise UsageError(f"parameters file {path} must be a mapping of names to values")
-    by_parameter = {param: name for name in manifest.inputs for param in manifest.parameter_for_input(name)}
     values: dict[str, str] = {}
     for key, value in data.items():
         name = key if key in manifest.inputs else by_parameter.get(key)
         if name is None:
-            known = sorted(set(manifest.inputs) | set(by_parameter))
+            names = ", ".join(sorted(set(manifest.inputs) | set(by_parameter)))
             shown = repr(key) if isinstance(key, str) and len(key) <= 64 else "(a long or non-text name)"
-            raise UsageError(f"parameters file {path}: unknown name {shown}; known names: {', '.join(known)}")
+            raise UsageError(f"parameters file {path}: unknown name {shown}; known names: {names}")
         if isinstance(value, list | dict | set):
             raise UsageError(f"parameters file {path}: {key} must be a single value, not a list or mapping")
         values[name] = "" if value is None else str(value)

@@ -115,6 +115,10 @@ BAD_PARAMETER_FILES = {
         f'RedshiftMasterPassword: "{SECRET}\nAlertEmail: ops@example.com\n'.encode(),
         "(key RedshiftMasterPassword)",
     ),
+    "the password typed as a key": (
+        f"RedshiftMasterPassword:\n  {SECRET}: oops: more\n".encode(),
+        "at line 2",
+    ),
     "json syntax error": (
         f'{{"RedshiftMasterPassword": "{SECRET}" "x": 1}}'.encode(),
         "not valid JSON or YAML",
