@@ -30,8 +30,8 @@ def public_reason(exc: BaseException) -> str:
     while seen is not None:
         response: Any = getattr(seen, "response", None)
         code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-        if code:
-            return str(code)
+        if code:  # S3's HEAD answers carry only the HTTP status as their code
+            return f"{type(seen).__name__} (HTTP {code})" if str(code).isdigit() else str(code)
         seen = seen.__cause__
     return type(exc).__name__
 
