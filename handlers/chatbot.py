@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -151,25 +150,32 @@ def answer_from_agent(message: str, session_id: str) -> str:
 def chat(
     message: str, session_id: str | None = None, user_id: str | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Answer one message and store both turns; turn numbers come from an atomic counter."""
-    session_id = session_id or uuid.uuid4().hex
+    """Answer one message and store both turns (with the session's counter, in one transaction).
+
+    The answer's session_id is the one to send next: a given id that is unknown, expired or
+    another user's starts a new session instead of joining it."""
     now = now or datetime.now(UTC)
+    session_id, _continued = conversations.resume_session(session_id, user_id, int(now.timestamp()))
     intent = detect_intent(message)
     answer, source, fallback_reason = "", "platform-data", None
     if optional_env("BEDROCK_AGENT_ID") and optional_env("BEDROCK_AGENT_ALIAS_ID"):
         try:
             answer, source = answer_from_agent(message, session_id), "bedrock-agent"
         except Exception as exc:
+            # the client gets the stable name of the failure; the service's own text goes to the log
             fallback_reason = f"bedrock agent failed: {type(exc).__name__}"
             logger.warning(
                 "bedrock agent failed; answering from platform data", extra={"reason": str(exc)[:300]}
             )
     if source == "platform-data":
         answer, intent = answer_from_platform(message, user_id, now.date())
-    user_turn, answer_turn = conversations.allocate_turns(session_id, 2, user_id)
-    conversations.put_turn(session_id, conversations.Turn(user_turn, "user", message, intent=intent))
-    conversations.put_turn(
-        session_id, conversations.Turn(answer_turn, "assistant", answer, source=source, intent=intent)
+    _user_turn, answer_turn = conversations.store_turns(
+        session_id,
+        [
+            conversations.Turn(0, "user", message, intent=intent),
+            conversations.Turn(0, "assistant", answer, source=source, intent=intent),
+        ],
+        user_id,
     )
     logger.info(
         "chat turn", extra={"session_id": session_id, "source": source, "intent": intent, "turn": answer_turn}

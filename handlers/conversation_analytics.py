@@ -24,13 +24,29 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "C
 ROLES = frozenset({"user", "assistant"})
 
 
+def _field(item: dict[str, Any], name: str, kind: str) -> Any:
+    value = item.get(name)
+    return value.get(kind) if isinstance(value, dict) else None
+
+
+def created_at(item: dict[str, Any]) -> int | None:
+    """The item's creation time (epoch seconds), or None when it is missing or not a number."""
+    raw = item.get("created_at")
+    try:
+        return int(raw["N"]) if isinstance(raw, dict) and "N" in raw else None
+    except (TypeError, ValueError):
+        return None
+
+
 def quality_issue(item: dict[str, Any]) -> str | None:
     """Why a history item cannot be counted (None when it can): the chatbot never writes these."""
-    if "S" not in item.get("session_id", {}):
+    if created_at(item) is None:
+        return "malformed_created_at"
+    if not isinstance(item.get("session_id"), dict) or "S" not in item["session_id"]:
         return "missing_session_id"
-    if item.get("role", {}).get("S") not in ROLES:
+    if _field(item, "role", "S") not in ROLES:
         return "unknown_role"
-    if not item.get("content", {}).get("S"):
+    if not _field(item, "content", "S"):
         return "empty_content"
     return None
 
@@ -40,9 +56,11 @@ def summarise(items: list[dict[str, Any]], since: int, until: int) -> dict[str, 
 
     Malformed items are left out, counted, and logged with `data_quality_issue` (the tracing
     stack's data-quality metric filter on this function's log group counts those lines)."""
-    in_window = [i for i in items if since < int(i.get("created_at", {}).get("N", 0)) <= until]
     recent, malformed = [], 0
-    for item in in_window:
+    for item in items:
+        when = created_at(item)
+        if when is not None and not since < when <= until:
+            continue  # another hour's turn
         issue = quality_issue(item)
         if issue is None:
             recent.append(item)
@@ -52,8 +70,8 @@ def summarise(items: list[dict[str, Any]], since: int, until: int) -> dict[str, 
             "data quality issue",
             extra={
                 "data_quality_issue": issue,
-                "session_id": item.get("session_id", {}).get("S"),
-                "turn": item.get("turn", {}).get("N"),
+                "session_id": _field(item, "session_id", "S"),
+                "turn": _field(item, "turn", "N"),
             },
         )
     sessions = {i["session_id"]["S"] for i in recent}
@@ -82,8 +100,10 @@ def analyse(now: int | None = None) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     request: dict[str, Any] = {
         "TableName": env("CONVERSATION_HISTORY_TABLE"),
-        "FilterExpression": "created_at > :since",  # (since, until]: consecutive hourly runs never count a turn twice
-        "ExpressionAttributeValues": {":since": {"N": str(since)}},
+        # (since, until]: consecutive hourly runs never count a turn twice; an item whose
+        # created_at is missing or not a number is fetched too, to be counted as a quality issue
+        "FilterExpression": "NOT attribute_type(created_at, :number) OR created_at > :since",
+        "ExpressionAttributeValues": {":since": {"N": str(since)}, ":number": {"S": "N"}},
     }
     while True:
         page = client("dynamodb").scan(**request)

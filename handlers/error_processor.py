@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import gzip
 import hashlib
 import json
 import re
 import time
+import uuid
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from botocore.exceptions import BotoCoreError, ClientError
 
 from concert_shared.clients import client
 from concert_shared.config import env, int_env
@@ -33,12 +35,25 @@ class MalformedPayload(ValueError):
     pass
 
 
+class MalformedLine(ValueError):
+    """One log event the processor cannot read: counted as a data-quality issue, then skipped."""
+
+
 def decode(event: Any) -> dict[str, Any]:
     """The subscription payload (base64 of gzip of JSON), or MalformedPayload saying why not."""
     try:
         data = event["awslogs"]["data"]
         payload = json.loads(gzip.decompress(base64.b64decode(data, validate=True)))
-    except (KeyError, TypeError, ValueError, OSError, EOFError, binascii.Error, zlib.error) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        RecursionError,
+        OSError,
+        EOFError,
+        binascii.Error,
+        zlib.error,
+    ) as exc:
         raise MalformedPayload(f"not a CloudWatch Logs subscription payload ({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("logEvents", []), list):
         raise MalformedPayload("the payload has no logEvents list")
@@ -49,11 +64,14 @@ def classify(message: str) -> tuple[str, dict[str, Any]]:
     """(severity, parsed record) for one log message; severity is critical, warning or ignore.
 
     critical: level CRITICAL, or an ERROR (or a plain-text runtime line) with a critical marker;
-    warning: any other ERROR; ignore: everything else."""
+    warning: any other ERROR; ignore: everything else. A line too deeply nested to parse raises
+    MalformedLine (RecursionError is not a ValueError: it used to drop the whole batch)."""
     try:
         record = json.loads(message)
     except ValueError:
         record = None
+    except RecursionError:
+        raise MalformedLine("JSON nested too deeply to parse") from None
     if not isinstance(record, dict):
         record = {"message": message}
         level = "ERROR" if any(marker in message for marker in CRITICAL_MARKERS) or "ERROR" in message else ""
@@ -82,45 +100,108 @@ def fingerprint(log_group: str, record: dict[str, Any]) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
-def open_window(key: str, now: int, window: int) -> tuple[bool, int]:
-    """(True, suppressed since the last alert) exactly once per fingerprint per window, else
-    (False, 0). The conditional update is the lock: concurrent processors cannot both win."""
+def batch_id(payload: dict[str, Any]) -> str:
+    """The same for a batch and Lambda's retries of it: suppressed counts are added once per batch."""
+    ids = [str(e.get("id")) for e in payload.get("logEvents", []) if isinstance(e, dict)]
+    basis = f"{payload.get('logGroup')}|{payload.get('logStream')}|{'|'.join(ids)}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An alert window this processor opened; released again if the alert cannot be published."""
+
+    token: str
+    previous_until: int
+    previous_suppressed: int
+
+
+def open_window(key: str, now: int, window: int, batch: str = "") -> Claim | None:
+    """A Claim exactly once per fingerprint per window, else None. The conditional update is the
+    lock: concurrent processors cannot both win."""
     dynamodb = client("dynamodb")
-    table = env("ALERT_STATE_TABLE")
+    token = uuid.uuid4().hex
     try:
         result = dynamodb.update_item(
-            TableName=table,
+            TableName=env("ALERT_STATE_TABLE"),
             Key={"fingerprint": {"S": key}},
-            UpdateExpression="SET window_until = :until, expires_at = :expires, suppressed = :zero, last_alert_at = :now",
+            UpdateExpression="SET window_until = :until, expires_at = :expires, suppressed = :zero, "
+            "last_alert_at = :now, claim = :token, batches = :batches",
             ConditionExpression="attribute_not_exists(fingerprint) OR window_until <= :now",
             ExpressionAttributeValues={
                 ":until": {"N": str(now + window)},
                 ":expires": {"N": str(now + 2 * window)},
                 ":zero": {"N": "0"},
                 ":now": {"N": str(now)},
+                ":token": {"S": token},
+                ":batches": {"SS": [batch or token]},
             },
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",
         )
-        return True, int(result.get("Attributes", {}).get("suppressed", {}).get("N", "0"))
     except dynamodb.exceptions.ConditionalCheckFailedException:
-        return False, 0
-
-
-def count_suppressed(key: str, count: int) -> None:
-    """Remember suppressed occurrences so the next alert for this fingerprint reports them."""
-    client("dynamodb").update_item(
-        TableName=env("ALERT_STATE_TABLE"),
-        Key={"fingerprint": {"S": key}},
-        UpdateExpression="ADD suppressed :count",
-        ExpressionAttributeValues={":count": {"N": str(count)}},
+        return None
+    old = result.get("Attributes", {})
+    return Claim(
+        token,
+        int(old.get("window_until", {}).get("N", "0")),
+        int(old.get("suppressed", {}).get("N", "0")),
     )
 
 
+def release_window(key: str, claim: Claim) -> None:
+    """Undo a claim whose alert was not published: the window closes as it was, the occurrences
+    suppressed before it are kept, so the retry alerts and reports them."""
+    dynamodb = client("dynamodb")
+    # ConditionalCheckFailed: someone else's window by now, nothing of ours to undo
+    with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.update_item(
+            TableName=env("ALERT_STATE_TABLE"),
+            Key={"fingerprint": {"S": key}},
+            UpdateExpression="SET window_until = :until ADD suppressed :earlier REMOVE claim, batches",
+            ConditionExpression="claim = :token",
+            ExpressionAttributeValues={
+                ":until": {"N": str(claim.previous_until)},
+                ":earlier": {"N": str(claim.previous_suppressed)},
+                ":token": {"S": claim.token},
+            },
+        )
+
+
+def count_suppressed(key: str, count: int, batch: str) -> bool:
+    """Remember suppressed occurrences so the next alert for this fingerprint reports them; False
+    when this batch was counted already (a retry of a batch whose other alerts failed)."""
+    dynamodb = client("dynamodb")
+    try:
+        dynamodb.update_item(
+            TableName=env("ALERT_STATE_TABLE"),
+            Key={"fingerprint": {"S": key}},
+            UpdateExpression="ADD suppressed :count, batches :batch",
+            ConditionExpression="attribute_not_exists(batches) OR NOT contains(batches, :id)",
+            ExpressionAttributeValues={
+                ":count": {"N": str(count)},
+                ":batch": {"SS": [batch]},
+                ":id": {"S": batch},
+            },
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+class AlertsNotDelivered(RuntimeError):
+    """Raised after the whole batch was tried: Lambda retries the event, then sends it to the
+    function's dead-letter queue. Alerts already sent are not sent again (their window is open)."""
+
+
 def process(payload: dict[str, Any], now: int | None = None) -> dict[str, Any]:
-    """Group the batch's errors by fingerprint; alert each group unless its window is open."""
+    """Group the batch's errors by fingerprint; alert each group unless its window is open.
+
+    A window is claimed before publishing and released when the publish fails, so a failed alert
+    is never mistaken for a sent one; `failed` counts the groups the caller must have retried."""
     now = now or int(time.time())
     window = int_env("ALERT_SUPPRESSION_SECONDS", 300)
     log_group = str(payload.get("logGroup") or "unknown")
+    batch = batch_id(payload)
     summary: dict[str, Any] = {
         "events": 0,
         "alerts": 0,
@@ -128,37 +209,66 @@ def process(payload: dict[str, Any], now: int | None = None) -> dict[str, Any]:
         "ignored": 0,
         "failed": 0,
         "malformed": 0,
+        "already_counted": 0,
     }
     grouped: dict[str, dict[str, Any]] = {}
     for log_event in payload.get("logEvents", []):
         summary["events"] += 1
-        if not isinstance(log_event, dict) or not isinstance(log_event.get("message"), str):
+        try:
+            if not isinstance(log_event, dict) or not isinstance(log_event.get("message"), str):
+                raise MalformedLine("not a log event with a message")
+            severity, record = classify(log_event["message"])
+            if severity == "ignore":
+                summary["ignored"] += 1
+                continue
+            key = fingerprint(log_group, record)
+        except Exception as exc:  # one poisoned line must not drop the batch's real errors
             summary["malformed"] += 1
+            logger.warning(
+                "data quality issue",
+                extra={
+                    "data_quality_issue": "malformed_log_event",
+                    "reason": f"{type(exc).__name__}: {str(exc)[:200]}",
+                    "log_group": log_group,
+                },
+            )
             continue
-        severity, record = classify(log_event["message"])
-        if severity == "ignore":
-            summary["ignored"] += 1
-            continue
-        key = fingerprint(log_group, record)
         entry = grouped.setdefault(key, {"severity": severity, "record": record, "count": 0})
         entry["count"] += 1
         if severity == "critical":
             entry["severity"] = "critical"
     for key, entry in grouped.items():
+        claim = None
         try:
-            opened, earlier = open_window(key, now, window)
-            if not opened:
-                count_suppressed(key, entry["count"])
-                summary["suppressed"] += entry["count"]
+            claim = open_window(key, now, window, batch)
+            if claim is None:
+                if count_suppressed(key, entry["count"], batch):
+                    summary["suppressed"] += entry["count"]
+                else:
+                    summary["already_counted"] += entry["count"]
                 continue
-            publish_alert(key, entry, log_group, payload.get("logStream"), earlier)
+            publish_alert(key, entry, log_group, payload.get("logStream"), claim.previous_suppressed)
             summary["alerts"] += 1
             summary["suppressed"] += entry["count"] - 1
-        except (ClientError, BotoCoreError) as exc:  # one failing group must not drop the others
+        except Exception as exc:  # one failing group must not drop the others
             summary["failed"] += 1
+            # WARNING, not ERROR: this function's own errors must not feed back into itself.
             logger.warning(
-                "alert not sent", extra={"fingerprint": key, "reason": f"{type(exc).__name__}: {exc}"[:300]}
+                "alert not sent",
+                extra={
+                    "fingerprint": key,
+                    "severity": entry["severity"],
+                    "reason": f"{type(exc).__name__}: {exc}"[:300],
+                },
             )
+            if claim is not None:
+                try:
+                    release_window(key, claim)
+                except Exception as release_exc:
+                    logger.warning(
+                        "alert window not released",
+                        extra={"fingerprint": key, "reason": f"{type(release_exc).__name__}"},
+                    )
     return summary
 
 
@@ -186,6 +296,17 @@ def publish_alert(
     client("sns").publish(TopicArn=topic, Subject=subject, Message=json.dumps(message, default=str))
 
 
+EMPTY_SUMMARY = {
+    "events": 0,
+    "alerts": 0,
+    "suppressed": 0,
+    "ignored": 0,
+    "failed": 0,
+    "malformed": 0,
+    "already_counted": 0,
+}
+
+
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -194,17 +315,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except MalformedPayload as exc:
         # WARNING, not ERROR: this function's own errors must not feed back into itself.
         logger.warning("malformed subscription payload", extra={"reason": str(exc)})
-        return {"events": 0, "alerts": 0, "suppressed": 0, "ignored": 0, "failed": 0, "malformed": 1}
+        return {**EMPTY_SUMMARY, "malformed": 1}
     if payload.get("messageType") == "CONTROL_MESSAGE":
-        return {
-            "events": 0,
-            "alerts": 0,
-            "suppressed": 0,
-            "ignored": 0,
-            "failed": 0,
-            "malformed": 0,
-            "control": 1,
-        }
+        return {**EMPTY_SUMMARY, "control": 1}
     summary = process(payload)
     logger.info("error events processed", extra=summary)
+    if summary["failed"]:
+        raise AlertsNotDelivered(
+            f"{summary['failed']} alert(s) not delivered; Lambda retries this batch, then sends it "
+            "to the dead-letter queue"
+        )
     return summary

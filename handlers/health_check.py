@@ -10,9 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from concert_shared.api import lambda_handler, make_app
+from concert_shared.api import lambda_handler, logger, make_app
 from concert_shared.clients import client
 from concert_shared.config import optional_env
+from concert_shared.errors import public_reason
 
 # path -> methods; docs/api.md and the compute template agree (tests/unit/test_api_contract.py)
 ROUTES = {"/health": {"GET"}}
@@ -93,7 +94,12 @@ def check_dependency(probe: Probe) -> dict[str, Any]:
         if result["status"] == "error":
             result["error"] = f"{probe.name} is {state}; expected {' or '.join(sorted(probe.healthy_states))}"
     except Exception as exc:
-        result = {"status": "error", "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        # the answer names the failure's kind; the service's text (resource names, ARNs) is logged
+        result = {"status": "error", "error": public_reason(exc)}
+        logger.warning(
+            "dependency check failed",
+            extra={"dependency": probe.name, "reason": f"{type(exc).__name__}: {exc}"[:500]},
+        )
     result["required"] = probe.required
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return result

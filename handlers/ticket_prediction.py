@@ -4,9 +4,19 @@ otherwise from the documented historical computation. The response names its sou
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from concert_shared import services
 from concert_shared.api import json_body, lambda_handler, make_app
@@ -24,6 +34,16 @@ class PredictionRequest(BaseModel):
     venue_id: StrictStr | None = Field(default=None, pattern=ID_PATTERN)
     date: dt.date | None = Field(default=None, description="ISO date (YYYY-MM-DD) of the concert")
     price: StrictFloat | StrictInt | None = Field(default=None, ge=0, le=100000)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        # only the documented form (the compute template's model says the same), not a timestamp
+        if value is not None and not (
+            isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value)
+        ):
+            raise ValueError("give the date as text, YYYY-MM-DD")
+        return value
 
     @model_validator(mode="after")
     def _identify(self) -> PredictionRequest:

@@ -294,10 +294,24 @@ def _run_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_file_arguments(args: argparse.Namespace) -> None:
+    """Every file argument is checked before anything runs: a parameters file exists, is a
+    readable text file and parses; a reports directory can be written."""
+    from concert_platform.inputs import check_output_directory, read_parameters_file
+
+    if getattr(args, "parameters_file", None) is not None:
+        from concert_platform.manifest import load_manifest
+
+        read_parameters_file(args.parameters_file, load_manifest())
+    if getattr(args, "reports_dir", None) is not None:
+        check_output_directory(args.reports_dir, "reports directory")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_file_arguments(args)
         return int(args.handler(args))
     except ConcertPlatformError as exc:
         stderr_console().print(f"[red]error:[/red] {exc}", soft_wrap=True)

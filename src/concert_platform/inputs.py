@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,12 @@ import yaml
 from concert_platform.errors import UsageError
 from concert_platform.manifest import InputSpec, Manifest
 
-# Redshift's password rules, checked here so a bad password fails before anything is created.
+# Redshift's password rules, checked here so a bad password fails before anything is created:
+# printable ASCII (33-126) other than / @ " ' \ (so no space, tab, newline or non-ASCII either).
 _REDSHIFT_FORBIDDEN = set("/@\"' \\")
+# A parameters file holds a handful of short values; anything larger is not one.
+MAX_PARAMETERS_FILE_BYTES = 64 * 1024
+_KEY_ON_LINE = re.compile(r"^\s*-?\s*[\"']?([A-Za-z][A-Za-z0-9_]{0,127})[\"']?\s*:")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BEDROCK_ID = re.compile(r"^[0-9a-zA-Z]{10}$")
 _RETENTION_DAYS = {
@@ -55,8 +60,8 @@ def _validate_password(value: str) -> str | None:
         return "must be 8 to 64 characters long"
     if not (re.search(r"[A-Z]", value) and re.search(r"[a-z]", value) and re.search(r"[0-9]", value)):
         return "needs at least one uppercase letter, one lowercase letter and one digit"
-    if _REDSHIFT_FORBIDDEN & set(value):
-        return "must not contain / @ \" ' \\ or spaces"
+    if _REDSHIFT_FORBIDDEN & set(value) or any(not 33 <= ord(char) <= 126 for char in value):
+        return "must use printable ASCII only, without / @ \" ' \\ or any whitespace"
     return None
 
 
@@ -90,14 +95,67 @@ VALIDATORS: dict[str, Callable[[str], str | None]] = {
 }
 
 
-def read_parameters_file(path: Path, manifest: Manifest) -> dict[str, str]:
-    """Input values from a JSON/YAML file: {input_name|ParameterKey: value} or the AWS CLI list form."""
+def read_text_argument(path: Path, what: str, limit: int) -> str:
+    """The text of a file named on the command line, or a one-line UsageError saying why not."""
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a directory, not a file")
     if not path.is_file():
-        raise UsageError(f"parameters file {path} does not exist")
+        raise UsageError(f"{what} {path} does not exist")
     try:
-        data: Any = yaml.safe_load(path.read_text())
+        size = path.stat().st_size
+        if size > limit:
+            raise UsageError(f"{what} {path} is {size} bytes; the limit is {limit}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{what} {path} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} {path} is not UTF-8 text (a binary file?)") from None
+
+
+def check_output_directory(path: Path, what: str) -> None:
+    """Create `path` if needed and prove a file can be written there, before a long run starts
+    (a report that cannot be written after the run is a lost report)."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {path} is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{what} {path} cannot be written ({exc.strerror or type(exc).__name__})") from None
+
+
+def _yaml_error_location(exc: yaml.YAMLError, text: str, known: set[str]) -> str:
+    """'line N (key K)' for a YAML error, never the line itself: it may hold a secret. K is named
+    only when it is a known input name (a mistyped line may start with the password itself)."""
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    if mark is None:
+        return "somewhere"
+    lines = text.splitlines()
+    line = min(mark.line, len(lines) - 1) if lines else 0
+    while line > 0 and not lines[line].strip():  # an error at the end points past the last line
+        line -= 1
+    key = _KEY_ON_LINE.match(lines[line]) if lines else None
+    return f"line {line + 1}" + (f" (key {key.group(1)})" if key and key.group(1) in known else "")
+
+
+def read_parameters_file(path: Path, manifest: Manifest) -> dict[str, str]:
+    """Input values from a JSON/YAML file: {input_name|ParameterKey: value} or the AWS CLI list form.
+
+    Errors name the file, the line and the key, never a value: the file holds the password."""
+    text = read_text_argument(path, "parameters file", MAX_PARAMETERS_FILE_BYTES)
+    by_parameter = {param: name for name in manifest.inputs for param in manifest.parameter_for_input(name)}
+    known = set(manifest.inputs) | set(by_parameter) | {"ParameterKey", "ParameterValue"}
+    try:
+        data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise UsageError(f"parameters file {path} is not valid JSON or YAML: {exc}") from None
+        problem = getattr(exc, "problem", None) or "syntax error"
+        where = _yaml_error_location(exc, text, known)
+        raise UsageError(f"parameters file {path} is not valid JSON or YAML: {problem} at {where}") from None
+    except RecursionError:
+        raise UsageError(f"parameters file {path} nests too deeply to be a parameters file") from None
     if isinstance(data, list):
         try:
             data = {item["ParameterKey"]: item["ParameterValue"] for item in data}
@@ -107,14 +165,21 @@ def read_parameters_file(path: Path, manifest: Manifest) -> dict[str, str]:
             ) from None
     if not isinstance(data, dict):
         raise UsageError(f"parameters file {path} must be a mapping of names to values")
-    by_parameter = {param: name for name in manifest.inputs for param in manifest.parameter_for_input(name)}
     values: dict[str, str] = {}
     for key, value in data.items():
         name = key if key in manifest.inputs else by_parameter.get(key)
         if name is None:
-            known = sorted(set(manifest.inputs) | set(by_parameter))
-            raise UsageError(f"parameters file {path}: unknown name {key!r}; known names: {', '.join(known)}")
+            names = ", ".join(sorted(set(manifest.inputs) | set(by_parameter)))
+            shown = repr(key) if isinstance(key, str) and len(key) <= 64 else "(a long or non-text name)"
+            raise UsageError(f"parameters file {path}: unknown name {shown}; known names: {names}")
+        if isinstance(value, list | dict | set):
+            raise UsageError(f"parameters file {path}: {key} must be a single value, not a list or mapping")
         values[name] = "" if value is None else str(value)
+        check = VALIDATORS.get(name)
+        problem = check(values[name]) if check and values[name] else None
+        if problem:
+            shown = "the value" if manifest.inputs[name].secret else repr(values[name])
+            raise UsageError(f"parameters file {path}: {key}: {shown} {problem}")
     return values
 
 

@@ -327,6 +327,14 @@ def _api_child(probe: Callable[[Any, str, Recorded], Any]) -> Probe:
     return check
 
 
+def _gateway_response(client: Any, api: str, r: Recorded) -> Any:
+    # API Gateway answers every response type with its default; only a customised one is "there"
+    response = client.get_gateway_response(restApiId=api, responseType=str(r.properties.get("ResponseType")))
+    if response.get("defaultResponse", False):
+        raise Gone
+    return response
+
+
 def _api_method(client: Any, api: str, r: Recorded) -> Any:
     _api, resource, verb = r.physical_id.rsplit("-", 2) if r.physical_id.count("-") >= 2 else ("", "", "")
     resource = resource or str(r.properties.get("ResourceId", ""))
@@ -447,6 +455,13 @@ PROBES: dict[str, Probe] = {
         c("apigateway").get_usage_plan(usagePlanId=r.physical_id) and None
     ),
     "AWS::ApiGateway::UsagePlanKey": _usage_plan_key,
+    "AWS::ApiGateway::RequestValidator": _api_child(
+        lambda a, api, r: a.get_request_validator(restApiId=api, requestValidatorId=r.physical_id)
+    ),
+    "AWS::ApiGateway::Model": _api_child(
+        lambda a, api, r: a.get_model(restApiId=api, modelName=r.physical_id)
+    ),
+    "AWS::ApiGateway::GatewayResponse": _api_child(_gateway_response),
     "AWS::Events::Rule": lambda c, r: c("events").describe_rule(Name=r.physical_id.split("|")[-1]) and None,
     "AWS::SNS::Topic": lambda c, r: c("sns").get_topic_attributes(TopicArn=r.physical_id) and None,
     "AWS::SNS::Subscription": lambda c, r: (
@@ -716,6 +731,15 @@ REMOVERS: dict[str, Remover] = {
     ),
     "AWS::ApiGateway::ApiKey": lambda c, r: c("apigateway").delete_api_key(apiKey=r.physical_id),
     "AWS::ApiGateway::UsagePlan": lambda c, r: c("apigateway").delete_usage_plan(usagePlanId=r.physical_id),
+    "AWS::ApiGateway::RequestValidator": lambda c, r: c("apigateway").delete_request_validator(
+        restApiId=_api(r), requestValidatorId=r.physical_id
+    ),
+    "AWS::ApiGateway::Model": lambda c, r: c("apigateway").delete_model(
+        restApiId=_api(r), modelName=r.physical_id
+    ),
+    "AWS::ApiGateway::GatewayResponse": lambda c, r: c("apigateway").delete_gateway_response(
+        restApiId=_api(r), responseType=str(r.properties.get("ResponseType"))
+    ),
     "AWS::Events::Rule": lambda c, r: c("events").delete_rule(Name=r.physical_id.split("|")[-1], Force=True),
     "AWS::SNS::Topic": lambda c, r: c("sns").delete_topic(TopicArn=r.physical_id),
     "AWS::SNS::Subscription": lambda c, r: c("sns").unsubscribe(SubscriptionArn=r.physical_id),

@@ -102,3 +102,108 @@ def test_graph_lists_every_stack(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("flowchart LR") and "networking -- " in out and "--> logging" in out
+
+
+SECRET = "S3cretPw9x"  # a password-like value: no part of it may reach any output
+BAD_PARAMETER_FILES = {
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\xff\xfe" + SECRET.encode(), "is not UTF-8 text"),
+    "yaml error on the password line": (
+        f"AlertEmail: ops@example.com\nRedshiftMasterPassword: {SECRET}: oops\n".encode(),
+        "line 2 (key RedshiftMasterPassword)",
+    ),
+    "unclosed quote": (
+        f'RedshiftMasterPassword: "{SECRET}\nAlertEmail: ops@example.com\n'.encode(),
+        "(key RedshiftMasterPassword)",
+    ),
+    "the password typed as a key": (
+        f"RedshiftMasterPassword:\n  {SECRET}: oops: more\n".encode(),
+        "at line 2",
+    ),
+    "json syntax error": (
+        f'{{"RedshiftMasterPassword": "{SECRET}" "x": 1}}'.encode(),
+        "not valid JSON or YAML",
+    ),
+    "tab in the password": (f'RedshiftMasterPassword: "S3cret\\t{SECRET}"\n'.encode(), "printable ASCII"),
+    "newline in the password": (f'RedshiftMasterPassword: "{SECRET}\\nmore"\n'.encode(), "printable ASCII"),
+    "non-ASCII password": (f"RedshiftMasterPassword: {SECRET}é\n".encode(), "printable ASCII"),
+    "quote in the password": (f"RedshiftMasterPassword: {SECRET}'q\n".encode(), "printable ASCII"),
+    "a list as the password": (f"RedshiftMasterPassword: [{SECRET}]\n".encode(), "single value"),
+    "alias bomb": (
+        b'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+        b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+        b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+        "unknown name 'a'",
+    ),
+    "alias bomb as a value": (
+        b'x: &a ["x","x","x","x","x","x","x","x","x"]\ny: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+        b"z: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nAlertEmail: *c\n",
+        "unknown name 'x'",
+    ),
+    "deep nesting": (b"[" * 60_000, "parameters file"),
+    "too large": (b"# " + b"x" * 70_000 + b"\n", "the limit is 65536"),
+    "unknown name": (b"Colour: blue\n", "unknown name 'Colour'"),
+    "not a mapping": (SECRET.encode() + b"\n", "must be a mapping"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PARAMETER_FILES))
+def test_a_bad_parameters_file_is_one_line_exit_2_and_no_secret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: str
+) -> None:
+    content, expected = BAD_PARAMETER_FILES[case]
+    monkeypatch.delenv("REDSHIFT_MASTER_PASSWORD")
+    path = tmp_path / "params.yaml"
+    path.write_bytes(content)
+    code = main(["deploy", "--environment", "dev-x", "--parameters-file", str(path)])
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert code == 2, err
+    assert expected in err and str(path) in err.replace("\n", "")
+    assert len(err.splitlines()) <= 2 and "Traceback" not in err
+    for part in (SECRET, SECRET[:6], SECRET[-6:]):
+        assert part not in captured.err + captured.out
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda tmp: tmp / "missing.yaml", "does not exist"),
+        (lambda tmp: tmp, "is a directory, not a file"),
+    ],
+)
+def test_a_parameters_file_that_is_not_a_file(capsys, tmp_path: Path, make, expected) -> None:
+    code, err = run(capsys, "deploy", "--environment", "dev-x", "--parameters-file", str(make(tmp_path)))
+    assert code == 2 and expected in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            lambda tmp: (tmp / "report.txt", (tmp / "report.txt").write_text("x"))[0],
+            "is a file, not a directory",
+        ),
+        (lambda tmp: (tmp / "f", (tmp / "f").write_text("x"))[0] / "reports", "cannot be written"),
+    ],
+)
+def test_an_unwritable_reports_dir_stops_e2e_before_it_starts(
+    capsys, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make, expected
+) -> None:
+    from concert_platform import e2e
+
+    def must_not_run(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the run started before the reports directory was checked")
+
+    monkeypatch.setattr(e2e, "run_e2e", must_not_run)
+    code, err = run(capsys, "e2e", "--reports-dir", str(make(tmp_path)))
+    assert code == 2 and expected in err and len(err.splitlines()) <= 2
+
+
+def test_a_good_parameters_file_still_deploys_its_values(tmp_path: Path) -> None:
+    from concert_platform.inputs import read_parameters_file
+    from concert_platform.manifest import load_manifest
+
+    path = tmp_path / "params.json"
+    path.write_text(f'{{"RedshiftMasterPassword": "{SECRET}", "alert_email": "ops@example.com"}}')
+    values = read_parameters_file(path, load_manifest())
+    assert values["redshift_master_password"] == SECRET and values["alert_email"] == "ops@example.com"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -13,6 +15,7 @@ from botocore.stub import Stubber
 
 import chatbot
 from concert_shared import clients, conversations
+from concert_shared.config import ConfigurationError
 
 
 def _call(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -141,13 +144,32 @@ def test_only_one_bedrock_variable_means_platform_data(platform, sample_data, mo
     assert chatbot.chat("Which venues are popular?")["source"] == "platform-data"
 
 
-def test_concurrent_messages_for_one_session_lose_and_duplicate_nothing(platform, sample_data):
-    session = "concurrent-session-01"
-    workers, errors = 8, []
+@pytest.fixture
+def atomic_dynamodb(platform, monkeypatch):
+    """The handlers' DynamoDB client with each request applied whole before the next starts:
+    DynamoDB's own guarantee (a request, a conditional write, a transaction is atomic), which
+    moto's in-process backend does not give threads. Interleaving *between* requests stays free."""
+    dynamodb = clients.client("dynamodb")
+    lock = threading.Lock()
+    unlocked = dynamodb._make_api_call
+
+    def one_request_at_a_time(operation: str, params: dict[str, Any]) -> Any:
+        with lock:
+            return unlocked(operation, params)
+
+    monkeypatch.setattr(dynamodb, "_make_api_call", one_request_at_a_time)
+    return dynamodb
+
+
+def test_concurrent_messages_for_one_session_lose_and_duplicate_nothing(
+    platform, sample_data, atomic_dynamodb
+):
+    session = chatbot.chat("hello")["session_id"]
+    workers, errors, answered = 8, [], []
 
     def send(index: int) -> None:
         try:
-            chatbot.chat(f"message number {index}", session_id=session)
+            answered.append(chatbot.chat(f"message number {index}", session_id=session))
         except Exception as exc:  # collected: a thread's failure must fail the test
             errors.append(exc)
 
@@ -157,19 +179,65 @@ def test_concurrent_messages_for_one_session_lose_and_duplicate_nothing(platform
     for thread in threads:
         thread.join()
     assert not errors
+    assert {a["session_id"] for a in answered} == {session}
     turns = _turns(platform["CONVERSATION_HISTORY_TABLE"], session)
-    assert [t["turn"] for t in turns] == list(range(1, 2 * workers + 1))
-    questions = sorted(t["content"] for t in turns if t["role"] == "user")
+    assert [t["turn"] for t in turns] == list(range(1, 2 * workers + 3))
+    questions = sorted(t["content"] for t in turns[2:] if t["role"] == "user")
     assert questions == sorted(f"message number {i}" for i in range(workers))
     # each user turn is followed by its own answer turn
     assert all(
         turns[i]["role"] == "user" and turns[i + 1]["role"] == "assistant" for i in range(0, len(turns), 2)
     )
+    assert sorted(a["turn"] for a in answered) == list(range(4, 2 * workers + 3, 2))
 
 
-def test_allocate_turns_is_atomic_per_call(platform):
-    assert conversations.allocate_turns("atomic-session", 2) == [1, 2]
-    assert conversations.allocate_turns("atomic-session", 3) == [3, 4, 5]
+def test_store_turns_numbers_after_the_last_turn(platform):
+    session = conversations.new_session_id()
+    first = [conversations.Turn(0, "user", "a"), conversations.Turn(0, "assistant", "b")]
+    assert conversations.store_turns(session, first) == [1, 2]
+    more = [conversations.Turn(0, "user", c) for c in "cde"]
+    assert conversations.store_turns(session, more) == [3, 4, 5]
+
+
+def test_a_failed_store_moves_neither_the_counter_nor_the_history(platform, sample_data, monkeypatch):
+    session = chatbot.chat("hello")["session_id"]
+    history_table = platform["CONVERSATION_HISTORY_TABLE"]
+    monkeypatch.setenv("CONVERSATION_HISTORY_TABLE", "concert-no-such-table")  # the turn write fails
+    with pytest.raises(Exception):  # noqa: B017 - whatever the service raises, nothing may be half-done
+        chatbot.chat("this exchange is not stored", session_id=session)
+    monkeypatch.setenv("CONVERSATION_HISTORY_TABLE", history_table)
+    assert chatbot.chat("and this one is", session_id=session)["turn"] == 4
+    assert [t["turn"] for t in _turns(history_table, session)] == [1, 2, 3, 4]
+
+
+def test_session_ids_are_minted_by_the_service(platform, sample_data):
+    ids = {chatbot.chat("hello")["session_id"] for _ in range(3)}
+    assert len(ids) == 3
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{32}", i) for i in ids)
+
+
+def test_an_unknown_session_id_starts_a_new_session(platform, sample_data):
+    chosen = "guessed-session-0001"
+    result = chatbot.chat("hello", session_id=chosen)
+    assert result["session_id"] != chosen and result["turn"] == 2
+    assert _turns(platform["CONVERSATION_HISTORY_TABLE"], chosen) == []
+
+
+def test_another_users_session_is_not_joined(platform, sample_data):
+    mine = chatbot.chat("hello", user_id="user-01")["session_id"]
+    theirs = chatbot.chat("hello", session_id=mine, user_id="user-02")
+    assert theirs["session_id"] != mine and theirs["turn"] == 2
+    assert [t["turn"] for t in _turns(platform["CONVERSATION_HISTORY_TABLE"], mine)] == [1, 2]
+    assert chatbot.chat("again", session_id=mine, user_id="user-01")["session_id"] == mine
+
+
+def test_an_expired_session_is_not_continued(platform, sample_data):
+    first = chatbot.chat("hello")
+    later = datetime.now(UTC) + timedelta(hours=25)
+    assert (
+        chatbot.chat("still there?", session_id=first["session_id"], now=later)["session_id"]
+        != first["session_id"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -249,3 +317,10 @@ def test_a_server_fault_is_a_500_logged_with_the_correlation_id(
 def test_stream_reads_are_not_needed(platform):
     # the chatbot never reads the events stream; io is imported for the agent stub's shape only
     assert isinstance(io.BytesIO(b"").read(), bytes)
+
+
+@pytest.mark.parametrize("hours", ["0", "-5"])
+def test_a_session_ttl_out_of_range_is_a_named_configuration_error(platform, sample_data, monkeypatch, hours):
+    monkeypatch.setenv("SESSION_TTL_HOURS", hours)
+    with pytest.raises(ConfigurationError, match="SESSION_TTL_HOURS"):
+        chatbot.chat("hello")

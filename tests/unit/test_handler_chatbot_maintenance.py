@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 import boto3
+import pytest
 from botocore.stub import Stubber
 
 import chatbot_maintenance
 from concert_shared import clients
+from concert_shared.config import ConfigurationError
 
 
 def _session(table: str, session_id: str, expires_at: int) -> None:
@@ -61,6 +63,8 @@ def test_expires_deletes_and_trims(platform, lambda_context, monkeypatch):
         "sessions_expired": 1,
         "turns_deleted": 28,
         "sessions_trimmed": 1,
+        "data_quality_issues": 0,
+        "malformed_sessions": [],
         "errors": [],
     }
     assert _turns(history, "expired") == []
@@ -96,3 +100,40 @@ def test_a_failed_scan_alerts_and_raises(platform, lambda_context):
             raise AssertionError("a failed scan must fail the run")
     alerts = platform.messages("CHATBOT_ALERTS_TOPIC_ARN")
     assert alerts and alerts[0]["subject"] == "Chatbot maintenance failed"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1", "ten", "100000"])
+def test_a_history_limit_out_of_range_stops_before_deleting_anything(
+    platform, lambda_context, monkeypatch, value
+):
+    monkeypatch.setenv("HISTORY_MAX_TURNS", value)
+    sessions, history = platform["SESSION_STATE_TABLE"], platform["CONVERSATION_HISTORY_TABLE"]
+    _session(sessions, "live", int(time.time()) + 3600)
+    _history(history, "live", 4)
+    with pytest.raises(ConfigurationError, match="HISTORY_MAX_TURNS"):
+        chatbot_maintenance.handler({}, lambda_context)
+    assert _turns(history, "live") == [1, 2, 3, 4]
+    alerts = platform.messages("CHATBOT_ALERTS_TOPIC_ARN")
+    assert alerts and "HISTORY_MAX_TURNS" in alerts[0]["message"]["error"]
+
+
+def test_sessions_without_a_usable_expiry_are_counted_and_reported(platform, lambda_context, json_logs):
+    sessions = platform["SESSION_STATE_TABLE"]
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(
+        TableName=sessions, Item={"session_id": {"S": "text-expiry"}, "expires_at": {"S": "tomorrow"}}
+    )
+    dynamodb.put_item(TableName=sessions, Item={"session_id": {"S": "no-expiry"}})
+    _session(sessions, "fine", int(time.time()) + 3600)
+    result = chatbot_maintenance.handler({}, lambda_context)
+    assert result["sessions_scanned"] == 3 and result["data_quality_issues"] == 2
+    assert sorted(result["malformed_sessions"]) == [
+        "no-expiry: missing_or_malformed_expires_at",
+        "text-expiry: missing_or_malformed_expires_at",
+    ]
+    alerts = platform.messages("CHATBOT_ALERTS_TOPIC_ARN")
+    assert [a["subject"] for a in alerts] == ["Chatbot maintenance found malformed sessions"]
+    logged = [
+        r for r in json_logs.records if r.get("data_quality_issue") == "missing_or_malformed_expires_at"
+    ]
+    assert len(logged) == 2

@@ -92,3 +92,26 @@ def test_malformed_turns_are_left_out_counted_and_logged_for_the_data_quality_fi
         "empty_content",
         "unknown_role",
     ]
+
+
+def test_a_malformed_created_at_is_counted_and_the_rest_summarised(
+    platform, sample_data, lambda_context, json_logs
+):
+    chatbot.chat("Which venues are popular?")
+    table = platform["CONVERSATION_HISTORY_TABLE"]
+    base = {"turn": {"N": "1"}, "role": {"S": "user"}, "content": {"S": "x"}}
+    for session, created in (("text-date", {"S": "2026-11-25T10:00:00Z"}), ("no-date", None)):
+        item = {"session_id": {"S": session}, **base}
+        if created:
+            item["created_at"] = created
+        boto3.client("dynamodb").put_item(TableName=table, Item=item)
+    summary = conversation_analytics.handler({"source": "aws.events"}, lambda_context)
+    assert summary["turns"] == 2 and summary["sessions"] == 1
+    assert summary["data_quality_issues"] == 2
+    issues = [r for r in json_logs.records if r.get("data_quality_issue") == "malformed_created_at"]
+    assert {r["session_id"] for r in issues} == {"text-date", "no-date"}
+
+
+def test_a_malformed_item_in_memory_is_counted_not_raised():
+    items = [{"session_id": {"S": "s"}, "created_at": {"N": "not a number"}, "role": "user"}]
+    assert conversation_analytics.summarise(items, 0, 10)["data_quality_issues"] == 1

@@ -73,7 +73,15 @@ def test_one_alert_per_fingerprint_per_window_and_the_count_carries(platform, la
         line("ERROR", f"request {i} failed: KeyError 'x{i}'", exception_name="KeyError") for i in range(20)
     ]
     first = error_processor.handler(subscription_event(storm), lambda_context)
-    assert first == {"events": 20, "alerts": 1, "suppressed": 19, "ignored": 0, "failed": 0, "malformed": 0}
+    assert first == {
+        "events": 20,
+        "alerts": 1,
+        "suppressed": 19,
+        "ignored": 0,
+        "failed": 0,
+        "malformed": 0,
+        "already_counted": 0,
+    }
     second = error_processor.handler(subscription_event(storm[:5]), lambda_context)
     assert second["alerts"] == 0 and second["suppressed"] == 5
     warnings = platform.messages("WARNING_TOPIC_ARN")
@@ -127,12 +135,72 @@ def test_malformed_log_events_do_not_stop_the_batch(platform, lambda_context):
     assert result["malformed"] == 2 and result["alerts"] == 1
 
 
-def test_a_failing_publish_is_counted_and_the_rest_still_alert(platform, lambda_context, monkeypatch):
+def test_a_failing_publish_is_retried_and_the_rest_still_alert(platform, lambda_context, monkeypatch):
     monkeypatch.setenv("CRITICAL_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
     event = subscription_event([line("CRITICAL", "down"), line("ERROR", "minor")])
-    result = error_processor.handler(event, lambda_context)
-    assert result["failed"] == 1 and result["alerts"] == 1
+    with pytest.raises(error_processor.AlertsNotDelivered, match="1 alert"):
+        error_processor.handler(event, lambda_context)  # raised: Lambda retries, then the DLQ
     assert len(platform.messages("WARNING_TOPIC_ARN")) == 1
+
+
+@pytest.mark.parametrize("broken", ["wrong ARN", "unset"])
+def test_no_alert_is_lost_while_a_topic_is_broken_and_then_fixed(
+    platform, lambda_context, monkeypatch, broken
+):
+    """Lambda's retries of one batch while the topic is broken, then a retry after the fix."""
+    storm = [line("CRITICAL", "database gone"), line("ERROR", "minor", exception_name="KeyError")] * 3
+    event = subscription_event(storm)
+    if broken == "unset":
+        monkeypatch.delenv("CRITICAL_TOPIC_ARN")
+    else:
+        monkeypatch.setenv("CRITICAL_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
+    for _ in range(3):  # the first attempt and Lambda's two retries
+        with pytest.raises(error_processor.AlertsNotDelivered):
+            error_processor.handler(event, lambda_context)
+    monkeypatch.setenv("CRITICAL_TOPIC_ARN", platform["CRITICAL_TOPIC_ARN"])
+    retried = error_processor.handler(event, lambda_context)  # e.g. redriven from the DLQ
+    assert retried["alerts"] == 1 and retried["failed"] == 0
+    critical = platform.messages("CRITICAL_TOPIC_ARN")
+    assert len(critical) == 1 and critical[0]["message"]["occurrences"] == 3
+    warnings = platform.messages("WARNING_TOPIC_ARN")
+    assert len(warnings) == 1, "the warning was sent once, not once per retry"
+    # the warning's alert reported its 3 occurrences; the retries of the same batch add nothing
+    assert retried["already_counted"] == 3
+    later = subscription_event([line("ERROR", "minor", exception_name="KeyError")])
+    payload = json.loads(gzip.decompress(base64.b64decode(later["awslogs"]["data"])))
+    error_processor.process(payload, now=2_000_000_000)
+    assert platform.messages("WARNING_TOPIC_ARN")[0]["message"]["suppressed_since_last_alert"] == 0
+
+
+def test_a_released_window_keeps_what_was_suppressed_before(platform, monkeypatch):
+    """A failed alert closes its window again without losing the earlier suppressed count."""
+    first = subscription_event([line("ERROR", "flaky 1", exception_name="KeyError")])
+    payload = json.loads(gzip.decompress(base64.b64decode(first["awslogs"]["data"])))
+    assert error_processor.process(payload, now=1_000_000_000)["alerts"] == 1
+    payload["logEvents"][0]["id"] = "another batch"
+    assert error_processor.process(payload, now=1_000_000_010)["suppressed"] == 1
+    monkeypatch.setenv("WARNING_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
+    payload["logEvents"][0]["id"] = "after the window"
+    assert error_processor.process(payload, now=1_000_001_000)["failed"] == 1
+    monkeypatch.setenv("WARNING_TOPIC_ARN", platform["WARNING_TOPIC_ARN"])
+    assert error_processor.process(payload, now=1_000_001_001)["alerts"] == 1
+    messages = platform.messages("WARNING_TOPIC_ARN")
+    assert [m["message"]["suppressed_since_last_alert"] for m in messages] == [0, 1]
+
+
+def test_a_poisoned_line_does_not_drop_the_batch(platform, lambda_context, json_logs):
+    poisoned = '{"level":"ERROR","message":' + "[" * 2000 + "]" * 2000 + "}"
+    timeouts = [line("ERROR", f"Task timed out after {i}.00 seconds") for i in range(5)]
+    result = error_processor.handler(subscription_event([poisoned, *timeouts]), lambda_context)
+    assert result["malformed"] == 1 and result["alerts"] == 1
+    alerts = platform.messages("CRITICAL_TOPIC_ARN")
+    assert len(alerts) == 1 and alerts[0]["message"]["occurrences"] == 5
+    assert any(r.get("data_quality_issue") == "malformed_log_event" for r in json_logs.records)
+
+
+def test_a_deeply_nested_payload_is_malformed_not_a_crash(platform, lambda_context):
+    data = base64.b64encode(gzip.compress(("[" * 100_000).encode())).decode()
+    assert error_processor.handler({"awslogs": {"data": data}}, lambda_context)["malformed"] == 1
 
 
 def test_control_messages_are_acknowledged(platform, lambda_context):

@@ -43,7 +43,8 @@ def test_a_missing_table_makes_it_503(platform, make_api_event, lambda_context):
     assert status == 503
     assert body["status"] == "unhealthy"
     assert body["dependencies"]["session_state_table"]["status"] == "error"
-    assert "ResourceNotFoundException" in body["dependencies"]["session_state_table"]["error"]
+    assert body["dependencies"]["session_state_table"]["error"] == "ResourceNotFoundException"
+    assert platform["SESSION_STATE_TABLE"] not in json.dumps(body)  # resource names go to the log only
 
 
 def test_a_missing_bucket_and_unset_variable(platform, make_api_event, lambda_context, monkeypatch):
@@ -52,6 +53,8 @@ def test_a_missing_bucket_and_unset_variable(platform, make_api_event, lambda_co
     status, body = _call(make_api_event("GET", "/health"), lambda_context)
     assert status == 503
     assert body["dependencies"]["model_artifacts_bucket"]["status"] == "error"
+    assert body["dependencies"]["model_artifacts_bucket"]["error"] == "ClientError (HTTP 404)"
+    assert platform["MODEL_ARTIFACTS_BUCKET"] not in json.dumps(body)
     assert body["dependencies"]["concert_events_stream"]["error"] == "CONCERT_EVENTS_STREAM is not set"
 
 

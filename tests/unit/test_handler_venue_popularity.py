@@ -67,10 +67,33 @@ def test_failed_redshift_statement_falls_back_with_the_reason(platform, sample_d
     assert "FAILED" in result["fallback_reason"]
 
 
-def test_no_data_anywhere_is_503(platform, make_api_event, lambda_context):
+def test_no_data_anywhere_is_503(platform, make_api_event, lambda_context, json_logs):
     status, body = _call(make_api_event("GET", "/venues/popularity"), lambda_context)
     assert status == 503
-    assert body["error"]["code"] == "data_unavailable"
+    assert body["error"]["code"] == "data_unavailable" and body["error"]["correlation_id"]
+    assert "load the sample data" in body["error"]["message"]
+    assert platform["PROCESSED_BUCKET"] not in json.dumps(body)  # the bucket is named in the log only
+    assert any(
+        platform["PROCESSED_BUCKET"] in json.dumps(r) for r in json_logs.records if r["level"] == "ERROR"
+    )
+
+
+def test_a_denied_data_api_is_a_fallback_that_names_no_internals(
+    platform, sample_data, make_api_event, lambda_context, json_logs
+):
+    denied = (
+        "User: arn:aws:sts::123456789012:assumed-role/concert-api-role-unittest/fn is not authorized to "
+        "perform: redshift-data:ExecuteStatement on resource: "
+        "arn:aws:redshift-serverless:us-east-1:123456789012:workgroup/concert-unittest"
+    )
+    with redshift_stubber() as stubber:
+        stubber.add_client_error("execute_statement", "AccessDeniedException", denied)
+        status, body = _call(make_api_event("GET", "/venues/popularity"), lambda_context)
+    assert status == 200 and body["source"] == "processed-bucket"
+    assert body["fallback_reason"] == "redshift unavailable: AccessDeniedException"
+    text = json.dumps(body)
+    assert "arn:" not in text and "123456789012" not in text and "concert-unittest" not in text
+    assert any("123456789012" in json.dumps(r) for r in json_logs.records)  # the detail is logged
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,19 @@ def test_missing_password_is_fine_when_the_stack_keeps_its_previous_value() -> N
 
 
 @pytest.mark.parametrize(
-    "password", ["Short1A", "alllowercase1", "NoDigitsHere", "Has Space1A", "Slash/1Aaaaa"]
+    "password",
+    [
+        "Short1A",
+        "alllowercase1",
+        "NoDigitsHere",
+        "Has Space1A",
+        "Slash/1Aaaaa",
+        "Has\tTab1Aa",
+        "Has\nNewline1A",
+        "NonAsciié1Aa",
+        "NoBreak\u00a0Space1A",
+        "Quote'1Aaaaa",
+    ],
 )
 def test_bad_passwords_are_rejected_without_echoing_them(password: str) -> None:
     with pytest.raises(UsageError) as raised:

@@ -19,6 +19,9 @@ from pydantic import BaseModel, ValidationError
 from concert_shared.errors import PlatformError
 
 MAX_BODY_BYTES = 16 * 1024
+# No request model nests deeper than 2; docs/api.md documents this bound. Checked before parsing,
+# so a body of brackets is a 400, not a RecursionError and a 500 that pages someone.
+MAX_JSON_DEPTH = 32
 ALLOWED_HEADERS = ["Content-Type", "X-Api-Key", "X-Correlation-Id"]
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -66,6 +69,28 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts) + "; see docs/api.md for the fields this route accepts"
 
 
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in `text` (brackets inside strings ignored)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def make_app(routes: dict[str, set[str]]) -> APIGatewayRestResolver:
     """A resolver with CORS and JSON errors; `routes` (path -> methods) tells 404 from 405."""
     app = APIGatewayRestResolver(cors=CORSConfig(allow_origin="*", allow_headers=ALLOWED_HEADERS))
@@ -77,7 +102,10 @@ def make_app(routes: dict[str, set[str]]) -> APIGatewayRestResolver:
     @app.exception_handler(PlatformError)
     def _platform_error(error: PlatformError) -> Response:
         if error.status >= 500:
-            logger.error("dependency failure", extra={"error_code": error.code, "reason": error.message})
+            logger.error(
+                "dependency failure",
+                extra={"error_code": error.code, "reason": error.message, "detail": error.detail[:500]},
+            )
         return error_response(error.status, error.code, error.message)
 
     @app.exception_handler(ValidationError)
@@ -113,6 +141,13 @@ def json_body(app: APIGatewayRestResolver, model: type[Model]) -> Model:
         raise ApiError(413, "body_too_large", f"the body is {size} bytes; the limit is {MAX_BODY_BYTES}")
     if not raw.strip():
         raise ApiError(400, "missing_body", 'send a JSON object body, e.g. {"message": "..."}')
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"the body nests {depth} levels deep; the limit is {MAX_JSON_DEPTH} (see docs/api.md)",
+        )
     try:
         data = json.loads(raw)
     except ValueError as exc:

@@ -28,3 +28,14 @@ def int_env(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"environment variable {name}={raw!r} is not a whole number") from None
+
+
+def bounded_int_env(name: str, default: int, low: int, high: int) -> int:
+    """A whole number from the environment within [low, high]: a limit of 0 or -1 must fail the
+    run with its name, not silently mean "delete everything" or "expire at once"."""
+    value = int_env(name, default)
+    if not low <= value <= high:
+        raise ConfigurationError(
+            f"environment variable {name}={value} is out of range; use a whole number from {low} to {high}"
+        )
+    return value

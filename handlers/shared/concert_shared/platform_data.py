@@ -5,6 +5,7 @@ which source answered and, for a fallback, why."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from aws_lambda_powertools import Logger
 from concert_shared import redshift
 from concert_shared.clients import client
 from concert_shared.config import optional_env
-from concert_shared.errors import DataUnavailable
+from concert_shared.errors import DataUnavailable, public_reason
 
 logger = Logger(child=True)
 
@@ -55,31 +56,57 @@ def _from_redshift() -> dict[str, list[dict[str, Any]]]:
 
 
 def _from_bucket() -> dict[str, list[dict[str, Any]]]:
+    # Messages name the table and the failure's kind; the bucket goes to the log (`detail`) only.
     bucket = optional_env("PROCESSED_BUCKET")
     if not bucket:
-        raise DataUnavailable("PROCESSED_BUCKET is not set")
+        raise DataUnavailable(
+            "the processed-data bucket is not configured", detail="PROCESSED_BUCKET is not set"
+        )
     s3 = client("s3")
     tables = {}
     for table in TABLES:
         key = reference_key(table)
+        where = f"s3://{bucket}/{key}"
         try:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except Exception as exc:
             raise DataUnavailable(
-                f"s3://{bucket}/{key} is not readable ({type(exc).__name__}); load the sample data"
+                f"the {table} reference data is not readable ({public_reason(exc)}); load the sample data",
+                detail=f"{where}: {type(exc).__name__}: {exc}",
             ) from exc
         try:
             rows = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise DataUnavailable(
-                f"s3://{bucket}/{key} is not valid JSON ({exc}); reload the sample data"
+                f"the {table} reference data is not valid JSON; reload the sample data",
+                detail=f"{where}: {exc}",
             ) from exc
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise DataUnavailable(
-                f"s3://{bucket}/{key} is not a JSON array of objects; reload the sample data"
+                f"the {table} reference data is not a JSON array of objects; reload the sample data",
+                detail=where,
             )
         tables[table] = rows
     return tables
+
+
+_STATEMENT_STATE = re.compile(r"\bstatement (FAILED|ABORTED)\b")
+
+
+def redshift_failure(reason: BaseException) -> str:
+    """The kind of a Redshift failure, safe for a client: an AWS error code, the statement's
+    final state, or a fixed phrase; never the reason's text (role ARN, account, workgroup, SQL)."""
+    if reason.__cause__ is not None:
+        return public_reason(reason)
+    text = str(reason)
+    state = _STATEMENT_STATE.search(text)
+    if state:
+        return f"statement {state.group(1)}"
+    if "not configured" in text:
+        return "not configured"
+    if "after" in text and "still" in text:
+        return "statement timed out"
+    return "no usable answer"
 
 
 def reference_key(table: str) -> str:
@@ -105,7 +132,15 @@ def _load() -> Dataset:
     try:
         dataset = Dataset("redshift", _from_redshift())
     except redshift.RedshiftUnavailable as reason:
-        dataset = Dataset("processed-bucket", _from_bucket(), fallback_reason=f"redshift: {reason}")
+        # the client sees the failure's kind; the full reason (ARNs, workgroup, SQL error) is logged
+        logger.warning(
+            "redshift could not answer; using the processed bucket", extra={"reason": str(reason)[:500]}
+        )
+        dataset = Dataset(
+            "processed-bucket",
+            _from_bucket(),
+            fallback_reason=f"redshift unavailable: {redshift_failure(reason)}",
+        )
     dataset.quality_issues = check_quality(dataset.tables)
     return dataset
 

@@ -1,11 +1,21 @@
 """API Gateway (REST): the API, its resources and methods, deployment, stage, account settings,
-API key and usage plan, read back and compared in the template's shape."""
+API key and usage plan, request validators, models and gateway responses, read back and compared
+in the template's shape."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from concert_platform.verify._base import Field, Resource, Table, VerifyContext, as_set, exact, register
+from concert_platform.verify._base import (
+    Field,
+    Resource,
+    Table,
+    VerifyContext,
+    as_set,
+    exact,
+    json_document,
+    register,
+)
 
 
 def _template_shape(answer: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
@@ -148,7 +158,66 @@ def _usage_plan_key(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     return key
 
 
+def _request_validator(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    api_id = str(r.props.get("RestApiId"))
+    validator = dict(
+        ctx.client("apigateway").get_request_validator(restApiId=api_id, requestValidatorId=r.physical_id)
+    )
+    validator["restApiId"] = api_id
+    return validator
+
+
+def _model(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    api_id = str(r.props.get("RestApiId"))
+    model = dict(ctx.client("apigateway").get_model(restApiId=api_id, modelName=r.physical_id))
+    model["restApiId"] = api_id
+    return model
+
+
+def _gateway_response(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    api_id = str(r.props.get("RestApiId"))
+    response = dict(
+        ctx.client("apigateway").get_gateway_response(
+            restApiId=api_id, responseType=str(r.props.get("ResponseType"))
+        )
+    )
+    response["restApiId"] = api_id
+    return response
+
+
 register(
+    Table(
+        "AWS::ApiGateway::RequestValidator",
+        _request_validator,
+        {
+            "RestApiId": Field("restApiId"),
+            "Name": Field("name"),
+            "ValidateRequestBody": Field("validateRequestBody"),
+            "ValidateRequestParameters": Field("validateRequestParameters"),
+        },
+    ),
+    Table(
+        "AWS::ApiGateway::Model",
+        _model,
+        {
+            "RestApiId": Field("restApiId"),
+            "Name": Field("name"),
+            "ContentType": Field("contentType"),
+            "Description": Field("description"),
+            "Schema": Field("schema", json_document),
+        },
+    ),
+    Table(
+        "AWS::ApiGateway::GatewayResponse",
+        _gateway_response,
+        {
+            "RestApiId": Field("restApiId"),
+            "ResponseType": Field("responseType"),
+            "StatusCode": Field("statusCode"),
+            "ResponseParameters": Field("responseParameters"),
+            "ResponseTemplates": Field("responseTemplates"),
+        },
+    ),
     Table(
         "AWS::ApiGateway::RestApi",
         _rest_api,
@@ -180,6 +249,9 @@ register(
             "HttpMethod": Field("httpMethod"),
             "AuthorizationType": Field("authorizationType"),
             "ApiKeyRequired": Field("apiKeyRequired"),
+            "RequestValidatorId": Field("requestValidatorId"),
+            "RequestModels": Field("requestModels"),
+            "RequestParameters": Field("requestParameters"),
             "Integration": Field("methodIntegration", as_set, view=_integration),
             "MethodResponses": Field("methodResponses", as_set, view=_method_responses),
         },

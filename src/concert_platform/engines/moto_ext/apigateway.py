@@ -1,9 +1,11 @@
-"""API Gateway: Stage, Account, ApiKey, UsagePlan, UsagePlanKey; and a Method model that accepts
-MOCK integrations (moto reads Integration.IntegrationHttpMethod unconditionally: KeyError, HTTP 500)
-and keeps integration responses, request parameters and request models."""
+"""API Gateway: Stage, Account, ApiKey, UsagePlan, UsagePlanKey, RequestValidator, Model,
+GatewayResponse; and a Method model that accepts MOCK integrations (moto reads
+Integration.IntegrationHttpMethod unconditionally: KeyError, HTTP 500) and keeps integration
+responses, request parameters and request models."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from moto.apigateway import models as apigw_models
@@ -195,6 +197,97 @@ class UsagePlanKey(EmulatedResource, CloudFormationModel):
         backend = _backend(account_id, region_name)
         if self.key_id in backend.usage_plan_keys.get(self.plan_id, {}):
             backend.delete_usage_plan_key(self.plan_id, self.key_id)
+
+
+class RequestValidator(EmulatedResource, CloudFormationModel):
+    CFN_TYPE = "AWS::ApiGateway::RequestValidator"
+    ATTRIBUTES = ("RequestValidatorId",)
+
+    def __init__(self, rest_api_id: str, validator_id: str) -> None:
+        self.rest_api_id = rest_api_id
+        self.validator_id = validator_id
+        self.RequestValidatorId = validator_id
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.validator_id
+
+    @classmethod
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> RequestValidator:
+        validator = _backend(account_id, region_name).create_request_validator(
+            properties["RestApiId"],
+            properties.get("Name") or logical_id,
+            as_bool(properties.get("ValidateRequestBody", False)),
+            as_bool(properties.get("ValidateRequestParameters", False)),
+        )
+        return cls(properties["RestApiId"], validator.id)
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.rest_api_id in backend.apis:
+            backend.apis[self.rest_api_id].request_validators.pop(self.validator_id, None)
+
+
+class Model(EmulatedResource, CloudFormationModel):
+    CFN_TYPE = "AWS::ApiGateway::Model"
+
+    def __init__(self, rest_api_id: str, name: str) -> None:
+        self.rest_api_id = rest_api_id
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> Model:
+        schema = properties.get("Schema", {})
+        name = properties.get("Name") or logical_id
+        _backend(account_id, region_name).create_model(
+            properties["RestApiId"],
+            name,
+            properties.get("ContentType", "application/json"),
+            properties.get("Description", ""),
+            schema if isinstance(schema, str) else json.dumps(schema),
+        )
+        return cls(properties["RestApiId"], name)
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.rest_api_id in backend.apis:
+            backend.apis[self.rest_api_id].models.pop(self.name, None)
+
+
+class GatewayResponse(EmulatedResource, CloudFormationModel):
+    CFN_TYPE = "AWS::ApiGateway::GatewayResponse"
+
+    def __init__(self, rest_api_id: str, response_type: str) -> None:
+        self.rest_api_id = rest_api_id
+        self.response_type = response_type
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.rest_api_id}-{self.response_type}"
+
+    @classmethod
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+    ) -> GatewayResponse:
+        _backend(account_id, region_name).put_gateway_response(
+            properties["RestApiId"],
+            properties["ResponseType"],
+            properties.get("StatusCode"),
+            properties.get("ResponseParameters", {}),
+            properties.get("ResponseTemplates", {}),
+        )
+        return cls(properties["RestApiId"], properties["ResponseType"])
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        backend = _backend(account_id, region_name)
+        if self.rest_api_id in backend.apis:
+            backend.delete_gateway_response(self.rest_api_id, self.response_type)
 
 
 def patch_method_model() -> None:
