@@ -107,6 +107,34 @@ class DeployedStage:
         }
         self._keys = self._stage_keys(client)
         self.account_id = self._stage_account()
+        # customised gateway responses (the template's), by type; the rest answer API Gateway's default
+        self._gateway_responses = {
+            r["responseType"]: r
+            for r in client.get_gateway_responses(restApiId=api_id).get("items", [])
+            if not r.get("defaultResponse", False)
+        }
+
+    def _refuse(self, response_type: str, status: int, message: str) -> ApiResponse:
+        """API Gateway's own answer (403, 400, ...): the API's gateway response of that type (or its
+        DEFAULT_4XX) when the template customises one, with its headers and body template."""
+        custom = self._gateway_responses.get(response_type) or self._gateway_responses.get("DEFAULT_4XX")
+        if custom is None:
+            return _message(status, message)
+        request_id = str(uuid.uuid4())
+        headers = {"content-type": "application/json"}
+        for name, value in (custom.get("responseParameters") or {}).items():
+            if name.startswith("gatewayresponse.header."):
+                headers[name.removeprefix("gatewayresponse.header.").lower()] = str(value).strip("'")
+        template = (custom.get("responseTemplates") or {}).get("application/json")
+        body = (
+            template.replace("$context.requestId", request_id)
+            .replace("$context.error.messageString", json.dumps(message))
+            .replace("$context.error.message", message)
+            .replace("$context.error.validationErrorString", message)
+            if template
+            else json.dumps({"message": message})
+        )
+        return ApiResponse(int(custom.get("statusCode") or status), headers, body)
 
     def _stage_keys(self, client: Any) -> dict[str, dict[str, Any]]:
         """API key value -> key, for keys attached to a usage plan that covers this API and stage."""
@@ -159,12 +187,12 @@ class DeployedStage:
         lower = {k.lower(): v for k, v in headers.items()}
         route = self.match(method, path)
         if route is None:
-            return _message(403, "Missing Authentication Token")
+            return self._refuse("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
         key = None
         if route.settings.get("apiKeyRequired"):
             key = self._keys.get(lower.get("x-api-key", ""))
             if key is None or not key.get("enabled", False):
-                return _message(403, "Forbidden")
+                return self._refuse("INVALID_API_KEY", 403, "Forbidden")
         refused = self._validate(route, lower, query or {}, body)
         if refused is not None:
             return refused
@@ -274,7 +302,11 @@ class DeployedStage:
                 if required and not present:
                     missing.append(parameter)
             if missing:
-                return _message(400, f"Missing required request parameters: [{', '.join(missing)}]")
+                return self._refuse(
+                    "BAD_REQUEST_PARAMETERS",
+                    400,
+                    f"Missing required request parameters: [{', '.join(missing)}]",
+                )
         if validator.get("validateRequestBody"):
             content_type = headers.get("content-type", "application/json").split(";")[0].strip()
             models = route.settings.get("requestModels") or {}
@@ -286,7 +318,7 @@ class DeployedStage:
                     ]
                 )
                 if not _valid_json(schema, body):
-                    return _message(400, "Invalid request body")
+                    return self._refuse("BAD_REQUEST_BODY", 400, "Invalid request body")
         return None
 
     def _mock(self, route: Route) -> ApiResponse:
