@@ -10,6 +10,7 @@ through the normal AWS APIs, both under `mock_aws` and with `ThreadedMotoServer`
   (API Gateway MOCK integrations);
 - wire handlers where the backend lacks an API (X-Ray groups and sampling rules, Logs query
   definitions) and a whole service where moto has none (Redshift Serverless);
+- the Redshift Data API on a real SQL engine (DuckDB via sqlglot), replacing moto's canned one;
 - CloudFormation stack lifecycle semantics: resource events, failures, rollback (stack_lifecycle).
 """
 
@@ -59,6 +60,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied",
         "AWS::KMS::Key": "the key policy is kept as JSON text (DescribeKey crashed on it)",
         "AWS::Lambda::Permission": "statement ids as physical ids; removed with the stack",
+        "AWS::RedshiftServerless::Workgroup": "the Redshift Data API runs its SQL on DuckDB (redshift_data, replacing moto's canned backend)",
         "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED, exports of change-set stacks",
     },
     "partial": {
@@ -66,7 +68,6 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Logs::MetricFilter": "stored and described; produces no metrics",
         "AWS::Logs::SubscriptionFilter": "stored and described; delivers nothing (the smoke run emulates delivery)",
         "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
-        "AWS::RedshiftServerless::Workgroup": "control plane only; moto's redshift-data accepts SQL, reports it FINISHED, runs nothing and answers a canned result",
         "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs handlers)",
     },
 }
@@ -141,7 +142,7 @@ def register() -> None:
     kinesis.patch_stream_model()
     logs.patch_log_group_model()
     logs.patch_lambda_delivery()
-    redshift_data.patch_statements()
+    redshift_data.install()
     logs.patch_wire()
     xray.patch_wire()
     _register_redshift_serverless()
