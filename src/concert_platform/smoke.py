@@ -38,6 +38,10 @@ API_ROUTES = {
 }
 
 
+# Engines whose Redshift Data API runs SQL: there every data route must answer from the warehouse.
+WAREHOUSE_ENGINES = frozenset({"embedded", "aws"})
+
+
 @dataclass
 class Check:
     name: str
@@ -221,6 +225,14 @@ def _api_checks(platform: Platform) -> list[Check]:
         assert isinstance(response.body, dict), f"{what}: body is not a JSON object"
         return response.body
 
+    def expect_warehouse(body: dict[str, Any], what: str) -> None:
+        if platform.engine.name not in WAREHOUSE_ENGINES:
+            return
+        source = str(body.get("source"))
+        assert "redshift" in source, (
+            f"{what} answered from {source}, not the warehouse; fallback reason: {body.get('fallback_reason')}"
+        )
+
     def health() -> str:
         body = expect_ok(platform.call_api("GET", "/health"), "GET /health")
         dependencies = body.get("dependencies") or body.get("checks") or {}
@@ -257,6 +269,7 @@ def _api_checks(platform: Platform) -> list[Check]:
         venues_list = body.get("venues") or body.get("items") or []
         assert venues_list, f"no venues returned: {body}"
         assert body.get("source"), "the response does not say which source answered"
+        expect_warehouse(body, "GET /venues/popularity")
         return f"{len(venues_list)} venues from {body.get('source')}"
 
     def prediction() -> str:
@@ -268,6 +281,7 @@ def _api_checks(platform: Platform) -> list[Check]:
             "POST /predictions/tickets",
         )
         assert body.get("source"), "the response does not say which source answered"
+        expect_warehouse(body, "POST /predictions/tickets")
         return f"prediction for {concert} from {body.get('source')}"
 
     def recommendations() -> str:
@@ -280,6 +294,7 @@ def _api_checks(platform: Platform) -> list[Check]:
         )
         items = body.get("recommendations") or body.get("items") or []
         assert items, f"no recommendations for {user}: {body}"
+        expect_warehouse(body, "GET /recommendations")
         return f"{len(items)} recommendations for {user} from {body.get('source')}"
 
     def bad_json() -> str:
@@ -514,10 +529,40 @@ def _wiring_checks(platform: Platform) -> list[Check]:
     return checks
 
 
+def _warehouse_check(platform: Platform) -> Check:
+    """The schema's tables exist in the warehouse and hold the sample rows, counted by the warehouse."""
+    from botocore.exceptions import ClientError
+
+    from concert_platform.errors import DeployError
+    from concert_platform.sample_data import REDSHIFT_TABLES, count_warehouse_rows
+
+    name = "warehouse holds the schema and the sample rows"
+    try:
+        target = (
+            platform.out("storage", "RedshiftWorkgroupName"),
+            platform.out("storage", "RedshiftDatabaseName"),
+            platform.out("storage", "RedshiftAdminSecretArn"),
+        )
+        data_api = platform.engine.client("redshift-data")
+        listed = data_api.list_tables(
+            WorkgroupName=target[0], Database=target[1], SecretArn=target[2], SchemaPattern="public"
+        )["Tables"]
+        missing = sorted(set(REDSHIFT_TABLES) - {t["name"] for t in listed})
+        if missing:
+            return Check(name, False, f"tables missing from {target[0]}/{target[1]}: {', '.join(missing)}")
+        counted = count_warehouse_rows(data_api, *target)
+    except (LookupError, ClientError, DeployError) as exc:
+        return Check(name, False, str(exc))
+    empty = [table for table in REDSHIFT_TABLES if not counted.get(table)]
+    rows = ", ".join(f"{table} {counted.get(table)}" for table in REDSHIFT_TABLES)
+    return Check(name, not empty, f"{len(listed)} tables in {target[0]}/{target[1]}; rows counted: {rows}")
+
+
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
     platform = Platform(engine, manifest, environment)
     checks = (
         _wiring_checks(platform)
+        + ([_warehouse_check(platform)] if engine.name in WAREHOUSE_ENGINES else [])
         + _api_checks(platform)
         + _scheduled_checks(platform)
         + [_error_pipeline_check(platform)]

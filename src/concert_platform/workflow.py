@@ -15,7 +15,7 @@ from concert_platform.errors import DeployError
 from concert_platform.inputs import read_parameters_file, redact, resolve_inputs
 from concert_platform.manifest import Manifest
 from concert_platform.packaging import Artifact, build_artifacts
-from concert_platform.postdeploy import run_post_deploy
+from concert_platform.postdeploy import CheckResult, run_post_deploy
 
 
 def _result_row(result: StackResult) -> dict[str, Any]:
@@ -84,7 +84,11 @@ def deploy_environment(
         from concert_platform.sample_data import load_sample_data
 
         flat = {k: v for values in outputs.values() for k, v in values.items()}
-        load_sample_data(_EngineClients(engine), flat)
+        counted = load_sample_data(_EngineClients(engine), flat)
+        rows = ", ".join(f"{table} {count}" for table, count in counted.items())
+        checks.append(
+            CheckResult("sample-data", True, f"loaded; rows counted back from the warehouse: {rows}")
+        )
     if console:
         for check in checks:
             mark = "[green]ok[/green]" if check.ok else "[red]FAILED[/red]"
