@@ -19,7 +19,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from concert_platform.engines.base import Engine
-from concert_platform.errors import DeployError
+from concert_platform.errors import DeployError, UsageError
+from concert_platform.manifest import project_root
 
 MAX_BATCH = 40  # BatchExecuteStatement's limit
 FUNCTION_OUTPUTS = (
@@ -41,9 +42,23 @@ class CheckResult:
     detail: str
 
 
+SCHEMA_FILE = "src/concert_platform/sql/schema.sql"
+
+
+def schema_text() -> str:
+    """The project's schema.sql: the checkout's copy (like its templates), else the installed one."""
+    try:
+        path = project_root() / SCHEMA_FILE
+    except UsageError:
+        path = None
+    if path is not None and path.is_file():
+        return path.read_text()
+    return resources.files("concert_platform").joinpath("sql/schema.sql").read_text()
+
+
 def schema_statements() -> list[str]:
-    """The Redshift schema (src/concert_platform/sql/schema.sql) split into statements."""
-    text = resources.files("concert_platform").joinpath("sql/schema.sql").read_text()
+    """The Redshift schema split into statements."""
+    text = schema_text()
     text = re.sub(r"--[^\n]*", "", text)
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 

@@ -33,6 +33,26 @@ RUNNABLE = (
 # Valid Redshift that changes nothing the emulator keeps (permissions, statistics, comments).
 NO_OP = (exp.Grant, exp.Revoke, exp.Analyze, exp.Comment)
 NO_OP_COMMANDS = ("VACUUM", "ANALYZE")
+# Valid Redshift the emulator does not run (it says so rather than pretending).
+UNSUPPORTED_COMMANDS = {
+    "UNLOAD",
+    "CALL",
+    "EXPLAIN",
+    "SHOW",
+    "COPY",
+    "LOCK",
+    "PREPARE",
+    "EXECUTE",
+    "DEALLOCATE",
+    "FETCH",
+    "CLOSE",
+    "DECLARE",
+    "CANCEL",
+    "RESET",
+    "ABORT",
+    "END",
+    "REFRESH",
+}
 RUNNABLE_CREATE_KINDS = {"TABLE", "VIEW", "SCHEMA"}
 STORAGE_PROPERTIES = (exp.DistStyleProperty, exp.DistKeyProperty, exp.SortKeyProperty, exp.BackupProperty)
 INFORMATIONAL_CONSTRAINTS = (exp.PrimaryKeyColumnConstraint, exp.UniqueColumnConstraint, exp.Reference)
@@ -84,7 +104,12 @@ def _check_supported(statement: exp.Expr) -> None:
         keyword = str(statement.this).upper()
         if keyword in NO_OP_COMMANDS:
             return
-        raise StatementError(f"ERROR: {keyword} is not supported by the embedded engine's Data API")
+        if keyword in UNSUPPORTED_COMMANDS:
+            raise StatementError(f"ERROR: {keyword} is not supported by the embedded engine's Data API")
+        # sqlglot keeps what it cannot parse as a generic command: for Redshift that is bad syntax.
+        rest = str(statement.expression or "")
+        near = rest.split()[0] if rest.split() else keyword
+        raise StatementError(f'ERROR: syntax error at or near "{near}"')
     if isinstance(statement, exp.Create) and str(statement.args.get("kind", "")).upper() not in (
         RUNNABLE_CREATE_KINDS
     ):
