@@ -8,6 +8,7 @@ order they were submitted, so ExecuteStatement answers at once and callers poll,
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -32,6 +33,7 @@ MAX_LIST_RESULTS = 1000
 STATEMENT_ID = re.compile(r"^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$")
 PARAMETER_NAME = re.compile(r"^[0-9a-zA-Z_]+$")
 DEFAULT_SCHEMA = "public"
+CANCELLED = "ERROR: Query (cancelled) was cancelled by the user"
 
 
 class ValidationException(JsonRESTError):
@@ -127,6 +129,7 @@ class Statement:
     subs: list[Statement] = field(default_factory=list)
     query_id: int = 0
     future: Future[None] | None = None
+    cancel_requested: bool = False
 
     def set_status(self, status: str, error: str = "") -> None:
         self.status, self.updated = status, time.time()
@@ -216,14 +219,30 @@ class Database:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-        try:
+        with contextlib.suppress(duckdb.Error):
             self._connection.interrupt()
             self._connection.close()
-        except duckdb.Error:
-            pass
 
     def _run(self, statement: Statement, sqls: list[str]) -> None:
-        """Run one call's statements in one transaction (a batch's sub-statements in order)."""
+        """Run one call's statements in one transaction (a batch's sub-statements in order);
+        whatever happens, no statement is left SUBMITTED or STARTED."""
+        try:
+            self._run_steps(statement, sqls)
+        except (duckdb.Error, redshift_sql.StatementError) as error:
+            cancelled = statement.cancel_requested or isinstance(error, duckdb.InterruptException)
+            for step in (statement, *statement.subs):
+                if step.status in ("SUBMITTED", "STARTED"):
+                    step.set_status(
+                        "ABORTED" if cancelled else "FAILED",
+                        CANCELLED if cancelled else _error_text(error),
+                    )
+            self._rollback()
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(duckdb.Error):  # no transaction was open
+            self._connection.execute("ROLLBACK")
+
+    def _run_steps(self, statement: Statement, sqls: list[str]) -> None:
         steps = statement.subs or [statement]
         statement.set_status("STARTED")
         connection = self._connection
@@ -235,22 +254,23 @@ class Database:
                 continue
             step.set_status("STARTED")
             try:
+                if statement.cancel_requested:
+                    raise duckdb.InterruptException("cancelled")
                 self._execute(connection, step, sql, statement.parameters)
-                step.set_status("FINISHED")
             except duckdb.InterruptException:
                 failed = step
-                step.set_status("ABORTED", "ERROR: Query (cancelled) was cancelled by the user")
+                step.set_status("ABORTED", CANCELLED)
             except (duckdb.Error, redshift_sql.StatementError) as error:
                 failed = step
                 step.set_status("FAILED", _error_text(error))
-        if failed is None:
-            connection.execute("COMMIT")
+        if failed is not None:
+            self._rollback()
             if statement.subs:
-                statement.set_status("FINISHED")
+                statement.set_status("ABORTED" if failed.status == "ABORTED" else "FAILED", failed.error)
             return
-        connection.execute("ROLLBACK")
-        if statement.subs:
-            statement.set_status("ABORTED" if failed.status == "ABORTED" else "FAILED", failed.error)
+        connection.execute("COMMIT")
+        for step in (*statement.subs, statement):
+            step.set_status("FINISHED")
 
     @staticmethod
     def _execute(
@@ -304,6 +324,14 @@ def _result(description: list[Any], rows: list[tuple[Any, ...]]) -> Result:
             }
         )
     return Result(columns, kinds, rows)
+
+
+def _interrupt_until_ended(database: Database, statement: Statement, limit: float = 10.0) -> None:
+    """An interrupt that lands between two DuckDB calls is lost: repeat it until the statement ends."""
+    deadline = time.monotonic() + limit
+    while statement.status in ("SUBMITTED", "STARTED") and time.monotonic() < deadline:
+        database.interrupt()
+        time.sleep(0.01)
 
 
 def _error_text(error: Exception) -> str:
@@ -472,13 +500,14 @@ class RedshiftDataBackend(BaseBackend):
                 f"Could not cancel a query that is already in {statement.status} state with ID: {statement.id}"
             )
         if statement.future is not None and statement.future.cancel():
-            statement.set_status("ABORTED", "ERROR: Query (cancelled) was cancelled by the user")
+            statement.set_status("ABORTED", CANCELLED)
             for sub in statement.subs:
                 sub.set_status("ABORTED")
             return True
+        statement.cancel_requested = True
         database = self.databases.get(self._database_key(statement))
         if database is not None:
-            database.interrupt()
+            threading.Thread(target=_interrupt_until_ended, args=(database, statement), daemon=True).start()
         return True
 
     def _database_key(self, statement: Statement) -> tuple[str, str]:
