@@ -257,6 +257,8 @@ class Database:
                 if statement.cancel_requested:
                     raise duckdb.InterruptException("cancelled")
                 self._execute(connection, step, sql, statement.parameters)
+                if step is not statement:
+                    step.set_status("FINISHED")  # ran; rolled back with the batch if a later one fails
             except duckdb.InterruptException:
                 failed = step
                 step.set_status("ABORTED", CANCELLED)
@@ -269,8 +271,7 @@ class Database:
                 statement.set_status("ABORTED" if failed.status == "ABORTED" else "FAILED", failed.error)
             return
         connection.execute("COMMIT")
-        for step in (*statement.subs, statement):
-            step.set_status("FINISHED")
+        statement.set_status("FINISHED")
 
     @staticmethod
     def _execute(
