@@ -9,6 +9,7 @@ from typing import Any
 
 from concert_shared.clients import client
 from concert_shared.config import optional_env
+from concert_shared.errors import DataUnavailable
 
 POLL_FIRST_SECONDS = 0.01  # small statements finish in milliseconds; polls back off to POLL_MAX
 POLL_MAX_SECONDS = 0.2
@@ -19,8 +20,12 @@ class RedshiftUnavailable(RuntimeError):
     """Redshift could not answer; callers fall back and say why."""
 
 
-class ResultTooLarge(RedshiftUnavailable):
-    """The result holds more than MAX_ROWS rows: never answered from a truncated first part."""
+class ResultTooLarge(DataUnavailable):
+    """The result holds more than MAX_ROWS rows. Not a reason to fall back (the bucket would be
+    as large): the request fails (503 data_unavailable), never answered from a truncated part."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "result_too_large")
 
 
 def _value(field: dict[str, Any]) -> Any:
@@ -66,7 +71,7 @@ def query(
         statement = data_api.execute_statement(**request)["Id"]
         _wait(data_api, statement, timeout)
         names, records = _all_pages(data_api, statement, max_rows)
-    except RedshiftUnavailable:
+    except (RedshiftUnavailable, ResultTooLarge):
         raise
     except Exception as exc:
         raise RedshiftUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -102,10 +107,12 @@ def _all_pages(data_api: Any, statement: str, max_rows: int) -> tuple[list[str],
             names = [(c.get("name") or c.get("label") or "").lower() for c in page.get("ColumnMetadata", [])]
         total = page.get("TotalNumRows")
         if isinstance(total, int) and total > max_rows:
-            raise ResultTooLarge(f"the result has {total} rows, more than the limit of {max_rows}")
+            raise ResultTooLarge(
+                f"the warehouse's result has {total} rows, more than the limit of {max_rows}"
+            )
         records += page.get("Records", [])
         if len(records) > max_rows:
-            raise ResultTooLarge(f"the result has more than the limit of {max_rows} rows")
+            raise ResultTooLarge(f"the warehouse's result has more than the limit of {max_rows} rows")
         token = page.get("NextToken")
         if not token:
             return names, records
