@@ -177,6 +177,7 @@ def initialize_redshift_schema(engine: Engine, storage_outputs: Mapping[str, str
         raise DeployError(f"the storage stack has no {missing} output; deploy it first") from None
     statements = schema_statements()
     data_api = engine.client("redshift-data")
+    started = time.monotonic()
     applied = run_statements(data_api, workgroup, database, secret, statements)
     try:
         listed = data_api.list_tables(
@@ -190,7 +191,8 @@ def initialize_redshift_schema(engine: Engine, storage_outputs: Mapping[str, str
     return CheckResult(
         "redshift-schema",
         True,
-        f"{applied} statements applied to {workgroup}/{database}; tables: {', '.join(tables) or 'none'}",
+        f"{applied} statements applied to {workgroup}/{database} in {time.monotonic() - started:.2f}s; "
+        f"tables: {', '.join(tables) or 'none'}",
     )
 
 

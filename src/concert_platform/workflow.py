@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -84,11 +85,11 @@ def deploy_environment(
         from concert_platform.sample_data import load_sample_data
 
         flat = {k: v for values in outputs.values() for k, v in values.items()}
+        started = time.monotonic()
         counted = load_sample_data(_EngineClients(engine), flat)
         rows = ", ".join(f"{table} {count}" for table, count in counted.items())
-        checks.append(
-            CheckResult("sample-data", True, f"loaded; rows counted back from the warehouse: {rows}")
-        )
+        detail = f"loaded in {time.monotonic() - started:.2f}s; rows counted back from the warehouse: {rows}"
+        checks.append(CheckResult("sample-data", True, detail))
     if console:
         for check in checks:
             mark = "[green]ok[/green]" if check.ok else "[red]FAILED[/red]"
