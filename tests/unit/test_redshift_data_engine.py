@@ -337,3 +337,30 @@ def test_malformed_wire_requests_are_400_not_500(data_api: Any) -> None:
     assert _error(
         raw.execute_statement, **base, Parameters=[{"name": "a", "value": "1"}], ResultFormat="CSV"
     )[0] == ("ValidationException")
+
+
+def test_databases_live_as_long_as_the_embedded_engine(aws_credentials: None) -> None:
+    from concert_platform.engines.embedded import EmbeddedEngine
+
+    def databases() -> int:
+        return sum(
+            len(backend.databases)
+            for account in models.redshiftdata_backends.values()
+            for backend in account.values()
+        )
+
+    engine = EmbeddedEngine(REGION)
+    engine.start()
+    try:
+        serverless = engine.client("redshift-serverless")
+        serverless.create_namespace(namespaceName="life-ns", dbName=DATABASE)
+        serverless.create_workgroup(workgroupName="life-wg", namespaceName="life-ns")
+        data_api = engine.client("redshift-data")
+        statement = data_api.execute_statement(
+            WorkgroupName="life-wg", Database=DATABASE, Sql="CREATE TABLE t (a INT)"
+        )
+        assert wait(data_api, statement["Id"])["Status"] == "FINISHED"
+        assert databases() >= 1
+    finally:
+        engine.stop()
+    assert databases() == 0

@@ -13,7 +13,7 @@ import sys
 
 from concert_platform.engines.moto_ext.redshift_data.models import redshiftdata_backends
 
-__all__ = ["install", "redshiftdata_backends"]
+__all__ = ["close_databases", "install", "redshiftdata_backends"]
 
 
 def install() -> None:
@@ -25,3 +25,10 @@ def install() -> None:
     sys.modules["moto.redshiftdata"] = redshift_data
     # sqlglot warns on every statement it parses as a generic command (VACUUM...): not our output.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+def close_databases() -> None:
+    """Drop every database of every account and region (the engine is stopping)."""
+    for account in redshiftdata_backends.values():
+        for backend in account.values():
+            backend.close()
