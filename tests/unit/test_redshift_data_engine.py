@@ -193,6 +193,16 @@ def test_parameters_bind_by_name_and_a_hostile_value_stays_a_value(schema: Any) 
         Parameters=[{"name": "min", "value": "lots"}],
     )
     assert not_a_number["Status"] == "FAILED" and "Conversion Error" in not_a_number["Error"]
+    prefixed = rows(
+        schema,
+        "SELECT :ab, :a",
+        Parameters=[
+            {"name": "a", "value": "first"},
+            {"name": "ab", "value": "second"},
+            {"name": "c", "value": "x"},
+        ],
+    )
+    assert prefixed == [[{"stringValue": "second"}, {"stringValue": "first"}]]
     missing = run(schema, "SELECT :absent", Parameters=[{"name": "other", "value": "1"}])
     assert missing["Status"] == "FAILED" and ":absent" in missing["Error"]
 

@@ -285,9 +285,10 @@ class Database:
         rows_affected = 0
         for part in redshift_sql.translate(sql, names):
             for duck_sql in part.duckdb:
-                used = {name: values[name] for name in values if f"${name}" in duck_sql}
+                main = duck_sql is part.duckdb[-1]  # what precedes it (sequences) takes no parameters
+                used = {f"p_{name}": values[f"p_{name}"] for name in part.parameters} if main else {}
                 cursor = connection.execute(duck_sql, used or None)
-                if part.returns_rows and duck_sql is part.duckdb[-1]:
+                if part.returns_rows and main:
                     description = cursor.description or []
                     rows = cursor.fetchall()
                     step.result = _result(description, rows)
