@@ -374,3 +374,32 @@ def test_databases_live_as_long_as_the_embedded_engine(aws_credentials: None) ->
     finally:
         engine.stop()
     assert databases() == 0
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "code"),
+    [
+        ("RedshiftData.ExecuteStatement", b"not json", "ValidationException"),
+        ("RedshiftData.ExecuteStatement", b"[1, 2]", "ValidationException"),
+        (
+            "RedshiftData.ExecuteStatement",
+            b'{"Sql": 5, "WorkgroupName": "concert-unittest"}',
+            "ValidationException",
+        ),
+        ("RedshiftData.DescribeStatement", b'{"Id": ["x"]}', "ValidationException"),
+        ("RedshiftData.ListStatements", b"{}", "UnknownOperationException"),
+        ("RedshiftData.CallAction", b"{}", "UnknownOperationException"),
+    ],
+)
+def test_raw_requests_never_get_a_500(data_api: Any, target: str, body: bytes, code: str) -> None:
+
+    import requests
+
+    response = requests.post(
+        "https://redshift-data.us-east-1.amazonaws.com/",
+        data=body,
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["__type"] == code

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from moto.core.responses import BaseResponse
+from moto.core.utils import camelcase_to_underscores
 
 from concert_platform.engines.moto_ext.redshift_data.models import (
     RedshiftDataBackend,
@@ -13,10 +14,34 @@ from concert_platform.engines.moto_ext.redshift_data.models import (
     redshiftdata_backends,
 )
 
+OPERATIONS = frozenset(
+    {
+        "execute_statement",
+        "batch_execute_statement",
+        "describe_statement",
+        "get_statement_result",
+        "cancel_statement",
+        "list_tables",
+        "describe_table",
+    }
+)
+
 
 class RedshiftDataResponse(BaseResponse):
     def __init__(self) -> None:
         super().__init__(service_name="redshift-data")
+
+    def call_action(self) -> Any:
+        action = camelcase_to_underscores(self._get_action() or "")
+        if action not in OPERATIONS:
+            # AWS answers an unknown target with a 400; moto would raise (HTTP 500) or, for a
+            # target naming any other method of this class, call it.
+            body = {
+                "__type": "UnknownOperationException",
+                "message": f"Unknown operation {self._get_action()}",
+            }
+            return 400, {}, json.dumps(body)
+        return super().call_action()
 
     @property
     def backend(self) -> RedshiftDataBackend:
