@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -387,6 +388,26 @@ def test_databases_live_as_long_as_the_embedded_engine(aws_credentials: None) ->
             "ValidationException",
         ),
         ("RedshiftData.DescribeStatement", b'{"Id": ["x"]}', "ValidationException"),
+        (
+            "RedshiftData.ExecuteStatement",
+            b'{"Sql": "SELECT 1", "ClusterIdentifier": {"a": 1}}',
+            "ValidationException",
+        ),
+        (
+            "RedshiftData.ListTables",
+            b'{"WorkgroupName": "concert-unittest", "Database": "concert_dw", "SchemaPattern": 5}',
+            "ValidationException",
+        ),
+        (
+            "RedshiftData.DescribeTable",
+            b'{"WorkgroupName": "concert-unittest", "Database": "concert_dw", "Table": ["t"]}',
+            "ValidationException",
+        ),
+        (
+            "RedshiftData.ListTables",
+            b'{"WorkgroupName": "concert-unittest", "Database": "concert_dw", "NextToken": 5}',
+            "ValidationException",
+        ),
         ("RedshiftData.ListStatements", b"{}", "UnknownOperationException"),
         ("RedshiftData.CallAction", b"{}", "UnknownOperationException"),
     ],
@@ -403,3 +424,66 @@ def test_raw_requests_never_get_a_500(data_api: Any, target: str, body: bytes, c
     )
     assert response.status_code == 400, response.text
     assert response.json()["__type"] == code
+
+
+_FIELDS = (
+    "Sql",
+    "Sqls",
+    "WorkgroupName",
+    "ClusterIdentifier",
+    "Database",
+    "SecretArn",
+    "Parameters",
+    "Id",
+    "NextToken",
+    "MaxResults",
+    "SchemaPattern",
+    "TablePattern",
+    "Schema",
+    "Table",
+    "ResultFormat",
+    "SessionId",
+)
+
+
+def _json_values() -> Any:
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    special = st.sampled_from(
+        [WORKGROUP, DATABASE, "SELECT 1", "SELECT :a", "00000000-0000-0000-0000-000000000000"]
+    )
+    return st.recursive(
+        scalars | special,
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.sampled_from(["name", "value", "x"]), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+
+
+def test_no_request_body_gets_a_500(data_api: Any) -> None:
+    """Generated bodies for every operation: the answer is 200 or a 4xx with an AWS error code."""
+    import requests
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from concert_platform.engines.moto_ext.redshift_data.responses import OPERATIONS
+
+    targets = sorted("".join(part.title() for part in name.split("_")) for name in OPERATIONS)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(targets), st.dictionaries(st.sampled_from(_FIELDS), _json_values(), max_size=5))
+    def check(target: str, body: dict[str, Any]) -> None:
+        response = requests.post(
+            "https://redshift-data.us-east-1.amazonaws.com/",
+            data=json.dumps(body),
+            headers={"X-Amz-Target": f"RedshiftData.{target}", "Content-Type": "application/x-amz-json-1.1"},
+            timeout=10,
+        )
+        assert response.status_code in (200, 400), (target, body, response.status_code, response.text[:300])
+        if response.status_code == 400:
+            assert response.json()["__type"] in ("ValidationException", "ResourceNotFoundException")
+
+    check()

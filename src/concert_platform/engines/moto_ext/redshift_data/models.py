@@ -350,6 +350,8 @@ def _token(offset: int) -> str:
 def _offset(token: str | None) -> int:
     if not token:
         return 0
+    if not isinstance(token, str):
+        raise ValidationException("NextToken is not a token this API returned")
     try:
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
     except (ValueError, KeyError, TypeError):
@@ -463,6 +465,9 @@ class RedshiftDataBackend(BaseBackend):
         return statement
 
     def _target(self, params: dict[str, Any]) -> tuple[Database, dict[str, str]]:
+        for name in ("WorkgroupName", "ClusterIdentifier", "Database", "SecretArn", "DbUser"):
+            if params.get(name) is not None and not isinstance(params[name], str):
+                raise ValidationException(f"{name} must be a string.")
         for unsupported in ("SessionId", "SessionKeepAliveSeconds"):
             if params.get(unsupported) is not None:
                 raise ValidationException(
@@ -545,10 +550,17 @@ class RedshiftDataBackend(BaseBackend):
         return answer
 
     # ---- catalogue ----------------------------------------------------------------------------
-    def list_tables(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _catalogue(self, params: dict[str, Any], names: tuple[str, ...]) -> Database:
+        for name in (*names, "ConnectedDatabase"):
+            if params.get(name) is not None and not isinstance(params[name], str):
+                raise ValidationException(f"{name} must be a string.")
         database, _ = self._target(
             {**params, "Database": params.get("ConnectedDatabase") or params.get("Database")}
         )
+        return database
+
+    def list_tables(self, params: dict[str, Any]) -> dict[str, Any]:
+        database = self._catalogue(params, ("SchemaPattern", "TablePattern"))
         rows = database.call(
             "SELECT table_name, table_schema, CASE table_type WHEN 'VIEW' THEN 'VIEW' ELSE 'TABLE' END "
             "FROM information_schema.tables WHERE table_schema LIKE ? AND table_name LIKE ? "
@@ -562,9 +574,7 @@ class RedshiftDataBackend(BaseBackend):
         }
 
     def describe_table(self, params: dict[str, Any]) -> dict[str, Any]:
-        database, _ = self._target(
-            {**params, "Database": params.get("ConnectedDatabase") or params.get("Database")}
-        )
+        database = self._catalogue(params, ("Schema", "Table"))
         table = params.get("Table")
         rows = database.call(
             "SELECT table_schema, table_name, column_name, data_type, is_nullable, column_default, "
