@@ -230,7 +230,8 @@ def _api_checks(platform: Platform) -> list[Check]:
             return
         source = str(body.get("source"))
         assert "redshift" in source, (
-            f"{what} answered from {source}, not the warehouse; fallback reason: {body.get('fallback_reason')}"
+            f"{what} answered from {source}, not the warehouse; fallback reason: "
+            f"{body.get('fallback_reason')}{last_failed_statement(platform)}"
         )
 
     def health() -> str:
@@ -529,6 +530,23 @@ def _wiring_checks(platform: Platform) -> list[Check]:
     return checks
 
 
+def last_failed_statement(platform: Platform) -> str:
+    """The warehouse's newest FAILED statement and its error, to name what broke a route."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from concert_platform.postdeploy import first_line
+
+    try:
+        data_api = platform.engine.client("redshift-data")
+        failed = data_api.list_statements(Status="FAILED", MaxResults=1, RoleLevel=False)["Statements"]
+        if not failed:
+            return ""
+        described = data_api.describe_statement(Id=failed[0]["Id"])
+    except (BotoCoreError, ClientError):
+        return ""
+    return f"; the warehouse's last failed statement: {first_line(described.get('QueryString', ''))}: {described.get('Error')}"
+
+
 def _warehouse_check(platform: Platform) -> Check:
     """The schema's tables exist in the warehouse and hold the sample rows, counted by the warehouse."""
     from botocore.exceptions import ClientError
@@ -555,7 +573,12 @@ def _warehouse_check(platform: Platform) -> Check:
         return Check(name, False, str(exc))
     empty = [table for table in REDSHIFT_TABLES if not counted.get(table)]
     rows = ", ".join(f"{table} {counted.get(table)}" for table in REDSHIFT_TABLES)
-    return Check(name, not empty, f"{len(listed)} tables in {target[0]}/{target[1]}; rows counted: {rows}")
+    tables = ", ".join(sorted(t["name"] for t in listed))
+    return Check(
+        name,
+        not empty,
+        f"schema applied in {target[0]}/{target[1]} (tables {tables}); rows counted back by the warehouse: {rows}",
+    )
 
 
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:

@@ -74,6 +74,8 @@ def test_typo_in_a_handlers_sql(project_copy: Any, tmp_path: Path, capsys: Any) 
     failures = failing_checks(report)
     assert "api GET /venues/popularity" in failures, failures
     assert "not the warehouse" in failures["api GET /venues/popularity"]
+    assert "the warehouse's last failed statement: SELECT" in failures["api GET /venues/popularity"]
+    assert "concert_idd" in failures["api GET /venues/popularity"]
     assert report["teardown"]["clean"]
 
 

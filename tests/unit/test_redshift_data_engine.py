@@ -487,3 +487,15 @@ def test_no_request_body_gets_a_500(data_api: Any) -> None:
             assert response.json()["__type"] in ("ValidationException", "ResourceNotFoundException")
 
     check()
+
+
+def test_list_statements_newest_first_by_status(schema: Any) -> None:
+    ok = run(schema, "SELECT 1", StatementName="probe")["Id"]
+    bad = run(schema, "SELECT nothing FROM nowhere")["Id"]
+    failed = schema.list_statements(Status="FAILED", MaxResults=1)["Statements"]
+    assert [s["Id"] for s in failed] == [bad]
+    assert failed[0]["QueryString"] == "SELECT nothing FROM nowhere"
+    named = schema.list_statements(StatementName="probe")["Statements"]
+    assert [s["Id"] for s in named] == [ok]
+    every = schema.list_statements(MaxResults=2)
+    assert [s["Id"] for s in every["Statements"]] == [bad, ok] and every.get("NextToken")

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import JsonRESTError
+from sqlglot.errors import SqlglotError
 
 from concert_platform.engines.moto_ext.redshift_data import sql as redshift_sql
 
@@ -130,6 +131,7 @@ class Statement:
     query_id: int = 0
     future: Future[None] | None = None
     cancel_requested: bool = False
+    name: str = ""
 
     def set_status(self, status: str, error: str = "") -> None:
         self.status, self.updated = status, time.time()
@@ -228,7 +230,7 @@ class Database:
         whatever happens, no statement is left SUBMITTED or STARTED."""
         try:
             self._run_steps(statement, sqls)
-        except (duckdb.Error, redshift_sql.StatementError) as error:
+        except Exception as error:  # any engine fault ends the statement FAILED, never STARTED forever
             cancelled = statement.cancel_requested or isinstance(error, duckdb.InterruptException)
             for step in (statement, *statement.subs):
                 if step.status in ("SUBMITTED", "STARTED"):
@@ -262,7 +264,7 @@ class Database:
             except duckdb.InterruptException:
                 failed = step
                 step.set_status("ABORTED", CANCELLED)
-            except (duckdb.Error, redshift_sql.StatementError) as error:
+            except (duckdb.Error, redshift_sql.StatementError, SqlglotError) as error:
                 failed = step
                 step.set_status("FAILED", _error_text(error))
         if failed is not None:
@@ -441,6 +443,7 @@ class RedshiftDataBackend(BaseBackend):
         parameters = _parameters(params.get("Parameters"))
         database, target = self._target(params)
         statement = self._new_statement(sql, target, parameters)
+        statement.name = _statement_name(params)
         database.submit(statement, [sql])
         return statement
 
@@ -455,6 +458,7 @@ class RedshiftDataBackend(BaseBackend):
         texts = [_sql_text(sql, f"Sqls[{index}]") for index, sql in enumerate(sqls)]
         database, target = self._target(params)
         statement = self._new_statement("; ".join(texts), target, None)
+        statement.name = _statement_name(params)
         for index, text in enumerate(texts, start=1):
             with self._lock:
                 self._query_ids += 1
@@ -549,6 +553,53 @@ class RedshiftDataBackend(BaseBackend):
             answer["NextToken"] = _token(start + RESULT_PAGE_ROWS)
         return answer
 
+    def list_statements(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Statements newest first, optionally of one status (ALL by default), in pages."""
+        status = params.get("Status") or "ALL"
+        if status not in ("SUBMITTED", "PICKED", "STARTED", "FINISHED", "ABORTED", "FAILED", "ALL"):
+            raise ValidationException(f"Status {status!r} is not a statement status.")
+        name = params.get("StatementName")
+        if name is not None and not isinstance(name, str):
+            raise ValidationException("StatementName must be a string.")
+        limit = params.get("MaxResults") or 100
+        if not isinstance(limit, int) or not 0 < limit <= 100:
+            raise ValidationException("MaxResults must be between 1 and 100.")
+        with self._lock:
+            statements = sorted(
+                self.statements.values(), key=lambda st: (st.created, st.query_id), reverse=True
+            )
+        chosen = [
+            st
+            for st in statements
+            if (status == "ALL" or st.status == status) and (name is None or st.name == name)
+        ]
+        start = _offset(params.get("NextToken"))
+        page = chosen[start : start + limit]
+        answer: dict[str, Any] = {
+            "Statements": [
+                {
+                    "Id": st.id,
+                    "CreatedAt": st.created,
+                    "UpdatedAt": st.updated,
+                    "Status": st.status,
+                    "IsBatchStatement": bool(st.subs),
+                    "ResultFormat": "JSON",
+                    **(
+                        {"QueryStrings": [sub.query for sub in st.subs]}
+                        if st.subs
+                        else {"QueryString": st.query}
+                    ),
+                    **({"QueryParameters": st.parameters} if st.parameters else {}),
+                    **({"StatementName": st.name} if st.name else {}),
+                    **({"SecretArn": st.target["secret_arn"]} if st.target.get("secret_arn") else {}),
+                }
+                for st in page
+            ]
+        }
+        if start + limit < len(chosen):
+            answer["NextToken"] = _token(start + limit)
+        return answer
+
     # ---- catalogue ----------------------------------------------------------------------------
     def _catalogue(self, params: dict[str, Any], names: tuple[str, ...]) -> Database:
         for name in (*names, "ConnectedDatabase"):
@@ -615,6 +666,13 @@ def _page(
     start = _offset(params.get("NextToken"))
     token = {"NextToken": _token(start + limit)} if start + limit < len(rows) else {}
     return rows[start : start + limit], token
+
+
+def _statement_name(params: dict[str, Any]) -> str:
+    name = params.get("StatementName") or ""
+    if not isinstance(name, str) or len(name) > 500:
+        raise ValidationException("StatementName must be a string of at most 500 characters.")
+    return name
 
 
 def _sql_text(sql: Any, what: str) -> str:

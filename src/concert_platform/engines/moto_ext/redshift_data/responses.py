@@ -23,6 +23,7 @@ OPERATIONS = frozenset(
         "cancel_statement",
         "list_tables",
         "describe_table",
+        "list_statements",
     }
 )
 
@@ -93,3 +94,6 @@ class RedshiftDataResponse(BaseResponse):
 
     def describe_table(self) -> str:
         return json.dumps(self.backend.describe_table(self.params))
+
+    def list_statements(self) -> str:
+        return json.dumps(self.backend.list_statements(self.params))
