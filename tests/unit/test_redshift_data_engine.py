@@ -129,6 +129,8 @@ def test_a_failing_statement_reports_the_engines_error(schema: Any) -> None:
         "CREATE TABEL t (a INT)",
         "garbage here",
         "SELECT * FORM venues",
+        "SELECT * EXCLUDE (city) FROM venues",  # DuckDB's, not Redshift's
+        "SELECT {'a': 1}",
     ],
 )
 def test_sql_redshift_rejects_is_rejected(schema: Any, sql: str) -> None:
@@ -409,7 +411,7 @@ def test_databases_live_as_long_as_the_embedded_engine(aws_credentials: None) ->
             b'{"WorkgroupName": "concert-unittest", "Database": "concert_dw", "NextToken": 5}',
             "ValidationException",
         ),
-        ("RedshiftData.ListStatements", b"{}", "UnknownOperationException"),
+        ("RedshiftData.ListDatabases", b"{}", "UnknownOperationException"),
         ("RedshiftData.CallAction", b"{}", "UnknownOperationException"),
     ],
 )

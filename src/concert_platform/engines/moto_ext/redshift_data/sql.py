@@ -99,6 +99,17 @@ def parse(sql: str) -> list[exp.Expr]:
     return statements
 
 
+def _check_redshift_only(statement: exp.Expr) -> None:
+    """sqlglot's Redshift parser shares forms with other dialects that Redshift itself rejects."""
+    for star in statement.find_all(exp.Star):
+        for clause in ("except_", "except", "replace", "rename"):
+            if star.args.get(clause):
+                keyword = "EXCLUDE" if clause.startswith("except") else clause.upper()
+                raise StatementError(f'ERROR: syntax error at or near "{keyword}"')
+    if statement.find(exp.Struct) is not None:
+        raise StatementError('ERROR: syntax error at or near "{"')
+
+
 def _check_supported(statement: exp.Expr) -> None:
     if isinstance(statement, exp.Command):
         keyword = str(statement.this).upper()
@@ -128,6 +139,7 @@ def _check_supported(statement: exp.Expr) -> None:
     if not isinstance(statement, RUNNABLE + NO_OP):
         near = statement.sql(dialect="redshift").split(" ")[0]
         raise StatementError(f'ERROR: syntax error at or near "{near}"')
+    _check_redshift_only(statement)
 
 
 def _character_check(column: exp.ColumnDef) -> exp.ColumnConstraint | None:
