@@ -19,8 +19,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from concert_platform.engines.base import Engine
-from concert_platform.errors import DeployError
+from concert_platform.errors import DeployError, UsageError
+from concert_platform.manifest import project_root
 
+MAX_BATCH = 40  # BatchExecuteStatement's limit
 FUNCTION_OUTPUTS = (
     ("compute", "ChatbotFunctionName"),
     ("compute", "VenuePopularityFunctionName"),
@@ -40,47 +42,133 @@ class CheckResult:
     detail: str
 
 
+SCHEMA_FILE = "src/concert_platform/sql/schema.sql"
+
+
+def schema_text() -> str:
+    """The project's schema.sql: the checkout's copy (like its templates), else the installed one."""
+    try:
+        path = project_root() / SCHEMA_FILE
+    except UsageError:
+        path = None
+    if path is not None and path.is_file():
+        return path.read_text()
+    return resources.files("concert_platform").joinpath("sql/schema.sql").read_text()
+
+
 def schema_statements() -> list[str]:
-    """The Redshift schema (src/concert_platform/sql/schema.sql) split into statements."""
-    text = resources.files("concert_platform").joinpath("sql/schema.sql").read_text()
+    """The Redshift schema split into statements."""
+    text = schema_text()
     text = re.sub(r"--[^\n]*", "", text)
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
-def wait_for_statement(
-    data_api: Any, statement_id: str, timeout: float = 300, poll: float = 0.5
-) -> dict[str, Any]:
+POLL_FIRST_SECONDS = 0.01  # small statements finish in milliseconds; polls back off to POLL_MAX
+POLL_MAX_SECONDS = 0.5
+
+
+def first_line(sql: str, limit: int = 100) -> str:
+    """The statement's first non-blank line (what an error message names it by)."""
+    line = next((text.strip() for text in sql.splitlines() if text.strip()), "")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def wait_for_statement(data_api: Any, statement_id: str, timeout: float = 300) -> dict[str, Any]:
+    """Poll until the statement ends; FINISHED returns its description, anything else raises."""
     deadline = time.monotonic() + timeout
+    poll = POLL_FIRST_SECONDS
     while True:
         described: dict[str, Any] = data_api.describe_statement(Id=statement_id)
         status = described.get("Status")
         if status == "FINISHED":
             return described
         if status in ("FAILED", "ABORTED"):
-            raise DeployError(
-                f"Redshift statement {statement_id} {status}: {described.get('Error', 'no error text')}"
+            failed = next(
+                (
+                    sub
+                    for sub in described.get("SubStatements", [])
+                    if sub.get("Status") in ("FAILED", "ABORTED")
+                ),
+                described,
+            )
+            raise StatementFailed(
+                failed.get("QueryString", described.get("QueryString", "")),
+                f"{status}: {failed.get('Error') or described.get('Error') or 'no error text'}",
             )
         if time.monotonic() > deadline:
             raise DeployError(f"Redshift statement {statement_id} still {status} after {timeout:.0f}s")
         time.sleep(poll)
+        poll = min(POLL_MAX_SECONDS, poll * 2)
 
 
-def run_statements(data_api: Any, workgroup: str, database: str, secret: str, statements: list[str]) -> None:
-    """Execute statements in order through the Data API, waiting for each to finish."""
-    for index, sql in enumerate(statements, start=1):
+class StatementFailed(DeployError):
+    def __init__(self, sql: str, error: str) -> None:
+        super().__init__(f"Redshift statement failed: {first_line(sql)}: {error}")
+        self.sql = sql
+        self.error = error
+
+
+def _refused(sql: str, exc: ClientError) -> DeployError:
+    error = exc.response.get("Error", {})
+    return DeployError(
+        f"Redshift statement refused: {first_line(sql)}: {error.get('Code')}: {error.get('Message')}"
+    )
+
+
+def run_statements(data_api: Any, workgroup: str, database: str, secret: str, statements: list[str]) -> int:
+    """Execute statements one by one through the Data API, each waited for; returns how many ran.
+
+    A refused or failing statement raises DeployError naming its first line and the engine's error."""
+    for sql in statements:
         try:
             started = data_api.execute_statement(
                 WorkgroupName=workgroup, Database=database, SecretArn=secret, Sql=sql
             )
         except ClientError as exc:
-            raise DeployError(
-                f"Redshift statement {index} of {len(statements)} was refused: {exc.response['Error']['Message']}"
-            ) from None
+            raise _refused(sql, exc) from None
         wait_for_statement(data_api, started["Id"])
+    return len(statements)
+
+
+def run_batch(data_api: Any, workgroup: str, database: str, secret: str, statements: list[str]) -> int:
+    """Execute statements as Data API batches (each batch one transaction, at most 40 statements)."""
+    for start in range(0, len(statements), MAX_BATCH):
+        chunk = statements[start : start + MAX_BATCH]
+        try:
+            started = data_api.batch_execute_statement(
+                WorkgroupName=workgroup, Database=database, SecretArn=secret, Sqls=chunk
+            )
+        except ClientError as exc:
+            raise _refused(chunk[0], exc) from None
+        wait_for_statement(data_api, started["Id"])
+    return len(statements)
+
+
+def query_rows(data_api: Any, workgroup: str, database: str, secret: str, sql: str) -> list[list[Any]]:
+    """A SELECT's rows as plain values (every page)."""
+    try:
+        started = data_api.execute_statement(
+            WorkgroupName=workgroup, Database=database, SecretArn=secret, Sql=sql
+        )
+    except ClientError as exc:
+        raise _refused(sql, exc) from None
+    wait_for_statement(data_api, started["Id"])
+    rows: list[list[Any]] = []
+    token: str | None = None
+    while True:
+        page = data_api.get_statement_result(Id=started["Id"], **({"NextToken": token} if token else {}))
+        rows += [
+            [None if field.get("isNull") else next(iter(field.values()), None) for field in record]
+            for record in page.get("Records", [])
+        ]
+        token = page.get("NextToken")
+        if not token:
+            return rows
 
 
 def initialize_redshift_schema(engine: Engine, storage_outputs: Mapping[str, str]) -> CheckResult:
-    """Run schema.sql through the Data API, statement by statement (idempotent: IF NOT EXISTS)."""
+    """Run schema.sql through the Data API, statement by statement (idempotent: IF NOT EXISTS),
+    then read the tables back from the warehouse's catalogue."""
     try:
         workgroup = storage_outputs["RedshiftWorkgroupName"]
         database = storage_outputs["RedshiftDatabaseName"]
@@ -89,9 +177,22 @@ def initialize_redshift_schema(engine: Engine, storage_outputs: Mapping[str, str
         raise DeployError(f"the storage stack has no {missing} output; deploy it first") from None
     statements = schema_statements()
     data_api = engine.client("redshift-data")
-    run_statements(data_api, workgroup, database, secret, statements)
+    started = time.monotonic()
+    applied = run_statements(data_api, workgroup, database, secret, statements)
+    try:
+        listed = data_api.list_tables(
+            WorkgroupName=workgroup, Database=database, SecretArn=secret, SchemaPattern="public"
+        )["Tables"]
+    except ClientError as exc:
+        raise DeployError(
+            f"cannot list the tables of {workgroup}/{database}: {exc.response.get('Error', {}).get('Message')}"
+        ) from None
+    tables = sorted(t["name"] for t in listed)
     return CheckResult(
-        "redshift-schema", True, f"{len(statements)} statements applied to {workgroup}/{database}"
+        "redshift-schema",
+        True,
+        f"{applied} statements applied to {workgroup}/{database} in {time.monotonic() - started:.2f}s; "
+        f"tables: {', '.join(tables) or 'none'}",
     )
 
 

@@ -141,7 +141,9 @@ def load_sample_data(
 
     `session_or_clients` is a boto3 Session or anything with `.client(service)`. JSON copies go to
     the processed bucket (reference/<table>.json), user preferences to the user-preferences
-    table, and the tables to Redshift through the Data API (DELETE + batched INSERTs)."""
+    table, and the tables to Redshift through the Data API (DELETE + batched INSERTs, one
+    BatchExecuteStatement transaction). Returns the rows per table as counted back from the
+    warehouse; a failing statement or a count that differs from what was loaded is a DeployError."""
     missing = [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
     if missing:
         raise DeployError(
@@ -168,13 +170,32 @@ def load_sample_data(
                 "city": {"S": user["city"]},
             },
         )
-    from concert_platform.postdeploy import run_statements
+    from concert_platform.postdeploy import run_batch
 
-    run_statements(
-        session_or_clients.client("redshift-data"),
+    data_api = session_or_clients.client("redshift-data")
+    target = (
         outputs["RedshiftWorkgroupName"],
         outputs["RedshiftDatabaseName"],
         outputs["RedshiftAdminSecretArn"],
-        insert_statements(data),
     )
-    return {table: len(rows) for table, rows in data.items()}
+    run_batch(data_api, *target, insert_statements(data))
+    counted = count_warehouse_rows(data_api, *target)
+    wrong = [
+        f"{table}: {counted.get(table)} rows, {len(data[table])} loaded"
+        for table in REDSHIFT_TABLES
+        if counted.get(table) != len(data[table])
+    ]
+    if wrong:
+        raise DeployError("sample data counted back from the warehouse does not match: " + "; ".join(wrong))
+    return counted
+
+
+def count_warehouse_rows(data_api: Any, workgroup: str, database: str, secret: str) -> dict[str, int]:
+    """Rows per sample table, counted by the warehouse itself."""
+    from concert_platform.postdeploy import query_rows
+
+    sql = " UNION ALL ".join(
+        f"SELECT '{table}' AS table_name, COUNT(*) AS row_count FROM {table}"  # noqa: S608 - fixed table names
+        for table in REDSHIFT_TABLES
+    )
+    return {str(name): int(count) for name, count in query_rows(data_api, workgroup, database, secret, sql)}

@@ -33,6 +33,9 @@ from concert_platform.local_invoke import runtime_for
 from concert_platform.manifest import Manifest
 from concert_platform.packaging import default_cache_dir
 
+# Engines whose Redshift Data API runs SQL: there every data route must answer from the warehouse.
+WAREHOUSE_ENGINES = frozenset({"embedded", "aws"})
+
 
 @dataclass
 class Check:
@@ -217,6 +220,15 @@ def _api_checks(platform: Platform) -> list[Check]:
         assert isinstance(response.body, dict), f"{what}: body is not a JSON object"
         return response.body
 
+    def expect_warehouse(body: dict[str, Any], what: str) -> None:
+        if platform.engine.name not in WAREHOUSE_ENGINES:
+            return
+        source = str(body.get("source"))
+        assert "redshift" in source, (
+            f"{what} answered from {source}, not the warehouse; fallback reason: "
+            f"{body.get('fallback_reason')}{last_failed_statement(platform)}"
+        )
+
     def health() -> str:
         body = expect_ok(platform.call_api("GET", "/health"), "GET /health")
         dependencies = body.get("dependencies") or body.get("checks") or {}
@@ -253,6 +265,7 @@ def _api_checks(platform: Platform) -> list[Check]:
         venues_list = body.get("venues") or body.get("items") or []
         assert venues_list, f"no venues returned: {body}"
         assert body.get("source"), "the response does not say which source answered"
+        expect_warehouse(body, "GET /venues/popularity")
         return f"{len(venues_list)} venues from {body.get('source')}"
 
     def prediction() -> str:
@@ -264,6 +277,7 @@ def _api_checks(platform: Platform) -> list[Check]:
             "POST /predictions/tickets",
         )
         assert body.get("source"), "the response does not say which source answered"
+        expect_warehouse(body, "POST /predictions/tickets")
         return f"prediction for {concert} from {body.get('source')}"
 
     def recommendations() -> str:
@@ -276,6 +290,7 @@ def _api_checks(platform: Platform) -> list[Check]:
         )
         items = body.get("recommendations") or body.get("items") or []
         assert items, f"no recommendations for {user}: {body}"
+        expect_warehouse(body, "GET /recommendations")
         return f"{len(items)} recommendations for {user} from {body.get('source')}"
 
     def bad_json() -> str:
@@ -518,6 +533,57 @@ def _wiring_checks(platform: Platform) -> list[Check]:
     return checks
 
 
+def last_failed_statement(platform: Platform) -> str:
+    """The warehouse's newest FAILED statement and its error, to name what broke a route."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from concert_platform.postdeploy import first_line
+
+    try:
+        data_api = platform.engine.client("redshift-data")
+        failed = data_api.list_statements(Status="FAILED", MaxResults=1, RoleLevel=False)["Statements"]
+        if not failed:
+            return ""
+        described = data_api.describe_statement(Id=failed[0]["Id"])
+    except (BotoCoreError, ClientError):
+        return ""
+    return f"; the warehouse's last failed statement: {first_line(described.get('QueryString', ''))}: {described.get('Error')}"
+
+
+def _warehouse_check(platform: Platform) -> Check:
+    """The schema's tables exist in the warehouse and hold the sample rows, counted by the warehouse."""
+    from botocore.exceptions import ClientError
+
+    from concert_platform.errors import DeployError
+    from concert_platform.sample_data import REDSHIFT_TABLES, count_warehouse_rows
+
+    name = "warehouse holds the schema and the sample rows"
+    try:
+        target = (
+            platform.out("storage", "RedshiftWorkgroupName"),
+            platform.out("storage", "RedshiftDatabaseName"),
+            platform.out("storage", "RedshiftAdminSecretArn"),
+        )
+        data_api = platform.engine.client("redshift-data")
+        listed = data_api.list_tables(
+            WorkgroupName=target[0], Database=target[1], SecretArn=target[2], SchemaPattern="public"
+        )["Tables"]
+        missing = sorted(set(REDSHIFT_TABLES) - {t["name"] for t in listed})
+        if missing:
+            return Check(name, False, f"tables missing from {target[0]}/{target[1]}: {', '.join(missing)}")
+        counted = count_warehouse_rows(data_api, *target)
+    except (LookupError, ClientError, DeployError) as exc:
+        return Check(name, False, str(exc))
+    empty = [table for table in REDSHIFT_TABLES if not counted.get(table)]
+    rows = ", ".join(f"{table} {counted.get(table)}" for table in REDSHIFT_TABLES)
+    tables = ", ".join(sorted(t["name"] for t in listed))
+    return Check(
+        name,
+        not empty,
+        f"schema applied in {target[0]}/{target[1]} (tables {tables}); rows counted back by the warehouse: {rows}",
+    )
+
+
 def _runtime_check(platform: Platform) -> Check:
     """Every deployed function's execution environment starts (its handler module imports)."""
     from concert_platform.local_invoke import interpreter
@@ -560,6 +626,7 @@ def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str,
         checks = (
             ([_runtime_check(platform)] if platform.runtime is not None else [])
             + _wiring_checks(platform)
+            + ([_warehouse_check(platform)] if engine.name in WAREHOUSE_ENGINES else [])
             + _api_checks(platform)
             + _scheduled_checks(platform)
             + [_error_pipeline_check(platform)]

@@ -106,19 +106,19 @@ def _load_sample(engine: Engine, outputs: Mapping[str, Mapping[str, str]]) -> Ch
     from concert_platform.sample_data import load_sample_data
 
     flat = {k: v for values in outputs.values() for k, v in values.items()}
+    started = time.monotonic()
     try:
-        loaded = load_sample_data(_EngineClients(engine), flat)
+        counted = load_sample_data(_EngineClients(engine), flat)
     except (ClientError, BotoCoreError) as exc:
         return CheckResult("sample data", False, f"not loaded: {describe_aws_error(exc)}")
     except DeployError as exc:
         return CheckResult("sample data", False, str(exc))
-    return CheckResult("sample data", True, _describe_loaded(loaded))
-
-
-def _describe_loaded(loaded: Any) -> str:
-    if isinstance(loaded, Mapping) and loaded:
-        return "loaded: " + ", ".join(f"{v} {k}" for k, v in loaded.items())
-    return "loaded"
+    rows = ", ".join(f"{table} {count}" for table, count in counted.items())
+    return CheckResult(
+        "sample data",
+        True,
+        f"loaded in {time.monotonic() - started:.2f}s; rows counted back from the warehouse: {rows}",
+    )
 
 
 class _EngineClients:

@@ -60,7 +60,7 @@ def _reset_handler_caches() -> None:
 @pytest.fixture
 def aws(aws_credentials: None) -> Iterator[None]:
     """An empty mocked AWS account (moto `mock_aws`), with the project's moto extensions
-    (Redshift Serverless backend, Data API statements that finish)."""
+    (Redshift Serverless backend, a Redshift Data API that runs SQL)."""
     from moto import mock_aws
 
     from concert_platform.engines import moto_ext

@@ -1,4 +1,5 @@
-"""GET /venues/popularity: Redshift (stubbed Data API), the processed-bucket fallback, errors."""
+"""GET /venues/popularity: the processed-bucket fallback, errors, the formula (the warehouse path:
+tests/unit/test_warehouse_path.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from redshift_stub import redshift_stubber, stub_tables
+from redshift_stub import redshift_stubber, stub_statement
 
 import venue_popularity
-from concert_shared import analytics, platform_data, redshift, services
+from concert_shared import analytics, platform_data, services
 
 
 def _call(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
@@ -26,7 +27,7 @@ def test_fallback_ranks_venues_from_the_processed_bucket(
     status, body = _call(make_api_event("GET", "/venues/popularity", query={"limit": "5"}), lambda_context)
     assert status == 200, body
     assert body["source"] == "processed-bucket"
-    assert "redshift" in body["fallback_reason"]  # moto's canned Data API result is recognised and refused
+    assert "redshift" in body["fallback_reason"]  # the workgroup has no schema: the statement FAILED
     assert len(body["venues"]) == 5
     scores = [v["popularity"] for v in body["venues"]]
     assert scores == sorted(scores, reverse=True)
@@ -42,29 +43,12 @@ def test_city_filter(platform, sample_data, make_api_event, lambda_context):
     assert body["venues"] and {v["city"] for v in body["venues"]} == {"Berlin"}
 
 
-def test_redshift_answers_when_it_has_rows(
-    platform, sample_data, make_api_event, lambda_context, monkeypatch
-):
-    monkeypatch.setattr(redshift, "POLL_SECONDS", 0.0)
-    with redshift_stubber() as stubber:
-        stub_tables(stubber, sample_data)
-        status, body = _call(
-            make_api_event("GET", "/venues/popularity", query={"limit": "3"}), lambda_context
-        )
-        stubber.assert_no_pending_responses()
-    assert status == 200, body
-    assert body["source"] == "redshift"
-    assert body["fallback_reason"] is None
-    expected = services.popular_venues(limit=3)  # cached: the same data set, computed directly
-    assert body["venues"] == expected["venues"]
-
-
 def test_failed_redshift_statement_falls_back_with_the_reason(platform, sample_data):
     with redshift_stubber() as stubber:
-        stub_tables(stubber, sample_data, status="FAILED")
+        stub_statement(stubber, [], [], status="FAILED")
         result = services.popular_venues(limit=3)
     assert result["source"] == "processed-bucket"
-    assert "FAILED" in result["fallback_reason"]
+    assert "FAILED" in result["fallback_reason"] and "boom" in result["fallback_reason"]
 
 
 def test_no_data_anywhere_is_503(platform, make_api_event, lambda_context, json_logs):

@@ -27,15 +27,22 @@ def _today(today: date | None) -> date:
 
 
 def popular_venues(limit: int = 10, city: str | None = None, today: date | None = None) -> dict[str, Any]:
-    """Venues ranked by POPULARITY_FORMULA over their past concerts."""
-    dataset = platform_data.load()
-    venues = analytics.venue_popularity(dataset.tables, _today(today), city=city, limit=limit)
+    """Venues ranked by POPULARITY_FORMULA over their past concerts (sales aggregated in the warehouse)."""
+    day = _today(today)
+
+    def from_warehouse() -> tuple[list[dict[str, Any]], list[str]]:
+        return platform_data.warehouse_venue_sales(day, city), platform_data.warehouse_quality_issues()
+
+    answered = platform_data.answer(
+        from_warehouse, lambda tables: (analytics.venue_sales(tables, day, city), [])
+    )
+    entries, issues = answered.value
     return {
-        "venues": venues,
-        "source": dataset.source,
-        "fallback_reason": dataset.fallback_reason or None,
+        "venues": analytics.rank_venues(entries, limit),
+        "source": answered.source,
+        "fallback_reason": answered.fallback_reason or None,
         "formula": POPULARITY_FORMULA,
-        "data_quality_issues": len(dataset.quality_issues),
+        "data_quality_issues": len(issues or answered.quality_issues),
     }
 
 
@@ -56,10 +63,14 @@ def predict_tickets(
     on: date | None = None,
     price: float | None = None,
 ) -> dict[str, Any]:
-    """Predicted ticket sales for a concert (by id, or by artist, venue and date)."""
-    dataset = platform_data.load()
+    """Predicted ticket sales for a concert (by id, or by artist, venue and date); the history's
+    features are aggregated in the warehouse."""
     if concert_id:
-        concert = next((c for c in dataset.tables["concerts"] if c.get("concert_id") == concert_id), None)
+        found = platform_data.answer(
+            lambda: platform_data.warehouse_concert(concert_id),
+            lambda tables: next((c for c in tables["concerts"] if c.get("concert_id") == concert_id), None),
+        )
+        concert = found.value
         if concert is None:
             raise NotFound(
                 f"no concert {concert_id}; ask the chatbot for upcoming concerts", "unknown_concert"
@@ -79,14 +90,23 @@ def predict_tickets(
     endpoint = optional_env("TICKET_PREDICTION_ENDPOINT")
     if endpoint:
         return {**request, "prediction": _invoke_endpoint(endpoint, request), "source": "sagemaker"}
+    artist, venue = artist_id, venue_id
+    history = platform_data.answer(
+        lambda: (platform_data.warehouse_history(artist, venue, on), platform_data.warehouse_capacity(venue)),
+        lambda tables: (
+            analytics.history_tiers(tables, artist, venue, on),
+            analytics.venue_capacity(tables, venue),
+        ),
+    )
+    tiers, capacity = history.value
     try:
-        prediction = analytics.predict_ticket_sales(dataset.tables, artist_id, venue_id, price, on=on)
+        prediction = analytics.predict_from_history(tiers, capacity, venue_id, price)
     except LookupError as exc:
         raise CannotAnswer(str(exc), "cannot_predict") from None
     return {
         **request,
         "prediction": prediction,
-        "source": f"historical ({dataset.source})",
+        "source": f"historical ({history.source})",
         "fallback_reason": "TICKET_PREDICTION_ENDPOINT is not configured",
     }
 
@@ -117,12 +137,16 @@ def recommendations_for(user_id: str, limit: int = 5, today: date | None = None)
     if endpoint:
         picks = _invoke_endpoint(endpoint, {"user_id": user_id, "preferences": preferences, "limit": limit})
         return {"user_id": user_id, "recommendations": picks, "source": "sagemaker"}
-    dataset = platform_data.load()
-    picks = analytics.recommend(dataset.tables, preferences, _today(today), limit=limit)
+    day = _today(today)
+    candidates = platform_data.answer(
+        lambda: platform_data.warehouse_candidates(preferences, day),
+        lambda tables: analytics.recommendation_candidates(tables, preferences, day),
+    )
+    picks = analytics.score_candidates(candidates.value, preferences, limit=limit)
     return {
         "user_id": user_id,
         "recommendations": picks,
-        "source": f"preferences ({dataset.source})",
+        "source": f"preferences ({candidates.source})",
         "fallback_reason": "RECOMMENDATIONS_ENDPOINT is not configured",
     }
 

@@ -60,6 +60,9 @@ class EmbeddedEngine(Engine):
         if self._server is not None:
             self._server.stop()
             self._server = None
+            from concert_platform.engines.moto_ext.redshift_data import close_databases
+
+            close_databases()  # the warehouse's databases live as long as the engine
 
 
 HEALTH_PATHS = ("/_concert/health", "/_localstack/health")

@@ -10,6 +10,7 @@ through the normal AWS APIs, both under `mock_aws` and with `ThreadedMotoServer`
   (API Gateway MOCK integrations);
 - wire handlers where the backend lacks an API (X-Ray groups and sampling rules, Logs query
   definitions) and a whole service where moto has none (Redshift Serverless);
+- the Redshift Data API on a real SQL engine (DuckDB via sqlglot), replacing moto's canned one;
 - CloudFormation stack lifecycle semantics: resource events, failures, rollback (stack_lifecycle).
 """
 
@@ -70,6 +71,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::EC2::EIP": "released with its stack",
         "AWS::EC2::VPCGatewayAttachment": "detached with its stack",
         "AWS::EC2::FlowLog": "deleted with its stack",
+        "AWS::RedshiftServerless::Workgroup": "the Redshift Data API runs its SQL on DuckDB (redshift_data, replacing moto's canned backend)",
         "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED (also for a type the engine cannot delete), exports of change-set stacks",
     },
     "partial": {
@@ -77,7 +79,6 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Logs::MetricFilter": "produces metric data; space-delimited patterns are not evaluated",
         "AWS::Logs::SubscriptionFilter": "delivers matching events to Lambda destinations; Kinesis and Firehose as moto does",
         "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
-        "AWS::RedshiftServerless::Workgroup": "control plane only; moto's redshift-data accepts SQL, reports it FINISHED, runs nothing and answers a canned result",
         "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs each function in its own isolated worker; memory checked after each invocation, not while it runs)",
     },
 }
@@ -157,7 +158,7 @@ def register() -> None:
     logs.patch_log_delivery()
     cloudwatch.patch_alarms()
     sns.patch_delivery()
-    redshift_data.patch_statements()
+    redshift_data.install()
     logs.patch_wire()
     xray.patch_wire()
     _register_redshift_serverless()

@@ -1,0 +1,97 @@
+"""Breaking the warehouse in a copy of the project makes `concert-platform e2e` exit 1 naming it.
+
+Each test copies the project, plants one fault, runs the e2e command in this process against a
+fresh embedded engine, and reads its exit code and its output (the report's error or the failing
+smoke check)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from concert_platform.cli import main
+from concert_platform.manifest import _load
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = Path("src/concert_platform/sql/schema.sql")
+
+
+@pytest.fixture
+def project_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str, str, str], None]]:
+    """A copy of the project (manifest, templates, handlers, schema) that a test edits."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    shutil.copy(ROOT / "stacks.yaml", copy / "stacks.yaml")
+    shutil.copytree(ROOT / "templates", copy / "templates")
+    shutil.copytree(ROOT / "handlers", copy / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / SCHEMA).parent.mkdir(parents=True)
+    shutil.copy(ROOT / SCHEMA, copy / SCHEMA)
+    (ROOT / "build" / "layer-cache").mkdir(parents=True, exist_ok=True)
+    (copy / "build").mkdir()
+    (copy / "build" / "layer-cache").symlink_to(ROOT / "build" / "layer-cache")  # no layer rebuild
+
+    def edit(relative: str, old: str, new: str) -> None:
+        path = copy / relative
+        text = path.read_text()
+        assert old in text, f"{relative} no longer contains {old!r}; update this test"
+        path.write_text(text.replace(old, new, 1))
+
+    monkeypatch.setenv("CONCERT_PLATFORM_HOME", str(copy))
+    monkeypatch.setenv("REDSHIFT_MASTER_PASSWORD", "Sup3rSecretPw")
+    _load.cache_clear()
+    yield edit
+    _load.cache_clear()
+
+
+def run_e2e(
+    environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any]]:
+    code = main(["e2e", "--environment", environment, "--json", "--reports-dir", str(tmp_path / "reports")])
+    out = capsys.readouterr().out
+    return code, json.loads(out[out.index("{") :])
+
+
+def failing_checks(report: dict[str, Any]) -> dict[str, str]:
+    return {c["name"]: c["detail"] for c in report["smoke"]["checks"] if not c["ok"]}
+
+
+def test_typo_in_a_handlers_sql(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
+    project_copy(
+        "handlers/shared/concert_shared/platform_data.py",
+        "JOIN ticket_sales s ON s.concert_id = c.concert_id",
+        "JOIN ticket_sales s ON s.concert_id = c.concert_idd",
+    )
+    code, report = run_e2e("wh-sql", tmp_path, capsys)
+    assert code == 1
+    failures = failing_checks(report)
+    assert "api GET /venues/popularity" in failures, failures
+    assert "not the warehouse" in failures["api GET /venues/popularity"]
+    assert "the warehouse's last failed statement: SELECT" in failures["api GET /venues/popularity"]
+    assert "concert_idd" in failures["api GET /venues/popularity"]
+    assert report["teardown"]["clean"]
+
+
+def test_broken_schema_statement(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
+    project_copy(str(SCHEMA), "CREATE TABLE IF NOT EXISTS venues (", "CREATE TABEL IF NOT EXISTS venues (")
+    code, report = run_e2e("wh-schema", tmp_path, capsys)
+    assert code == 1
+    assert "Redshift statement failed: CREATE TABEL IF NOT EXISTS venues (" in report["error"]
+    assert "syntax error" in report["error"]
+    assert report["teardown"]["clean"]
+
+
+def test_column_renamed_in_the_schema_only(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
+    project_copy(str(SCHEMA), "    capacity    INTEGER", "    seat_capacity INTEGER")
+    code, report = run_e2e("wh-column", tmp_path, capsys)
+    assert code == 1
+    assert "Redshift statement failed: INSERT INTO venues (venue_id, name, city, capacity)" in report["error"]
+    assert 'does not have a column with name "capacity"' in report["error"]
+    assert report["teardown"]["clean"]
