@@ -245,9 +245,11 @@ class LocalLambdaRuntime:
 
     # ---- preparing a function ------------------------------------------------------------------
     def _packages(self) -> Any:
-        from concert_platform.engines.moto_ext import awslambda
+        if self.engine.name == "embedded":  # the engine's Lambda backend is in this process
+            from concert_platform.engines.moto_ext import awslambda
 
-        return awslambda
+            return awslambda
+        return _ServedPackages(str(self.engine.endpoint_url))
 
     def environment(self, name_or_arn: str) -> FunctionEnvironment:
         config = self.engine.client("lambda").get_function_configuration(FunctionName=name_or_arn)
@@ -560,6 +562,36 @@ class LocalLambdaRuntime:
             worker.stop()
         self._workers.clear()
         shutil.rmtree(self._root, ignore_errors=True)
+
+
+class _ServedPackages:
+    """The deployed bytes from `concert-platform engine serve` in another process (its package
+    routes), where moto's GetFunction answers a location nothing can download from."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint.rstrip("/")
+
+    def _get(self, route: str, **query: str) -> bytes:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        url = f"{self.endpoint}/_concert/lambda/{route}?{urllib.parse.urlencode(query)}"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the engine's own endpoint
+                return bytes(response.read())
+        except urllib.error.HTTPError as exc:
+            raise LookupError(
+                f"the engine at {self.endpoint} has no {route}: {exc.read().decode()[:300]}"
+            ) from exc
+        except urllib.error.URLError as exc:
+            raise OSError(f"the engine at {self.endpoint} cannot serve deployed code: {exc.reason}") from exc
+
+    def deployed_package(self, account_id: str, region_name: str, function_name: str) -> bytes:
+        return self._get("package", account=account_id, region=region_name, function=function_name)
+
+    def deployed_layer(self, account_id: str, region_name: str, layer_version_arn: str) -> bytes:
+        return self._get("layer", account=account_id, region=region_name, arn=layer_version_arn)
 
 
 def _revision(config: dict[str, Any]) -> str:

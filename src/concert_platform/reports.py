@@ -44,7 +44,7 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
         "cross_stack": [
             (f"{c['stack']} {c['name']}", None) for c in resources.get("cross_stack", []) if c["ok"]
         ],
-        "smoke": [(c["name"], None) for c in smoke["checks"] if c["ok"]],
+        "smoke": [(c["name"], None) for c in smoke["checks"] if c["ok"] and not c.get("skipped")],
         "teardown": [
             (
                 f"{teardown.get('confirmed_gone', 0)} of {teardown.get('recorded', 0)} recorded resources gone",
@@ -76,6 +76,12 @@ def junit_xml(report: dict[str, Any]) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=case_name)
             if failure:
                 ET.SubElement(case, "failure", message=failure[:500]).text = failure
+        if suite_name == "smoke":  # checks not run on this engine, with the reason
+            for check in (c for c in report["smoke"]["checks"] if c.get("skipped")):
+                case = ET.SubElement(suite, "testcase", classname="e2e.smoke", name=check["name"])
+                ET.SubElement(case, "skipped", message=check["detail"][:500])
+            suite.set("skipped", str(report["smoke"].get("skipped", 0)))
+            suite.set("tests", str(len(cases) + report["smoke"].get("skipped", 0)))
     return ET.tostring(suites, encoding="unicode")
 
 
@@ -95,7 +101,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"- engine: `{report['engine']}`, environment: `{report['environment']}`, {report['seconds']:.1f}s ({phases})",
         f"- resources: {res['verified']} of {res['declared']} verified",
-        f"- smoke: {smoke['passed']} passed, {smoke['failed']} failed",
+        f"- smoke: {smoke['passed']} passed, {smoke['failed']} failed"
+        + (f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""),
         f"- teardown: {_teardown_word(teardown)}",
     ]
     if report.get("reason"):
@@ -118,7 +125,7 @@ def markdown(report: dict[str, Any]) -> str:
     if smoke["checks"]:
         lines += ["", "## Smoke checks", "", "| check | result | detail |", "| --- | --- | --- |"]
         lines += [
-            f"| {c['name']} | {'pass' if c['ok'] else 'FAIL'} | {_cell(c['detail'])} |"
+            f"| {c['name']} | {'skipped' if c.get('skipped') else 'pass' if c['ok'] else 'FAIL'} | {_cell(c['detail'])} |"
             for c in smoke["checks"]
         ]
     lines += markdown_lines(report.get("iam"))
@@ -165,7 +172,10 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
                 soft_wrap=True,
             )
     smoke = report["smoke"]
-    console.print(f"smoke: {smoke['passed']} passed, {smoke['failed']} failed")
+    skipped = f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""
+    console.print(f"smoke: {smoke['passed']} passed, {smoke['failed']} failed{skipped}")
+    for check in (c for c in smoke["checks"] if c.get("skipped")):
+        console.print(f"  [yellow]skipped[/yellow] {check['name']}: {check['detail']}", soft_wrap=True)
     for line in summary_lines(report.get("iam"))[:1]:  # the denials are listed with the failures
         console.print(line, soft_wrap=True)
     teardown = report["teardown"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -92,15 +93,43 @@ class _WithHealthRoute:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") in HEALTH_PATHS and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        path = environ.get("PATH_INFO")
+        if path in HEALTH_PATHS and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             import json
 
-            body = json.dumps(health_document()).encode()
-            start_response(
-                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            return _answer(
+                start_response, "200 OK", "application/json", json.dumps(health_document()).encode()
             )
-            return [body]
+        if path in PACKAGE_PATHS and environ.get("REQUEST_METHOD") == "GET":
+            return _package(environ, start_response)
         return self.app(environ, start_response)
+
+
+#: the bytes Lambda holds for a function's code package or a layer version, for a local Lambda
+#: runtime in another process (the tool's smoke run against `engine serve`): moto's GetFunction
+#: answers a location nothing can download from
+PACKAGE_PATHS = ("/_concert/lambda/package", "/_concert/lambda/layer")
+
+
+def _answer(start_response: Any, status: str, content_type: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _package(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    from urllib.parse import parse_qs
+
+    from concert_platform.engines.moto_ext import awslambda
+
+    query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    try:
+        if environ["PATH_INFO"].endswith("/package"):
+            body = awslambda.deployed_package(query["account"], query["region"], query["function"])
+        else:
+            body = awslambda.deployed_layer(query["account"], query["region"], query["arn"])
+    except Exception as exc:  # a missing function or layer, a bad query: the caller reports it
+        return _answer(start_response, "404 Not Found", "text/plain", f"{type(exc).__name__}: {exc}".encode())
+    return _answer(start_response, "200 OK", "application/zip", body)
 
 
 def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
@@ -117,8 +146,11 @@ def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
     from werkzeug.serving import make_server
 
     from concert_platform.engines import moto_ext
+    from concert_platform.engines.moto_ext import access_control, lambda_runtime
+    from concert_platform.local_invoke import close_runtime
 
     moto_ext.register()
+    access_control.install()
     logging.getLogger("moto").setLevel(logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
@@ -138,10 +170,17 @@ def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # functions the served engine's own services invoke (subscription filters, SNS) run here
+    served = EmbeddedEngine(os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    reachable = "127.0.0.1" if str(bound_host) in ("0.0.0.0", "::") else str(bound_host)  # noqa: S104
+    served.endpoint_url = f"http://{reachable}:{bound_port}"
+    lambda_runtime.bind(served)
     try:
         announce(f"http://{bound_host!s}:{bound_port}")
         server.serve_forever()
     finally:
+        lambda_runtime.unbind(served)
+        close_runtime(served)
         server.server_close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
