@@ -307,9 +307,10 @@ def collect_failures(report: dict[str, Any]) -> list[dict[str, str]]:
         failures.append({"phase": "smoke", "check": "smoke", "reason": "no smoke check ran"})
     from concert_platform.execution_roles import denial_lines
 
+    iam = report.get("iam") or {"denied": []}
     failures += [
         {"phase": "iam", "check": f"{d['function']} {d['action']}", "reason": line}
-        for d, line in zip(report["iam"]["denied"], denial_lines(report["iam"]), strict=True)
+        for d, line in zip(iam["denied"], denial_lines(iam), strict=True)
     ]
     teardown = report.get("teardown", {})
     failures += [

@@ -83,8 +83,8 @@ def test_broken_schema_statement(project_copy: Any, tmp_path: Path, capsys: Any)
     project_copy(str(SCHEMA), "CREATE TABLE IF NOT EXISTS venues (", "CREATE TABEL IF NOT EXISTS venues (")
     code, report = run_e2e("wh-schema", tmp_path, capsys)
     assert code == 1
-    assert "Redshift statement failed: CREATE TABEL IF NOT EXISTS venues (" in report["error"]
-    assert "syntax error" in report["error"]
+    assert "Redshift statement failed: CREATE TABEL IF NOT EXISTS venues (" in report["reason"]
+    assert "syntax error" in report["reason"]
     assert report["teardown"]["clean"]
 
 
@@ -92,6 +92,8 @@ def test_column_renamed_in_the_schema_only(project_copy: Any, tmp_path: Path, ca
     project_copy(str(SCHEMA), "    capacity    INTEGER", "    seat_capacity INTEGER")
     code, report = run_e2e("wh-column", tmp_path, capsys)
     assert code == 1
-    assert "Redshift statement failed: INSERT INTO venues (venue_id, name, city, capacity)" in report["error"]
-    assert 'does not have a column with name "capacity"' in report["error"]
+    assert (
+        "Redshift statement failed: INSERT INTO venues (venue_id, name, city, capacity)" in report["reason"]
+    )
+    assert 'does not have a column with name "capacity"' in report["reason"]
     assert report["teardown"]["clean"]

@@ -376,7 +376,7 @@ def test_model_endpoints_are_authorised_by_endpoint_arn(engine: Any) -> None:
 
 
 def test_a_denial_fails_the_run_and_every_report_names_it() -> None:
-    from concert_platform.e2e import is_success
+    from concert_platform.e2e import collect_failures
     from concert_platform.execution_roles import junit_cases, markdown_lines
 
     denied = {
@@ -388,14 +388,13 @@ def test_a_denial_fails_the_run_and_every_report_names_it() -> None:
     }
     unused = {"role": denied["role"], "functions": [denied["function"]], "actions": ["kinesis:PutRecord"]}
     section = {"enforced": True, "denied": [denied], "unused": [unused]}
-    report = {
-        "resources": {"declared": 1, "verified": 1, "unverified": []},
-        "smoke": {"passed": 1, "failed": 0, "checks": []},
-        "teardown": {"clean": True},
-        "iam": section,
-    }
-    assert not is_success(report)
-    assert is_success({**report, "iam": {**section, "denied": []}})  # unused grants do not fail
+    from tests.unit.test_e2e_verdict import passing_report
+
+    report = {**passing_report(), "iam": section}
+    failures = collect_failures(report)
+    assert [f["phase"] for f in failures] == ["iam"]
+    assert denied["action"] in failures[0]["reason"] and denied["role"] in failures[0]["reason"]
+    assert collect_failures({**report, "iam": {**section, "denied": []}}) == []  # unused grants do not fail
     for text in (
         "\n".join(summary_lines(section)),
         "\n".join(markdown_lines(section)),

@@ -46,6 +46,9 @@ def handler(event, context):
 
 
 class MotoEngine:
+    """moto in this process (mock_aws), as the embedded engine's backends are."""
+
+    name = "embedded"
     region = "us-east-1"
     endpoint_url = None
 

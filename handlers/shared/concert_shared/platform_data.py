@@ -317,10 +317,11 @@ def answer(
     try:
         return Answer(from_warehouse(), "redshift")
     except redshift.RedshiftUnavailable as reason:
+        # the client sees the failure's kind; the full reason (ARNs, workgroup, SQL error) is logged
         logger.warning(
-            "warehouse unavailable, answering from the processed bucket", extra={"reason": str(reason)}
+            "warehouse unavailable, answering from the processed bucket", extra={"reason": str(reason)[:500]}
         )
-        dataset = _bucket_dataset(f"redshift: {reason}")
+        dataset = _bucket_dataset(f"redshift unavailable: {redshift_failure(reason)}")
         return Answer(
             from_tables(dataset.tables), dataset.source, dataset.fallback_reason, dataset.quality_issues
         )
