@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: e2e test policy unit integration lint type localstack clean
+.PHONY: e2e test policy unit integration lint type localstack localstack-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ policy unit integration lint type: $(STAMP)
 ## Needs Docker: docker compose -f docker-compose.localstack.yml up -d
 localstack: $(STAMP)
 	$(BIN)/tox -e localstack
+
+## The same integration layer against `concert-platform engine serve` (no Docker): the external-endpoint path
+localstack-serve: $(STAMP)
+	tools/localstack-serve
 
 clean:
 	rm -rf $(VENV) .tox build reports

@@ -53,6 +53,8 @@ def test_pull_request_workflow_runs_every_gating_tox_environment() -> None:
     layers = set(workflow["jobs"]["gate"]["strategy"]["matrix"]["layer"])
     assert layers == gated
     assert "localstack-e2e" in workflow["jobs"]
+    # the external-endpoint path runs on every pull request, without Docker
+    assert "tools/localstack-serve" in str(workflow["jobs"]["engine-serve"]["steps"])
 
 
 # What a laptop or a corporate CI runner needs inside every tox env: the certificate authorities
