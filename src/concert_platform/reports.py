@@ -122,6 +122,26 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [
             f"| {u['stack']} | {u['logical_id']} | {u['type']} | {_cell(u['reason'])} |" for u in exempt
         ]
+    details = res.get("details") or []
+    if details:
+        compared = sum(len(d["compared"]) for d in details)
+        lines += [
+            "",
+            "## Verification by declared property",
+            "",
+            f"{compared} declared properties compared with what the services return; a resource is "
+            "verified only when each declared property was compared and matched, or cannot be "
+            "compared for the reason given.",
+            "",
+            "| resource | type | verified | compared | not comparable (why) |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {d['stack']}/{d['logical_id']} | {d['type']} | {'yes' if d['verified'] else 'NO'} "
+            f"| {_cell(', '.join(d['compared']) or '-')} "
+            f"| {_cell('; '.join(f'{k}: {v}' for k, v in d['not_comparable'].items()) or '-')} |"
+            for d in details
+        ]
     if smoke["checks"]:
         lines += ["", "## Smoke checks", "", "| check | result | detail |", "| --- | --- | --- |"]
         lines += [

@@ -155,3 +155,25 @@ def test_planted_faults_fail_the_run_and_every_report_says_why(
     markdown = (reports / "e2e-embedded-e2e-plant.md").read_text()
     assert markdown.startswith("# Concert Platform e2e: FAILED")
     assert "ApiEndpointUrl" in markdown and "session_key" in markdown
+
+
+def test_the_markdown_report_lists_per_resource_what_was_compared_and_what_could_not_be() -> None:
+    from concert_platform.reports import markdown
+
+    report = passing_report()
+    report.update(ok=True, reason=None, failures=[], engine="embedded", environment="e", seconds=1.0)
+    report["resources"]["details"] = [
+        {
+            "stack": "storage",
+            "logical_id": "PlatformKey",
+            "type": "AWS::KMS::Key",
+            "verified": True,
+            "compared": ["Description", "KeyPolicy"],
+            "not_comparable": {"PendingWindowInDays": "write-only in the provider schema"},
+            "mismatches": [],
+        }
+    ]
+    text = markdown(report)
+    row = next(line for line in text.splitlines() if line.startswith("| storage/PlatformKey"))
+    assert "Description, KeyPolicy" in row
+    assert "PendingWindowInDays: write-only in the provider schema" in row
