@@ -141,6 +141,21 @@ def main() -> int:
             )
             for phase in PHASES
         },
+        # the warehouse's own steps inside post_deploy: the SQL engine's start with the schema, the sample load
+        "warehouse_medians": {
+            step: round(
+                median(
+                    [
+                        s["seconds"]
+                        for r in rounds
+                        for s in r["report"].get("post_deploy", [])
+                        if s.get("name") == step and s.get("seconds") is not None
+                    ]
+                ),
+                3,
+            )
+            for step in ("redshift-schema", "sample data")
+        },
         "runtime": (rounds[-1]["report"].get("smoke") or {}).get("runtime"),
     }
     if args.json:
@@ -156,6 +171,13 @@ def main() -> int:
             f"  {phase:<11} {seconds:6.2f}s"
             if seconds == seconds
             else f"  {phase:<11}    n/a (inside deploy)"
+        )
+    for step, seconds in summary["warehouse_medians"].items():
+        label = {"redshift-schema": "SQL engine start + schema", "sample data": "sample load"}[step]
+        print(
+            f"    {label:<27} {seconds:6.2f}s (inside post_deploy)"
+            if seconds == seconds
+            else f"    {label}: n/a"
         )
     runtime = summary["runtime"]
     if runtime:
