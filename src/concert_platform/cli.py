@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
@@ -316,6 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConcertPlatformError as exc:
         stderr_console().print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return exc.exit_code
+    except (BotoCoreError, ClientError) as exc:  # an engine or AWS refusing: one line, never a traceback
+        from concert_platform.workflow import describe_aws_error
+
+        stderr_console().print(f"[red]error:[/red] {describe_aws_error(exc)}", soft_wrap=True)
+        return 1
     except KeyboardInterrupt:
         stderr_console().print(
             "[red]interrupted[/red]: stacks already in progress keep running in CloudFormation"

@@ -192,7 +192,9 @@ def _run_phases(
         if smoked_ok:
             report["smoke"] = smoke
         # what the functions' own calls were allowed and denied (IAM, enforced on the embedded engine)
-        report["iam"] = iam_section(engine)
+        iam_ok, iam = phases.run("smoke", lambda: iam_section(engine))
+        if iam_ok:
+            report["iam"] = iam
     else:
         report["stacks"] = _stack_rows(engine, manifest, environment)
     if keep and engine_name != "embedded":

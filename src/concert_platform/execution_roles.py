@@ -107,8 +107,8 @@ def iam_section(engine: Any) -> dict[str, Any]:
     if engine.name != "embedded":  # elsewhere the functions run in Lambda, under AWS's own IAM
         return {"enforced": False, "denied": [], "unused": []}
     run = _RUNS.get(engine)
-    if run is None:
-        return {"enforced": True, "denied": [], "unused": []}
+    if run is None or not run.roles:  # no function ran with its role: nothing was authorised
+        return {"enforced": True, "denied": [], "unused": [], "not_run": True}
     denied = [
         {
             "function": d.function,
@@ -143,7 +143,7 @@ def denial_lines(section: dict[str, Any]) -> list[str]:
 
 
 def junit_cases(section: dict[str, Any] | None) -> list[tuple[str, str | None]]:
-    if not section or not section.get("enforced"):
+    if not section or not section.get("enforced") or section.get("not_run"):
         return []
     cases: list[tuple[str, str | None]] = [
         (f"{d['function']} {d['action']} on {d['resource']}", f"{line}: {d.get('reason', '')}")
@@ -156,6 +156,8 @@ def markdown_lines(section: dict[str, Any] | None) -> list[str]:
     if not section or not section.get("enforced"):
         return []
     lines = ["", "## IAM", ""]
+    if section.get("not_run"):
+        return [*lines, "No function ran with its execution role in this run: no call was authorised."]
     if section["denied"]:
         lines += ["| function | action | resource | role |", "| --- | --- | --- | --- |"]
         lines += [
@@ -176,6 +178,8 @@ def markdown_lines(section: dict[str, Any] | None) -> list[str]:
 def summary_lines(section: dict[str, Any] | None) -> list[str]:
     if not section or not section.get("enforced"):
         return []
+    if section.get("not_run"):
+        return ["iam: no function ran with its execution role; nothing was authorised"]
     unused = sum(len(u["actions"]) for u in section["unused"])
     lines = [f"iam: {len(section['denied'])} denied, {unused} granted actions unused"]
     return lines + [f"  DENIED {line}" for line in denial_lines(section)]

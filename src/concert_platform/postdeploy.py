@@ -191,6 +191,17 @@ def initialize_redshift_schema(engine: Engine, storage_outputs: Mapping[str, str
         ) from None
     tables = sorted(t["name"] for t in listed)
     seconds = time.monotonic() - started
+    from concert_platform.sample_data import REDSHIFT_TABLES
+
+    absent = sorted(set(REDSHIFT_TABLES) - set(tables))
+    if absent:
+        return CheckResult(
+            "redshift-schema",
+            False,
+            f"{applied} statements applied to {workgroup}/{database}, but these tables are not there: "
+            f"{', '.join(absent)}",
+            round(seconds, 3),
+        )
     return CheckResult(
         "redshift-schema",
         True,

@@ -26,6 +26,10 @@ def _teardown_word(teardown: dict[str, Any]) -> str:
     return "clean" if teardown.get("clean") else "NOT CLEAN"
 
 
+#: stack statuses of a deploy that succeeded (a failed deploy's rows say ROLLBACK_COMPLETE, not deployed, ...)
+DEPLOYED = frozenset({"created", "updated", "no changes", "replaced"})
+
+
 def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None]]]]:
     """(suite, [(case, failure or None)]): every check of every phase, passed or failed."""
     failed_by_phase: dict[str, list[tuple[str, str | None]]] = {}
@@ -36,7 +40,7 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
     smoke = report["smoke"]
     teardown = report.get("teardown", {})
     passed: dict[str, list[tuple[str, str | None]]] = {
-        "deploy": [(f"{s['key']} {s['status']}", None) for s in report["stacks"] if s["status"] != "failed"],
+        "deploy": [(f"{s['key']} {s['status']}", None) for s in report["stacks"] if s["status"] in DEPLOYED],
         "post_deploy": [(p["name"], None) for p in report["post_deploy"] if p["ok"]],
         "verify": [(f"{resources['verified']} of {resources['declared']} declared resources verified", None)]
         if resources.get("declared")
@@ -103,7 +107,13 @@ def markdown(report: dict[str, Any]) -> str:
         f"- resources: {res['verified']} of {res['declared']} verified",
         f"- smoke: {smoke['passed']} passed, {smoke['failed']} failed"
         + (f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""),
-        f"- teardown: {_teardown_word(teardown)}",
+        f"- teardown: {_teardown_word(teardown)}"
+        + (
+            f" ({teardown['removed_directly']} removed directly after the stack deletion left them)"
+            if teardown.get("removed_directly")
+            else ""
+        )
+        + (f"; not listable here: {', '.join(teardown['unlisted'])}" if teardown.get("unlisted") else ""),
     ]
     if report.get("reason"):
         lines += ["", "## Reason", "", f"```\n{report['reason']}\n```"]
@@ -204,6 +214,10 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
         retained = teardown.get("retained", [])
         kept = f"; retained by design: {', '.join(r['logical_id'] for r in retained)}" if retained else ""
         word += f" ({teardown.get('confirmed_gone', 0)} of {teardown.get('recorded', 0)} recorded resources confirmed gone{kept})"
+        if teardown.get("removed_directly"):
+            word += f"; {teardown['removed_directly']} of them removed directly after the stack deletion left them"
+        if teardown.get("unlisted"):
+            word += f"; not listable on this engine (only recorded ids were asked for): {', '.join(teardown['unlisted'])}"
     console.print(f"teardown: {word}")
     for failure in report["failures"]:
         where = f"{failure['phase']}: {failure['check']}" if failure["check"] else failure["phase"]

@@ -226,7 +226,9 @@ def error_burst_flow(platform: Platform) -> Check:
         count = max([int(a["Threshold"]) for a in alarms if a.get("MetricName") == "Errors"] or [5])
         lambda_client.update_function_configuration(FunctionName=function, Handler=broken)
         try:
-            with ThreadPoolExecutor(max_workers=count) as pool:  # a burst: concurrent invocations
+            with ThreadPoolExecutor(
+                max_workers=count
+            ) as pool:  # a burst (one environment serves them in turn)
                 outcomes = list(
                     pool.map(
                         lambda _: run_function(
@@ -317,6 +319,8 @@ def coverage_check(platform: Platform) -> Check:
         f"filter {e['filterName']} on {e['logGroup']} was never evaluated: {e['error']}"
         for e in FILTER_ERRORS
     ]
+    if not judged:
+        return Check(name, False, "no alarm watches a Lambda or custom metric: nothing was judged")
     return Check(name, not silent, "; ".join(silent) or f"{judged} alarm metrics received data")
 
 

@@ -62,7 +62,7 @@ def test_two_environments_deploy_redeploy_and_destroy_cleanly(engine: EmbeddedEn
         assert all(step["ok"] for step in report["post_deploy"]), report["post_deploy"]
     again = deploy(engine, ENVIRONMENTS[0])
     assert [s["status"] for s in again["stacks"]] == ["no changes"] * 6
-    assert again["ok"]
+    assert again["ok"] and again["post_deploy"] == [], "a redeploy without changes runs no post-deploy step"
     for environment in ENVIRONMENTS:
         assert find_leftovers(engine, environment), "resources should exist before destroy"
         destroy_environment(engine, manifest, environment)

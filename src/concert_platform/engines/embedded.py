@@ -41,6 +41,10 @@ class EmbeddedEngine(Engine):
         moto_ext.register()
         # requests signed with a function's assumed-role keys are authorised as IAM would
         access_control.install()
+        # a filter pattern another engine could not evaluate is not this engine's finding
+        from concert_platform.engines.moto_ext.logs import FILTER_ERRORS
+
+        FILTER_ERRORS.clear()
         # moto logs every skipped or emulated detail at INFO/WARNING; keep the tool's output readable
         logging.getLogger("moto").setLevel(logging.ERROR)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

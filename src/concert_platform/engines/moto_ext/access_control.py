@@ -6,8 +6,9 @@ moto authorises a signed request against the caller's policies by action only fo
 (the resource is `*` except for S3, SQS, IAM and STS) and evaluates no conditions. This module
 replaces `ActionAuthenticatorMixin._authenticate_and_authorize_action` with one that, for requests
 signed with the assumed-role keys of an *enforced session* (a function's execution role, see
-`enforce_session`), keeps moto's signature check (`IAMRequest.check_signature`) and moto's policy
-collection (`AssumedRoleAccessKey.collect_policies`) and then:
+`enforce_session`), identifies the session by its access key and session token (the SigV4
+signature itself is not re-verified: moto's canonical request differs from botocore's for some
+REST paths and would fail valid calls) and then:
 
 1. works out the ARNs the call touches (`_checks_for`, one small resolver per service);
 2. evaluates each against the role's identity policies and, where AWS does, the resource's own
