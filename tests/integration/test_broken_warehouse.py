@@ -54,7 +54,18 @@ def project_copy(
 def run_e2e(
     environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, dict[str, Any]]:
-    code = main(["e2e", "--environment", environment, "--json", "--reports-dir", str(tmp_path / "reports")])
+    code = main(
+        [
+            "e2e",
+            "--engine",
+            "embedded",
+            "--environment",
+            environment,
+            "--json",
+            "--reports-dir",
+            str(tmp_path / "reports"),
+        ]
+    )
     out = capsys.readouterr().out
     return code, json.loads(out[out.index("{") :])
 
