@@ -4,7 +4,7 @@
 
 Timing: `concert-platform policy` (cfn-lint, checkov and our checks, one process) against the
 raw CLIs run one after the other as a user would (`cfn-lint FILES...`, `checkov -d DIR
---framework cloudformation`), over the project's templates and over the third-party corpus. Kill rates: every mutation of tests/policy/mutations.py
+--framework cloudformation`), over the project's templates and over the policy fixtures. Kill rates: every mutation of tests/policy/mutations.py
 run through cfn-lint alone, checkov alone, and the full layer; a mutation is killed when the
 tool reports any finding the clean templates do not have.
 """
@@ -115,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     timing(args.rounds, ROOT / "templates", "project templates (templates/)")
-    timing(args.rounds, ROOT / "tests" / "policy" / "corpus", "third-party corpus (tests/policy/corpus/)")
+    timing(args.rounds, ROOT / "tests" / "policy" / "fixtures", "policy fixtures (tests/policy/fixtures/)")
     if args.kill_rates:
         kill_rates()
 

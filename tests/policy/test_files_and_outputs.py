@@ -20,7 +20,7 @@ from concert_platform.policy.formats import junit, sarif
 from concert_platform.policy.model import Finding
 from concert_platform.policy.runner import PolicyReport, run_policy
 
-SCHEMA = json.loads((Path(__file__).parent / "sarif" / "sarif-schema-2.1.0.json").read_text())
+SCHEMA = json.loads((Path(__file__).parent / "sarif" / "sarif-2.1.0-subset.schema.json").read_text())
 PLAIN_BUCKET = "Resources:\n  Plain:\n    Type: AWS::S3::Bucket\n"
 QUIET = "Resources:\n  Wait:\n    Type: AWS::CloudFormation::WaitConditionHandle\n"
 
