@@ -7,12 +7,12 @@ own), against a copy of the project whose templates the test edits."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.integration.conftest import copy_project
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,17 +22,7 @@ def broken_e2e(
     tmp_path: Path, environment: str, template: str, old: str, new: str
 ) -> subprocess.CompletedProcess[str]:
     project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(ROOT / "stacks.yaml", project / "stacks.yaml")
-    shutil.copytree(ROOT / "templates", project / "templates")
-    shutil.copytree(ROOT / "handlers", project / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
-    (ROOT / "build" / "layer-cache").mkdir(parents=True, exist_ok=True)
-    (project / "build").mkdir()
-    (project / "build" / "layer-cache").symlink_to(ROOT / "build" / "layer-cache")  # no layer rebuild
-    path = project / "templates" / template
-    text = path.read_text()
-    assert old in text, f"{template} no longer contains {old!r}; update this test"
-    path.write_text(text.replace(old, new, 1))
+    copy_project(project)(f"templates/{template}", old, new)
     env = {**os.environ, "CONCERT_PLATFORM_HOME": str(project), "REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"}
     env.pop("CONCERT_ENGINE", None)
     return subprocess.run(

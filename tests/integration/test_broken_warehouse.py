@@ -7,48 +7,16 @@ smoke check)."""
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from concert_platform.cli import main
-from concert_platform.manifest import _load
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path("src/concert_platform/sql/schema.sql")
-
-
-@pytest.fixture
-def project_copy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[str, str, str], None]]:
-    """A copy of the project (manifest, templates, handlers, schema) that a test edits."""
-    copy = tmp_path / "project"
-    copy.mkdir()
-    shutil.copy(ROOT / "stacks.yaml", copy / "stacks.yaml")
-    shutil.copytree(ROOT / "templates", copy / "templates")
-    shutil.copytree(ROOT / "handlers", copy / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / SCHEMA).parent.mkdir(parents=True)
-    shutil.copy(ROOT / SCHEMA, copy / SCHEMA)
-    (ROOT / "build" / "layer-cache").mkdir(parents=True, exist_ok=True)
-    (copy / "build").mkdir()
-    (copy / "build" / "layer-cache").symlink_to(ROOT / "build" / "layer-cache")  # no layer rebuild
-
-    def edit(relative: str, old: str, new: str) -> None:
-        path = copy / relative
-        text = path.read_text()
-        assert old in text, f"{relative} no longer contains {old!r}; update this test"
-        path.write_text(text.replace(old, new, 1))
-
-    monkeypatch.setenv("CONCERT_PLATFORM_HOME", str(copy))
-    monkeypatch.setenv("REDSHIFT_MASTER_PASSWORD", "Sup3rSecretPw")
-    _load.cache_clear()
-    yield edit
-    _load.cache_clear()
 
 
 def run_e2e(

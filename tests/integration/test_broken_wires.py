@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.conftest import Edit
 
 from concert_platform.deploy import StackOperator
 from concert_platform.errors import DeployError
-from concert_platform.manifest import _load, load_manifest
+from concert_platform.manifest import load_manifest
 from concert_platform.packaging import build_artifacts
 from concert_platform.smoke import Platform, _error_pipeline_check, _wiring_checks
 from concert_platform.workflow import deploy_environment, destroy_environment
@@ -22,22 +21,9 @@ CACHE = ROOT / "build" / "layer-cache"  # layer builds shared with the real tree
 
 
 @pytest.fixture
-def broken_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A copy of the project whose templates a test edits; the manifest is read from it."""
-    shutil.copy(ROOT / "stacks.yaml", tmp_path / "stacks.yaml")
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    shutil.copytree(ROOT / "handlers", tmp_path / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
-
-    def edit(template: str, old: str, new: str) -> None:
-        path = tmp_path / "templates" / template
-        text = path.read_text()
-        assert old in text, f"{template} no longer contains {old!r}; update this test"
-        path.write_text(text.replace(old, new, 1))
-
-    monkeypatch.setenv("CONCERT_PLATFORM_HOME", str(tmp_path))
-    _load.cache_clear()
-    yield edit
-    _load.cache_clear()
+def broken_project(project_copy: Edit) -> Edit:
+    """A copy of the project whose templates a test edits (by template file name)."""
+    return lambda template, old, new: project_copy(f"templates/{template}", old, new)
 
 
 def deploy_broken(engine: Any, environment: str) -> Any:

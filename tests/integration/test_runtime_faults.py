@@ -3,16 +3,15 @@ each makes the run fail with a message that names the method, route, function or
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.conftest import Edit
 
 from concert_platform.deploy import StackOperator
 from concert_platform.errors import DeployError
-from concert_platform.manifest import _load, load_manifest
+from concert_platform.manifest import load_manifest
 from concert_platform.packaging import build_artifacts, default_cache_dir
 from concert_platform.smoke import Platform, _api_checks, _runtime_check
 from concert_platform.workflow import deploy_environment, destroy_environment
@@ -21,26 +20,11 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = default_cache_dir(ROOT)  # the layer builds are shared with the real tree (keyed by pins)
 
-Edit = Callable[[str, str, str], None]
-
 
 @pytest.fixture
-def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Edit]:
+def planted(project_copy: Edit) -> Edit:
     """A copy of the project; `edit(relative_path, old, new)` plants one mistake in it."""
-    shutil.copy(ROOT / "stacks.yaml", tmp_path / "stacks.yaml")
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    shutil.copytree(ROOT / "handlers", tmp_path / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
-
-    def edit(relative: str, old: str, new: str) -> None:
-        path = tmp_path / relative
-        text = path.read_text()
-        assert old in text, f"{relative} no longer contains {old!r}; update this test"
-        path.write_text(text.replace(old, new, 1))
-
-    monkeypatch.setenv("CONCERT_PLATFORM_HOME", str(tmp_path))
-    _load.cache_clear()
-    yield edit
-    _load.cache_clear()
+    return project_copy
 
 
 def deploy(engine: Any, environment: str) -> Any:
