@@ -518,15 +518,16 @@ class LocalLambdaRuntime:
                 self._workers[function.name] = worker
             return function.name, worker.routes, None
 
-    def warm(self, names_or_arns: list[str]) -> None:
-        """Cold-start several functions' environments at once (each start is still timed)."""
+    def warm(self, names_or_arns: list[str], parallel: int | None = None) -> None:
+        """Cold-start several functions' environments, `parallel` at a time (default: all at
+        once); each start is still timed on its own."""
         from concurrent.futures import ThreadPoolExecutor
 
         def start(name: str) -> None:
             with contextlib.suppress(RuntimeError):  # reported again by whoever invokes it
                 self.routes(name)
 
-        with ThreadPoolExecutor(max_workers=max(1, len(names_or_arns))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, parallel or len(names_or_arns))) as pool:
             list(pool.map(start, names_or_arns))
 
     # ---- reporting and cleanup -----------------------------------------------------------------

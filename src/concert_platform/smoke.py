@@ -14,7 +14,9 @@ Lambda Invoke.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -601,6 +603,32 @@ def _runtime_check(platform: Platform) -> Check:
         f"{len(deployed)} functions declared {', '.join(declared)}, run on {interpreter()} "
         f"(isolated, deployed code and layers only); cold starts {colds[0]:.2f}-{colds[-1]:.2f}s",
     )
+
+
+def start_cold_starts(engine: Engine, manifest: Manifest, environment: str) -> threading.Thread | None:
+    """Begin the deployed functions' cold starts in the background, right after deploy: the
+    workers are separate processes, so they boot on the second core while verification keeps this
+    process busy. Nothing is decided here: the smoke run's first check starts (or, where this got
+    there first, waits for) the same environments and reports every failure; a function whose
+    configuration changes in between gets a new environment, as in Lambda. Returns the thread to
+    join before the smoke run, or None where the engine runs function code itself."""
+    if engine.runs_function_code:
+        return None
+    runtime = runtime_for(engine, default_cache_dir(manifest.root))
+
+    def start() -> None:
+        from concert_platform.postdeploy import FUNCTION_OUTPUTS
+
+        # any failure here is met again, and reported, by the smoke run's own start
+        with contextlib.suppress(Exception):
+            outputs = StackOperator(engine, manifest, environment).all_outputs()
+            functions = [outputs.get(stack, {}).get(output) for stack, output in FUNCTION_OUTPUTS]
+            # one at a time: the other core stays with verification, which this process runs
+            runtime.warm([function for function in functions if function], parallel=2)
+
+    thread = threading.Thread(target=start, name="lambda-cold-starts", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:

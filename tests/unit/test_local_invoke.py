@@ -51,6 +51,7 @@ class MotoEngine:
     name = "embedded"
     region = "us-east-1"
     endpoint_url = None
+    runs_function_code = False
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
@@ -155,3 +156,43 @@ def test_the_credentials_come_from_function_credentials(
 
     monkeypatch.setattr(local_invoke, "function_credentials", role_credentials)
     assert runtime.invoke("app-fn", {}).result["key"] == "key-of-app-fn"
+
+
+def test_cold_starts_begun_in_the_background_are_awaited_not_repeated_and_failures_resurface(
+    runtime: LocalLambdaRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """e2e starts the functions' environments right after deploy (smoke.start_cold_starts): the
+    smoke run then finds them warm, and a function that failed to start there fails when invoked,
+    with its own error (the background start reports nothing and hides nothing)."""
+    from concert_platform import smoke
+    from concert_platform.manifest import load_manifest
+
+    class Outputs:
+        def __init__(self, *_args: Any) -> None:
+            pass
+
+        def all_outputs(self) -> dict[str, dict[str, str]]:
+            return {"compute": {"ChatbotFunctionName": "app-fn", "HealthCheckFunctionName": "broken-fn"}}
+
+    monkeypatch.setattr(smoke, "runtime_for", lambda _engine, _cache: runtime)
+    monkeypatch.setattr(smoke, "StackOperator", Outputs)
+    thread = smoke.start_cold_starts(runtime.engine, load_manifest(), "unit")
+    assert thread is not None
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    started = {f["name"]: f["cold_starts"] for f in runtime.report()["functions"]}
+    assert started == {"app-fn": 1, "broken-fn": 1}
+    warm = runtime.invoke("app-fn", {})
+    assert warm.ok and not warm.cold_start, warm.error_message
+    broken = runtime.invoke("broken-fn", {})
+    assert broken.error_type == "Runtime.ImportModuleError"
+
+
+def test_an_engine_that_runs_function_code_gets_no_background_cold_starts() -> None:
+    from concert_platform import smoke
+    from concert_platform.manifest import load_manifest
+
+    class Remote(MotoEngine):
+        runs_function_code = True
+
+    assert smoke.start_cold_starts(Remote(), load_manifest(), "unit") is None  # type: ignore[arg-type]

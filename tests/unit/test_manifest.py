@@ -78,3 +78,32 @@ def test_cfn_yaml_short_forms_become_long_forms() -> None:
         "C": {"Fn::Sub": "${X}"},
         "D": {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
     }
+
+
+def test_templates_parse_the_same_with_libyaml_as_with_the_pure_python_parser() -> None:
+    """load_cfn_yaml uses libyaml's parser when PyYAML has it; the data must not change."""
+    from concert_platform.manifest import _construct_cfn_tag
+
+    class PurePython(yaml.SafeLoader):
+        pass
+
+    PurePython.add_multi_constructor("!", _construct_cfn_tag)
+    manifest = load_manifest()
+    for spec in manifest.stacks:
+        text = manifest.template_path(spec.key).read_text()
+        assert load_cfn_yaml(text) == yaml.load(text, Loader=PurePython), spec.template  # noqa: S506
+
+
+def test_load_template_gives_a_fresh_copy_and_rereads_an_edited_file(tmp_path: Path) -> None:
+    import shutil
+
+    source = load_manifest().root
+    shutil.copy(source / "stacks.yaml", tmp_path / "stacks.yaml")
+    shutil.copytree(source / "templates", tmp_path / "templates")
+    manifest = load_manifest(tmp_path)
+    first = manifest.load_template("networking")
+    first["Resources"].clear()  # a caller changing its copy changes nobody else's
+    assert manifest.load_template("networking")["Resources"]
+    path = manifest.template_path("networking")
+    path.write_text(path.read_text().replace("Description: >-\n", "Description: >-\n  edited\n", 1))
+    assert manifest.load_template("networking")["Description"].startswith("edited Concert Data Platform")

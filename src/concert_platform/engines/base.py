@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, ClassVar
@@ -28,6 +29,9 @@ class Engine:
         self.endpoint_url = endpoint_url
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
+        # boto3 sessions are not thread-safe; clients are. Several threads ask for clients at once
+        # (the Lambda runtime's cold starts run beside verification), so creation is serialised.
+        self._client_lock = threading.RLock()
 
     # Engines that need credentials of their own (emulators) override this.
     def _make_session(self) -> boto3.session.Session:
@@ -40,13 +44,20 @@ class Engine:
         return self._session
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(
-                service,
-                endpoint_url=self.endpoint_url,
-                config=_CLIENT_CONFIG,  # type: ignore[call-overload]
-            )
-        return self._clients[service]
+        client = self._clients.get(service)
+        if client is None:
+            with self._client_lock:
+                client = self._clients.get(service)
+                if client is None:
+                    client = self._clients[service] = self._new_client(service)
+        return client
+
+    def _new_client(self, service: str) -> Any:
+        return self.session.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            config=_CLIENT_CONFIG,  # type: ignore[call-overload]
+        )
 
     def start(self) -> None:
         """Make the engine reachable; raise UsageError (exit 2) when it is not."""

@@ -32,6 +32,24 @@ class EmbeddedEngine(Engine):
             region_name=self.region,
         )
 
+    def _new_client(self, service: str) -> Any:
+        """This process's own clients hand their requests straight to moto's request handlers
+        (moto's botocore stubber, the path of `mock_aws`): the same backends, handlers and
+        authorisation as the served endpoint, without the loopback HTTP round trip per call.
+        The functions' worker processes, which sign as their roles, still call the endpoint."""
+        if self._server is None:  # not started here: only the endpoint reaches the backends
+            return super()._new_client(service)
+        from botocore.config import Config
+
+        from concert_platform.engines.base import _CLIENT_CONFIG
+
+        client = self.session.client(
+            service,  # type: ignore[call-overload]
+            config=_CLIENT_CONFIG.merge(Config(ignore_configured_endpoint_urls=True)),  # type: ignore[call-arg]
+        )
+        client.meta.events.register("before-send", _dispatch_in_process)
+        return client
+
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
@@ -69,6 +87,23 @@ class EmbeddedEngine(Engine):
 
             close_databases()  # the warehouse's databases live as long as the engine
 
+
+def _dispatch_in_process(request: Any, **_kwargs: Any) -> Any:
+    """botocore's before-send hook: moto answers the request; a request moto does not serve is
+    an error here, never sent on (the client's URL is AWS's)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    global _STUBBER
+    if _STUBBER is None:
+        _STUBBER = BotocoreStubber()
+        _STUBBER.enabled = True
+    response = _STUBBER("before-send", request)
+    if response is None:
+        raise UsageError(f"the embedded engine serves no {request.method} {request.url.split('?')[0]}")
+    return response
+
+
+_STUBBER: Any = None
 
 HEALTH_PATHS = ("/_concert/health", "/_localstack/health")
 SERVED_SERVICES = (

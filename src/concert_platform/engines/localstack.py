@@ -71,12 +71,10 @@ class LocalStackEngine(Engine):
             self._localstack = session
         return self._localstack
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            if localstack_config.get_service_endpoint(service) is None:
-                return super().client(service)
-            self._clients[service] = self.localstack_session().client(service, config=_CLIENT_CONFIG)
-        return self._clients[service]
+    def _new_client(self, service: str) -> Any:
+        if localstack_config.get_service_endpoint(service) is None:
+            return super()._new_client(service)
+        return self.localstack_session().client(service, config=_CLIENT_CONFIG)
 
     def start(self) -> None:
         super().start()
