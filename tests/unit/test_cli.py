@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,35 @@ def test_a_good_parameters_file_still_deploys_its_values(tmp_path: Path) -> None
     path.write_text(f'{{"RedshiftMasterPassword": "{SECRET}", "alert_email": "ops@example.com"}}')
     values = read_parameters_file(path, load_manifest())
     assert values["redshift_master_password"] == SECRET and values["alert_email"] == "ops@example.com"
+
+
+CONSOLE = """
+import atexit, sys, threading, time
+from concert_platform.cli import console_main
+atexit.register(lambda: print("atexit handler ran", file=sys.stderr))
+if "--thread" in sys.argv:
+    sys.argv.remove("--thread")
+    threading.Thread(target=lambda: (time.sleep(0.5), print("thread finished", file=sys.stderr))).start()
+sys.argv[0] = "concert-platform"
+console_main()
+"""
+
+
+@pytest.mark.parametrize("thread", [False, True])
+def test_the_console_command_exits_with_mains_code_output_and_atexit_handlers(thread: bool) -> None:
+    """console_main skips only the interpreter's teardown: the exit code, every line written
+    (through a pipe, so buffered) and the atexit handlers are as with an ordinary exit, and a
+    thread still running is waited for."""
+    import subprocess
+
+    args = [sys.executable, "-c", CONSOLE, "graph", *(["--thread"] if thread else [])]
+    done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("--> monitoring") and done.stdout.count("\n") > 10  # the whole graph
+    assert "atexit handler ran" in done.stderr
+    assert ("thread finished" in done.stderr) == thread
+    bad = subprocess.run(
+        [sys.executable, "-c", CONSOLE, "e2e", "--environment", "Bad_Name"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "error:" in bad.stderr and "atexit handler ran" in bad.stderr
