@@ -41,7 +41,7 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
     teardown = report.get("teardown", {})
     passed: dict[str, list[tuple[str, str | None]]] = {
         "deploy": [(f"{s['key']} {s['status']}", None) for s in report["stacks"] if s["status"] in DEPLOYED],
-        "post_deploy": [(p["name"], None) for p in report["post_deploy"] if p["ok"]],
+        "post_deploy": [(p["name"], None) for p in report["post_deploy"] if p["ok"] and not p.get("skipped")],
         "verify": [(f"{resources['verified']} of {resources['declared']} declared resources verified", None)]
         if resources.get("declared")
         else [],
@@ -80,13 +80,28 @@ def junit_xml(report: dict[str, Any]) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=case_name)
             if failure:
                 ET.SubElement(case, "failure", message=failure[:500]).text = failure
-        if suite_name == "smoke":  # checks not run on this engine, with the reason
-            for check in (c for c in report["smoke"]["checks"] if c.get("skipped")):
-                case = ET.SubElement(suite, "testcase", classname="e2e.smoke", name=check["name"])
-                ET.SubElement(case, "skipped", message=check["detail"][:500])
-            suite.set("skipped", str(report["smoke"].get("skipped", 0)))
-            suite.set("tests", str(len(cases) + report["smoke"].get("skipped", 0)))
+        # checks not run on this engine and steps not taken by choice, with the reason
+        skipped = [c for c in _skippable(report, suite_name) if c.get("skipped")]
+        for check in skipped:
+            case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=check["name"])
+            ET.SubElement(case, "skipped", message=check["detail"][:500])
+        if suite_name in ("smoke", "post_deploy"):
+            suite.set("skipped", str(len(skipped)))
+            suite.set("tests", str(len(cases) + len(skipped)))
     return ET.tostring(suites, encoding="unicode")
+
+
+def _skippable(report: dict[str, Any], phase: str) -> list[dict[str, Any]]:
+    """The rows of a phase that can be skipped: smoke checks and post-deployment steps."""
+    if phase == "smoke":
+        return list(report["smoke"]["checks"])
+    if phase == "post_deploy":
+        return list(report["post_deploy"])
+    return []
+
+
+def _result_word(row: dict[str, Any]) -> str:
+    return "skipped" if row.get("skipped") else "pass" if row["ok"] else "FAIL"
 
 
 def _cell(text: Any) -> str:
@@ -125,6 +140,11 @@ def markdown(report: dict[str, Any]) -> str:
         ]
     lines += ["", "## Stacks", "", "| stack | name | status | seconds |", "| --- | --- | --- | --- |"]
     lines += [f"| {s['key']} | `{s['name']}` | {s['status']} | {s['seconds']} |" for s in report["stacks"]]
+    if report["post_deploy"]:
+        lines += ["", "## Post-deployment steps", "", "| step | result | detail |", "| --- | --- | --- |"]
+        lines += [
+            f"| {p['name']} | {_result_word(p)} | {_cell(p['detail'])} |" for p in report["post_deploy"]
+        ]
     exempt = [u for u in res["unverified"] if u.get("exempt")]
     if exempt:
         lines += ["", "## Exempt (engine capability list)", "", "| stack | resource | type | reason |"]
@@ -154,10 +174,7 @@ def markdown(report: dict[str, Any]) -> str:
         ]
     if smoke["checks"]:
         lines += ["", "## Smoke checks", "", "| check | result | detail |", "| --- | --- | --- |"]
-        lines += [
-            f"| {c['name']} | {'skipped' if c.get('skipped') else 'pass' if c['ok'] else 'FAIL'} | {_cell(c['detail'])} |"
-            for c in smoke["checks"]
-        ]
+        lines += [f"| {c['name']} | {_result_word(c)} | {_cell(c['detail'])} |" for c in smoke["checks"]]
     lines += markdown_lines(report.get("iam"))
     if teardown.get("remaining"):
         lines += [
@@ -206,6 +223,10 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
     console.print(f"smoke: {smoke['passed']} passed, {smoke['failed']} failed{skipped}")
     for check in (c for c in smoke["checks"] if c.get("skipped")):
         console.print(f"  [yellow]skipped[/yellow] {check['name']}: {check['detail']}", soft_wrap=True)
+    for step in (p for p in report["post_deploy"] if p.get("skipped")):
+        console.print(
+            f"post-deploy [yellow]skipped[/yellow] {step['name']}: {step['detail']}", soft_wrap=True
+        )
     for line in summary_lines(report.get("iam"))[:1]:  # the denials are listed with the failures
         console.print(line, soft_wrap=True)
     teardown = report["teardown"]

@@ -86,7 +86,13 @@ def deploy_environment(
         checks.append(_load_sample(engine, outputs))
     if console:
         for check in checks:
-            mark = "[green]ok[/green]" if check.ok else "[red]FAILED[/red]"
+            mark = (
+                "[yellow]skipped[/yellow]"
+                if check.skipped
+                else "[green]ok[/green]"
+                if check.ok
+                else "[red]FAILED[/red]"
+            )
             console.print(f"{mark:>20} {check.name}: {check.detail}", soft_wrap=True)
     return {
         "ok": all(c.ok for c in checks),
@@ -99,6 +105,7 @@ def deploy_environment(
                 "ok": c.ok,
                 "detail": c.detail,
                 **({} if c.seconds is None else {"seconds": c.seconds}),
+                **({"skipped": True} if c.skipped else {}),
             }
             for c in checks
         ],

@@ -177,3 +177,30 @@ def test_the_markdown_report_lists_per_resource_what_was_compared_and_what_could
     row = next(line for line in text.splitlines() if line.startswith("| storage/PlatformKey"))
     assert "Description, KeyPolicy" in row
     assert "PendingWindowInDays: write-only in the provider schema" in row
+
+
+def test_a_post_deploy_step_skipped_by_choice_is_reported_skipped_never_passed() -> None:
+    """No alert e-mail given: the subscription step did nothing. It fails nothing, and no report
+    counts it as a passed step: JUnit marks it skipped, Markdown says skipped with the reason."""
+    from concert_platform.postdeploy import check_alert_subscription
+    from concert_platform.reports import junit_xml, markdown
+
+    step = check_alert_subscription(None, {"CriticalAlertsTopicArn": "arn:aws:sns:us-east-1:1:t"}, "")  # type: ignore[arg-type]
+    assert step.ok and step.skipped and "subscribe later" in step.detail
+    report = passing_report()
+    report["post_deploy"].append({"name": step.name, "ok": True, "detail": step.detail, "skipped": True})
+    report.update(
+        ok=True,
+        reason=None,
+        failures=collect_failures(report),
+        engine="embedded",
+        environment="e",
+        seconds=1.0,
+    )
+    assert report["failures"] == []
+    suite = next(s for s in ET.fromstring(junit_xml(report)) if s.get("name") == "post_deploy")
+    assert (suite.get("tests"), suite.get("skipped"), suite.get("failures")) == ("2", "1", "0")
+    case = next(c for c in suite if c.get("name") == "alert-subscription")
+    assert case.find("skipped") is not None
+    row = next(line for line in markdown(report).splitlines() if line.startswith("| alert-subscription"))
+    assert "| skipped |" in row and "subscribe later" in row
