@@ -39,6 +39,8 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
         ("CP007", "Fn::ForEach::Buckets", "RawBucket"),
         ("CP007", "Fn::ForEach::Buckets", "CuratedBucket"),
     },
+    "cp006-no-resource-actions": {("CP006", "AuditRole", "kms:GetKeyRotationStatus, s3:GetBucket*;")},
+    "cp000-sam-deploy-time-values": {("CP000", "(template)", "AutoPublishAlias")},
     "cp019-deployment-stage": {
         ("CP019", "Deployment", "TracingEnabled"),
         ("CP019", "Deployment", "AccessLogSetting"),
