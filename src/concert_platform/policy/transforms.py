@@ -39,18 +39,43 @@ def expand(data: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, s
         elif transform == SAM:
             expanded = _sam(expanded)
     origin = {}
+    api_sources = _implicit_api_sources(data)
     for logical_id in expanded.get("Resources", {}) or {}:
         if logical_id not in source_ids:
-            origin[str(logical_id)] = _source(str(logical_id), source_ids)
+            origin[str(logical_id)] = _source(str(logical_id), source_ids, api_sources)
     return expanded, origin
 
 
-def _source(generated: str, source_ids: list[str]) -> str:
-    """SAM names what it generates after the source resource (FnRole, FnApiEvent...); Fn::ForEach
-    keys name the loop. The longest source id that prefixes the generated id is the origin."""
+def _implicit_api_sources(data: dict[str, Any]) -> dict[str, str]:
+    """SAM's implicit APIs (ServerlessRestApi, ServerlessHttpApi) -> the first function whose
+    Api/HttpApi event creates it: that is the resource a person would edit."""
+    found: dict[str, str] = {}
+    resources = data.get("Resources")
+    for logical_id, resource in (resources if isinstance(resources, dict) else {}).items():
+        properties = resource.get("Properties") if isinstance(resource, dict) else None
+        events = properties.get("Events") if isinstance(properties, dict) else None
+        for event in (events if isinstance(events, dict) else {}).values():
+            kind = event.get("Type") if isinstance(event, dict) else None
+            api = {"Api": "ServerlessRestApi", "HttpApi": "ServerlessHttpApi"}.get(str(kind))
+            event_properties = event.get("Properties") if isinstance(event, dict) else None
+            explicit = isinstance(event_properties, dict) and bool(
+                {"RestApiId", "ApiId"} & set(event_properties)
+            )
+            if api and not explicit:
+                found.setdefault(api, str(logical_id))
+    return found
+
+
+def _source(generated: str, source_ids: list[str], api_sources: dict[str, str]) -> str:
+    """SAM names what it generates after the source resource (FnRole, FnApiEvent...), or after
+    the implicit API a function's event creates; Fn::ForEach keys name the loop. The longest
+    source id that prefixes the generated id is the origin."""
     prefixes = [s for s in source_ids if not s.startswith("Fn::ForEach::") and generated.startswith(s)]
     if prefixes:
         return max(prefixes, key=len)
+    for api, function in api_sources.items():
+        if generated.startswith(api):
+            return function
     loops = [s for s in source_ids if s.startswith("Fn::ForEach::")]
     return loops[0] if len(loops) == 1 else generated
 
