@@ -118,7 +118,8 @@ def _sam(data: dict[str, Any]) -> dict[str, Any]:
     logging.getLogger("samtranslator").setLevel(logging.CRITICAL)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # SAM builds ARNs for a region
     template = copy.deepcopy(data)
-    parameters = template.get("Parameters") if isinstance(template.get("Parameters"), dict) else {}
+    declared = template.get("Parameters")
+    parameters: dict[str, Any] = declared if isinstance(declared, dict) else {}
     # SAM needs a few properties (AutoPublishAlias, AutoPublishCodeSha256) as literal strings at
     # translation time; a Ref to a parameter becomes its default, or a placeholder where there is
     # none (our checks never read them). SAM also gets every default as a parameter value.
