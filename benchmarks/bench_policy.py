@@ -4,9 +4,11 @@
 
 Timing: `concert-platform policy` (cfn-lint, checkov and our checks, one process) against the
 raw CLIs run one after the other as a user would (`cfn-lint FILES...`, `checkov -d DIR
---framework cloudformation`), over the project's templates and over the policy fixtures. Kill rates: every mutation of tests/policy/mutations.py
-run through cfn-lint alone, checkov alone, and the full layer; a mutation is killed when the
-tool reports any finding the clean templates do not have.
+--framework cloudformation`), over the project's templates, the policy fixtures and the
+third-party corpus (tests/policy/corpus/, populated from its pinned sdist first if needed).
+Kill rates: every mutation of tests/policy/mutations.py run through cfn-lint alone, checkov
+alone, and the full layer; a mutation is killed when the tool reports any finding the clean
+templates do not have.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ def timed(command: list[str]) -> float:
 
 
 def template_files(directory: Path) -> list[str]:
-    from concert_platform.policy.loading import candidate_files
+    """The files the layer reads as templates (not, say, the corpus's expected.json): what a user
+    would hand cfn-lint."""
+    from concert_platform.policy.loading import is_template, iter_loaded
 
-    return [str(p) for p in candidate_files(directory)[1]]
+    return [str(path) for path, _, _, data in iter_loaded(directory) if is_template(data)]
 
 
 def timing(rounds: int, directory: Path, label: str) -> float:
@@ -116,6 +120,11 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     timing(args.rounds, ROOT / "templates", "project templates (templates/)")
     timing(args.rounds, ROOT / "tests" / "policy" / "fixtures", "policy fixtures (tests/policy/fixtures/)")
+    sys.path.insert(0, str(ROOT))
+    from tests.policy import corpus_templates
+
+    corpus_templates.populate()
+    timing(args.rounds, corpus_templates.CORPUS, "third-party corpus (tests/policy/corpus/)")
     if args.kill_rates:
         kill_rates()
 

@@ -39,6 +39,12 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
         ("CP007", "Fn::ForEach::Buckets", "RawBucket"),
         ("CP007", "Fn::ForEach::Buckets", "CuratedBucket"),
     },
+    "cp006-no-resource-actions": {("CP006", "AuditRole", "kms:GetKeyRotationStatus, s3:GetBucket*;")},
+    "cp000-sam-deploy-time-values": {("CP000", "(template)", "AutoPublishAlias")},
+    "cp019-sam-implicit-api": {  # on the function whose Api event creates it, not SAM's generated name
+        ("CP019", "Function", "in ServerlessRestApiProdStage, generated from Function"),
+        ("CP019", "Function", "AccessLogSetting"),
+    },
     "cp019-deployment-stage": {
         ("CP019", "Deployment", "TracingEnabled"),
         ("CP019", "Deployment", "AccessLogSetting"),

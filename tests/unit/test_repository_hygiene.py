@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import re
 from pathlib import Path
 
@@ -99,3 +100,14 @@ def test_no_tox_command_downloads_at_test_time() -> None:
         commands = tox[section].get("commands", "")
         for word in ("npm ", "npx ", "curl ", "wget ", "pip install", "uv pip"):
             assert word not in commands, f"tox.ini [{section}] downloads at test time: {word.strip()}"
+
+
+def test_the_only_test_time_download_of_data_is_pinned_and_hash_checked() -> None:
+    """Besides the layer builds' pinned pip installs, the policy corpus downloads one sdist at test
+    time (from Python, not from tox): an exact version, its sha256 committed, pip told to check it."""
+    source = json.loads((ROOT / "tests" / "policy" / "corpus" / "expected.json").read_text())["source"]
+    assert re.fullmatch(r"\d+(\.\d+)+", source["version"]), source["version"]
+    assert re.fullmatch(r"[0-9a-f]{64}", source["sha256"]), "the corpus sdist has no sha256"
+    populate = (ROOT / "tests" / "policy" / "corpus_templates.py").read_text()
+    for flag in ('"--require-hashes"', '"--no-deps"', '"--no-binary", ":all:"'):
+        assert flag in populate, f"the corpus download lost {flag}"

@@ -16,7 +16,9 @@ from concert_platform.policy.runner import PolicyReport
 
 CFN_LINT_RULES = "https://github.com/aws-cloudformation/cfn-lint/blob/main/docs/rules.md"
 CHECKOV_POLICIES = "https://www.checkov.io/5.Policy%20Index/cloudformation.html"
-OUR_DOCS = "docs/policy.md"  # a reference relative to the repository that holds this tool
+# SARIF's helpUri must be an absolute URI (the OASIS schema's format "uri"); our checks' docs live in
+# the repository that holds this tool, whose address the tool does not know, so they get `help` text.
+OUR_DOCS = "docs/policy.md"
 SECURITY_SEVERITY = {"error": "7.5", "warning": "5.0", "note": "2.0"}
 
 
@@ -84,12 +86,19 @@ def junit(report: PolicyReport) -> str:
     return ET.tostring(suite, encoding="unicode")
 
 
-def _help_uri(tool: str, check_id: str) -> str:
+def _help(tool: str, check_id: str, practice: str) -> dict[str, Any]:
+    """`helpUri` for cfn-lint's and checkov's rules; `help` naming the docs/policy.md anchor for ours."""
     if tool == "cfn-lint":
-        return f"{CFN_LINT_RULES}#rules-{check_id[:1]}"
+        return {"helpUri": f"{CFN_LINT_RULES}#rules-{check_id[:1]}"}
     if tool == "checkov":
-        return CHECKOV_POLICIES
-    return f"{OUR_DOCS}#{check_id.lower()}"
+        return {"helpUri": CHECKOV_POLICIES}
+    anchor = f"{OUR_DOCS}#{check_id.lower()}"
+    return {
+        "help": {
+            "text": f"{practice}. See {anchor} in the concert-platform repository.",
+            "markdown": f"{practice}. See [{anchor}]({anchor}) in the concert-platform repository.",
+        }
+    }
 
 
 def sarif(report: PolicyReport) -> str:
@@ -103,7 +112,7 @@ def sarif(report: PolicyReport) -> str:
                 "id": f.check_id,
                 "name": f.check_id,
                 "shortDescription": {"text": f.practice},
-                "helpUri": _help_uri(f.tool, f.check_id),
+                **_help(f.tool, f.check_id, f.practice),
                 "defaultConfiguration": {"level": f.severity},
                 "properties": {"tool": f.tool, "security-severity": SECURITY_SEVERITY[f.severity]},
             },

@@ -3,13 +3,19 @@ policies), read through `Values` so that `Fn::If` branches and `AWS::NoValue` ar
 
 from __future__ import annotations
 
+import fnmatch
+import functools
+import json
 from collections.abc import Iterator
+from importlib.resources import files
 from typing import Any
 
 from concert_platform.policy.cfn import MISSING, Branch, Values, intrinsic
 from concert_platform.policy.model import Template
 
-# Actions AWS authorises only on Resource "*" (no resource-level permissions).
+# Actions granted on Resource "*" in practice though IAM lists a resource type for them (Lambda's
+# VPC and X-Ray access, metrics); every action IAM lists without a resource type is allowed too
+# (`wildcard_resource_only`).
 RESOURCE_WILDCARD_ACTIONS = frozenset(
     a.lower()
     for a in (
@@ -20,6 +26,36 @@ RESOURCE_WILDCARD_ACTIONS = frozenset(
         "logs:DescribeLogGroups", "s3:ListAllMyBuckets",
     )
 )  # fmt: skip
+
+
+@functools.cache
+def _resource_types() -> dict[str, dict[str, bool]]:
+    """service -> action -> whether IAM authorises it on a narrower resource than "*", from the
+    IAM service reference cfn-lint ships (`cfnlint/data/AdditionalSpecs/Policies.json`)."""
+    text = files("cfnlint.data.AdditionalSpecs").joinpath("Policies.json").read_text()
+    return {
+        service.lower(): {
+            action.lower(): bool(spec.get("Resources")) for action, spec in entry["Actions"].items()
+        }
+        for service, entry in json.loads(text).items()
+        if isinstance(entry, dict) and isinstance(entry.get("Actions"), dict)
+    }
+
+
+def wildcard_resource_only(action: str) -> bool:
+    """True when every action `action` names (`service:Name`, `service:Describe*`) can only be
+    granted on Resource "*": IAM lists no resource type for it, or it is on our list above. An
+    unknown service or action is not (it may have one)."""
+    lowered = action.lower()
+    if lowered in RESOURCE_WILDCARD_ACTIONS:
+        return True
+    service, _, name = lowered.partition(":")
+    known = _resource_types().get(service)
+    if not known or not name or name == "*":
+        return False
+    matched = [narrow for candidate, narrow in known.items() if fnmatch.fnmatchcase(candidate, name)]
+    return bool(matched) and not any(matched)
+
 
 IAM_TYPES = (
     "AWS::IAM::Role",

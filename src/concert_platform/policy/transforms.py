@@ -13,6 +13,8 @@ SAM = "AWS::Serverless-2016-10-31"
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 FAKE_CODE_URI = "s3://policy-check/code.zip"  # SAM refuses local paths; our checks never read code
 FAKE_APPLICATION = "https://policy-check.s3.amazonaws.com/application.yaml"  # never fetched
+FAKE_IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/policy-check:latest"  # never pulled
+PLACEHOLDER = "policycheck"  # a parameter SAM must resolve that has no default
 
 
 class TransformError(Exception):
@@ -37,18 +39,43 @@ def expand(data: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, s
         elif transform == SAM:
             expanded = _sam(expanded)
     origin = {}
+    api_sources = _implicit_api_sources(data)
     for logical_id in expanded.get("Resources", {}) or {}:
         if logical_id not in source_ids:
-            origin[str(logical_id)] = _source(str(logical_id), source_ids)
+            origin[str(logical_id)] = _source(str(logical_id), source_ids, api_sources)
     return expanded, origin
 
 
-def _source(generated: str, source_ids: list[str]) -> str:
-    """SAM names what it generates after the source resource (FnRole, FnApiEvent...); Fn::ForEach
-    keys name the loop. The longest source id that prefixes the generated id is the origin."""
+def _implicit_api_sources(data: dict[str, Any]) -> dict[str, str]:
+    """SAM's implicit APIs (ServerlessRestApi, ServerlessHttpApi) -> the first function whose
+    Api/HttpApi event creates it: that is the resource a person would edit."""
+    found: dict[str, str] = {}
+    resources = data.get("Resources")
+    for logical_id, resource in (resources if isinstance(resources, dict) else {}).items():
+        properties = resource.get("Properties") if isinstance(resource, dict) else None
+        events = properties.get("Events") if isinstance(properties, dict) else None
+        for event in (events if isinstance(events, dict) else {}).values():
+            kind = event.get("Type") if isinstance(event, dict) else None
+            api = {"Api": "ServerlessRestApi", "HttpApi": "ServerlessHttpApi"}.get(str(kind))
+            event_properties = event.get("Properties") if isinstance(event, dict) else None
+            explicit = isinstance(event_properties, dict) and bool(
+                {"RestApiId", "ApiId"} & set(event_properties)
+            )
+            if api and not explicit:
+                found.setdefault(api, str(logical_id))
+    return found
+
+
+def _source(generated: str, source_ids: list[str], api_sources: dict[str, str]) -> str:
+    """SAM names what it generates after the source resource (FnRole, FnApiEvent...), or after
+    the implicit API a function's event creates; Fn::ForEach keys name the loop. The longest
+    source id that prefixes the generated id is the origin."""
     prefixes = [s for s in source_ids if not s.startswith("Fn::ForEach::") and generated.startswith(s)]
     if prefixes:
         return max(prefixes, key=len)
+    for api, function in api_sources.items():
+        if generated.startswith(api):
+            return function
     loops = [s for s in source_ids if s.startswith("Fn::ForEach::")]
     return loops[0] if len(loops) == 1 else generated
 
@@ -91,15 +118,32 @@ def _sam(data: dict[str, Any]) -> dict[str, Any]:
     logging.getLogger("samtranslator").setLevel(logging.CRITICAL)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # SAM builds ARNs for a region
     template = copy.deepcopy(data)
+    declared = template.get("Parameters")
+    parameters: dict[str, Any] = declared if isinstance(declared, dict) else {}
+    # SAM needs a few properties (AutoPublishAlias, AutoPublishCodeSha256) as literal strings at
+    # translation time; a Ref to a parameter becomes its default, or a placeholder where there is
+    # none (our checks never read them). SAM also gets every default as a parameter value.
+    parameter_values = {
+        str(name): spec["Default"]
+        for name, spec in parameters.items()
+        if isinstance(spec, dict) and "Default" in spec
+    }
     for resource in (template.get("Resources") or {}).values():
         properties = resource.get("Properties") if isinstance(resource, dict) else None
         if not isinstance(properties, dict):
             continue
         kind = resource.get("Type")
+        for resolved in ("AutoPublishAlias", "AutoPublishCodeSha256"):
+            ref = properties.get(resolved)
+            if isinstance(ref, dict) and isinstance(ref.get("Ref"), str) and ref["Ref"] in parameters:
+                value = parameter_values.get(ref["Ref"])
+                properties[resolved] = value if isinstance(value, str) and value else PLACEHOLDER
+        if kind == "AWS::Serverless::Function" and properties.get("PackageType") == "Image":
+            if not isinstance(properties.get("ImageUri"), str):
+                properties["ImageUri"] = FAKE_IMAGE_URI  # `sam build` fills it in from Metadata
+            continue
         key = {
-            "AWS::Serverless::Function": "ImageUri"
-            if properties.get("PackageType") == "Image"
-            else "CodeUri",
+            "AWS::Serverless::Function": "CodeUri",
             "AWS::Serverless::LayerVersion": "ContentUri",
             "AWS::Serverless::StateMachine": "DefinitionUri",
         }.get(str(kind))
@@ -108,7 +152,7 @@ def _sam(data: dict[str, Any]) -> dict[str, Any]:
             key
             and (key in properties or key == "CodeUri")
             and not inline
-            and not _is_s3_uri(properties.get(key))
+            and not _is_s3_location(properties.get(key))
         ):
             properties[key] = FAKE_CODE_URI
         if kind == "AWS::Serverless::Api" and "DefinitionUri" in properties:
@@ -118,7 +162,7 @@ def _sam(data: dict[str, Any]) -> dict[str, Any]:
     policies = get_bundled_managed_policy_map("aws") or {}
     try:
         translated = Translator(managed_policy_map=policies, sam_parser=Parser()).translate(
-            sam_template=template, parameter_values={}, get_managed_policy_map=lambda: policies
+            sam_template=template, parameter_values=parameter_values, get_managed_policy_map=lambda: policies
         )
     except InvalidDocumentException as exc:
         raise TransformError("; ".join(str(getattr(c, "message", c)) for c in exc.causes)) from None
@@ -127,5 +171,9 @@ def _sam(data: dict[str, Any]) -> dict[str, Any]:
     return _plain(translated)
 
 
-def _is_s3_uri(value: Any) -> bool:
-    return isinstance(value, dict) or (isinstance(value, str) and value.startswith("s3://"))
+def _is_s3_location(value: Any) -> bool:
+    """A literal `s3://` URI or a {Bucket, Key} location: what SAM accepts as it is (an `!Sub` of
+    an S3 URI is not: SAM wants Bucket and Key there)."""
+    if isinstance(value, dict):
+        return "Bucket" in value and "Key" in value
+    return isinstance(value, str) and value.startswith("s3://")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from concert_platform.policy.cfn import MISSING
-from concert_platform.policy.iam import RESOURCE_WILDCARD_ACTIONS, allows, iam_statements, strings
+from concert_platform.policy.iam import allows, iam_statements, strings, wildcard_resource_only
 from concert_platform.policy.model import Check, Template
 
 
@@ -24,7 +24,7 @@ class IamWildcardResourceAllowlist(Check):
                 if not any(r == "*" for r, _ in resources):
                     continue
                 actions = [a for a, _ in strings(values, statement.value.get("Action", MISSING))]
-                narrowable = [a for a in actions if a.lower() not in RESOURCE_WILDCARD_ACTIONS]
+                narrowable = [a for a in actions if not wildcard_resource_only(a)]
                 if narrowable:
                     yield (
                         template,
