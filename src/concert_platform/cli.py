@@ -335,10 +335,10 @@ def console_main() -> None:
     After an embedded-engine run the interpreter spends about 1.5 s at exit freeing moto's state
     object by object (measured with strace: nothing but munmap between the last atexit handler and
     exit_group), work nobody waits for. Everything an orderly exit does before that still happens
-    here: the atexit handlers run and both streams are flushed. Where another thread is still
-    alive, the ordinary exit (which joins it) is taken instead."""
+    here: the atexit handlers run and both streams are flushed; a flush that fails for any reason
+    but a departed reader makes the exit code 120, as Python's own exit does. Where another thread
+    is still alive, the ordinary exit is taken instead (it waits for non-daemon threads)."""
     import atexit
-    import contextlib
     import threading
 
     code = main()
@@ -349,8 +349,12 @@ def console_main() -> None:
         sys.exit(code)
     run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing left to deliver to
+        try:
             stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader left, or the stream is closed: nothing to deliver
+            pass
+        except OSError:  # a full disk, an I/O error: what was written is incomplete (Python exits 120)
+            code = code or 120
     os._exit(code)
 
 

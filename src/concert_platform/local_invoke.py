@@ -227,6 +227,8 @@ class FunctionStats:
     errors: int = 0
     timeouts: int = 0
     max_memory_used_mb: int = 0
+    #: each failed cold start's error (a start retried later still counts as failed here)
+    init_failures: list[str] = field(default_factory=list)
 
 
 class LocalLambdaRuntime:
@@ -241,6 +243,7 @@ class LocalLambdaRuntime:
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self.stats: dict[str, FunctionStats] = {}
+        self._closed = False
         atexit.register(self.close)
 
     # ---- preparing a function ------------------------------------------------------------------
@@ -251,7 +254,12 @@ class LocalLambdaRuntime:
             return awslambda
         return _ServedPackages(str(self.engine.endpoint_url))
 
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("the Lambda runtime is closed (its engine stopped)")
+
     def environment(self, name_or_arn: str) -> FunctionEnvironment:
+        self._refuse_if_closed()
         config = self.engine.client("lambda").get_function_configuration(FunctionName=name_or_arn)
         name = config["FunctionName"]
         revision = _revision(config)
@@ -271,6 +279,9 @@ class LocalLambdaRuntime:
                     raise RuntimeError(
                         f"{name}: its deployed code or layers cannot be unpacked: {exc}"
                     ) from exc
+                if self._closed:  # closed while this was unpacking: leave nothing behind
+                    shutil.rmtree(self._root, ignore_errors=True)
+                    self._refuse_if_closed()
             return self._environments[name]
 
     def _prepare(self, config: dict[str, Any], revision: str) -> FunctionEnvironment:
@@ -356,7 +367,9 @@ class LocalLambdaRuntime:
             reply = worker.receive(deadline - time.monotonic())
         except TimeoutError:
             worker.stop()
-            return None, self._timed_out(function, str(uuid.uuid4()), worker, 0, True, INIT_SECONDS)
+            timed_out = self._timed_out(function, str(uuid.uuid4()), worker, 0, True, INIT_SECONDS)
+            stats.init_failures.append(timed_out.describe_error())
+            return None, timed_out
         if reply is None or reply.get("init") != "ok":
             logs = worker.logs_since(0)
             worker.stop()
@@ -365,7 +378,7 @@ class LocalLambdaRuntime:
                 "errorMessage": f"Runtime exited with error: exit status {worker.process.returncode}",
             }
             stats.errors += 1
-            return None, Invocation(
+            failed = Invocation(
                 function.name,
                 str(uuid.uuid4()),
                 error_type=reply.get("errorType"),
@@ -373,6 +386,8 @@ class LocalLambdaRuntime:
                 logs=logs,
                 cold_start=True,
             )
+            stats.init_failures.append(failed.describe_error())
+            return None, failed
         worker.init_seconds = float(reply.get("seconds", 0.0))
         worker.routes = reply.get("routes")
         stats.init_seconds.append(round(time.monotonic() - worker.started, 3))
@@ -425,7 +440,7 @@ class LocalLambdaRuntime:
             if worker is None:
                 assert failure is not None
                 return failure
-            self._workers[function.name] = worker
+            self._keep(function.name, worker)
         assert worker is not None
         started = time.monotonic()  # the function's Timeout counts from the invoke phase
         deadline = started + function.timeout
@@ -515,7 +530,7 @@ class LocalLambdaRuntime:
                 worker, failure = self._start(function, time.monotonic() + INIT_SECONDS)
                 if worker is None:
                     return function.name, None, failure
-                self._workers[function.name] = worker
+                self._keep(function.name, worker)
             return function.name, worker.routes, None
 
     def warm(self, names_or_arns: list[str], parallel: int | None = None) -> None:
@@ -553,12 +568,25 @@ class LocalLambdaRuntime:
                     "errors": stats.errors,
                     "timeouts": stats.timeouts,
                     "max_memory_used_mb": stats.max_memory_used_mb,
+                    "init_failures": list(stats.init_failures),
                 }
                 for name, stats in sorted(self.stats.items())
             ],
         }
 
+    def _keep(self, name: str, worker: Worker) -> None:
+        """Register a started worker, unless the runtime closed while it was starting (a cold
+        start begun in the background can outlive an interrupted run)."""
+        with self._lock:
+            if not self._closed:
+                self._workers[name] = worker
+                return
+        worker.stop()
+        self._refuse_if_closed()
+
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         for worker in list(self._workers.values()):
             worker.stop()
         self._workers.clear()

@@ -582,7 +582,7 @@ def _runtime_check(platform: Platform) -> Check:
     deployed = [function for function in functions if function]
     if not deployed:
         return Check(name, False, "the stacks have no function outputs")
-    runtime.warm(deployed)  # all cold starts at once; each is timed on its own
+    runtime.warm(deployed)  # what the background start left: all at once, each timed on its own
     failures = []
     for function in deployed:
         try:
@@ -592,9 +592,13 @@ def _runtime_check(platform: Platform) -> Check:
             continue
         if failure is not None:
             failures.append(failure.describe_error())
+    report = runtime.report()
+    # a start that failed once fails the check even when a later attempt came up (flaky init)
+    for recorded in (f for function in report["functions"] for f in function.get("init_failures", [])):
+        if recorded not in failures:
+            failures.append(recorded)
     if failures:
         return Check(name, False, "; ".join(failures))
-    report = runtime.report()
     declared = sorted({f["declared_runtime"] for f in report["functions"]})
     colds = sorted(s for f in report["functions"] for s in f["cold_start_seconds"])
     return Check(
@@ -623,7 +627,7 @@ def start_cold_starts(engine: Engine, manifest: Manifest, environment: str) -> t
         with contextlib.suppress(Exception):
             outputs = StackOperator(engine, manifest, environment).all_outputs()
             functions = [outputs.get(stack, {}).get(output) for stack, output in FUNCTION_OUTPUTS]
-            # one at a time: the other core stays with verification, which this process runs
+            # two at a time: a core stays with verification, which runs in this process
             runtime.warm([function for function in functions if function], parallel=2)
 
     thread = threading.Thread(target=start, name="lambda-cold-starts", daemon=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -229,14 +230,29 @@ def test_the_console_command_exits_with_mains_code_output_and_atexit_handlers(th
     thread still running is waited for."""
     import subprocess
 
+    # stdout block-buffered, as when the command's output goes to a pipe or a file
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     args = [sys.executable, "-c", CONSOLE, "graph", *(["--thread"] if thread else [])]
-    done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=120)
+    done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.rstrip().endswith("--> monitoring") and done.stdout.count("\n") > 10  # the whole graph
     assert "atexit handler ran" in done.stderr
     assert ("thread finished" in done.stderr) == thread
     bad = subprocess.run(
         [sys.executable, "-c", CONSOLE, "e2e", "--environment", "Bad_Name"],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True, text=True, check=False, timeout=120, env=env,
     )  # fmt: skip
     assert bad.returncode == 2 and "error:" in bad.stderr and "atexit handler ran" in bad.stderr
+
+
+def test_the_console_command_fails_when_its_output_cannot_be_written() -> None:
+    """Output to a full disk (/dev/full): the final flush fails, so the exit code is 120, never 0."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-c", CONSOLE, "graph"],
+            stdout=full, stderr=subprocess.PIPE, text=True, check=False, timeout=120, env=env,
+        )  # fmt: skip
+    assert done.returncode == 120, done.stderr

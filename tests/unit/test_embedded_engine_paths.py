@@ -123,3 +123,48 @@ def test_moto_parses_our_templates_on_libyaml_as_it_does_itself() -> None:
         text = manifest.template_path(spec.key).read_text()
         assert _parse_template(text) == yaml.load(text, Loader=MotosOwn), spec.template  # noqa: S506
     assert _parse_template('{"Resources": {}}') == {"Resources": {}}
+
+
+@pytest.mark.parametrize(
+    "variable", ["AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"], ids=["fips", "dualstack"]
+)
+def test_fips_or_dual_stack_settings_do_not_lead_the_engines_clients_astray(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, "true")
+    with EmbeddedEngine("us-east-1") as fresh:
+        assert fresh.client("sts").get_caller_identity()["Account"]
+        assert isinstance(fresh.client("cloudformation").list_stacks()["StackSummaries"], list)
+        queue = fresh.client("sqs").create_queue(QueueName=f"reached-{variable.lower()}")["QueueUrl"]
+        assert queue in fresh.client("sqs").list_queues()["QueueUrls"]
+
+
+def test_a_handler_that_fails_answers_500_retried_then_a_client_error_as_over_http(
+    engine: EmbeddedEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the port, the web framework turns a handler's exception into a 500, which botocore
+    retries and then raises as a ClientError; the in-process path must do the same, not hand a
+    bare Python exception to callers that handle ClientError."""
+    from botocore.exceptions import ClientError
+    from moto.sqs.responses import SQSResponse
+
+    original = SQSResponse.list_queues
+    calls = {"n": 0}
+
+    def flaky(self: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a race in the emulator")
+        return original(self)
+
+    monkeypatch.setattr(SQSResponse, "list_queues", flaky)
+    engine.client("sqs").list_queues()  # the retry succeeds
+    assert calls["n"] == 2
+
+    def broken(self: Any) -> Any:
+        raise RuntimeError("always broken")
+
+    monkeypatch.setattr(SQSResponse, "list_queues", broken)
+    with pytest.raises(ClientError) as caught:
+        engine.client("sqs").list_queues()
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500

@@ -196,3 +196,79 @@ def test_an_engine_that_runs_function_code_gets_no_background_cold_starts() -> N
         runs_function_code = True
 
     assert smoke.start_cold_starts(Remote(), load_manifest(), "unit") is None  # type: ignore[arg-type]
+
+
+def test_a_closed_runtime_starts_nothing_and_a_start_finishing_after_close_is_stopped(
+    runtime: LocalLambdaRuntime,
+) -> None:
+    """An interrupted run closes the engine's runtime while background cold starts are in flight:
+    nothing new starts, a start that completes afterwards is stopped, not kept."""
+    import threading
+
+    started = threading.Event()
+    real_start = runtime._start
+
+    def slow_start(*args: Any) -> Any:
+        started.set()
+        result = real_start(*args)
+        runtime.close()  # the engine stops while this start was in flight
+        return result
+
+    runtime._start = slow_start  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="closed"):
+        runtime.routes("app-fn")
+    assert started.is_set() and runtime._workers == {}
+    assert not runtime._root.exists()
+    with pytest.raises(RuntimeError, match="closed"):
+        runtime.invoke("small-fn", {})
+
+
+def test_a_failed_cold_start_is_recorded_even_when_a_later_one_succeeds(
+    runtime: LocalLambdaRuntime,
+) -> None:
+    outcome = runtime.invoke("broken-fn", {})
+    assert outcome.error_type == "Runtime.ImportModuleError"
+    stats = {f["name"]: f for f in runtime.report()["functions"]}
+    assert stats["broken-fn"]["init_failures"] == [outcome.describe_error()]
+    assert runtime.invoke("app-fn", {}).ok
+    stats = {f["name"]: f for f in runtime.report()["functions"]}
+    assert stats["app-fn"]["init_failures"] == []
+
+
+FLAKY = """
+import os
+if not os.path.exists(os.environ["MARKER"]):
+    open(os.environ["MARKER"], "w").close()
+    raise RuntimeError("the first start fails")
+
+def handler(event, context):
+    return "ok"
+"""
+
+
+def test_the_smoke_runtime_check_fails_a_function_whose_first_cold_start_failed(
+    runtime: LocalLambdaRuntime, tmp_path: Path
+) -> None:
+    """The background start and the smoke check each try to start a function; one that fails
+    once and then comes up is a flaky init, and the check says so instead of passing."""
+    from types import SimpleNamespace
+
+    from concert_platform.smoke import _runtime_check
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("flaky.py", FLAKY)
+    role = boto3.client("iam").get_role(RoleName="fn")["Role"]["Arn"]
+    boto3.client("lambda").create_function(
+        FunctionName="flaky-fn",
+        Runtime="python3.12",
+        Role=role,
+        Handler="flaky.handler",
+        Code={"ZipFile": buffer.getvalue()},
+        Environment={"Variables": {"MARKER": str(tmp_path / "started-once")}},
+    )
+    platform = SimpleNamespace(runtime=runtime, outputs={"compute": {"ChatbotFunctionName": "flaky-fn"}})
+    check = _runtime_check(platform)  # type: ignore[arg-type]
+    assert runtime.invoke("flaky-fn", {}).ok  # it does come up on the second start
+    assert not check.ok
+    assert "flaky-fn failed with" in check.detail and "the first start fails" in check.detail

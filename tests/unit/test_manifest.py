@@ -107,3 +107,11 @@ def test_load_template_gives_a_fresh_copy_and_rereads_an_edited_file(tmp_path: P
     path = manifest.template_path("networking")
     path.write_text(path.read_text().replace("Description: >-\n", "Description: >-\n  edited\n", 1))
     assert manifest.load_template("networking")["Description"].startswith("edited Concert Data Platform")
+    # the same size, a later modification time: read again too
+    import os
+
+    before = path.stat()
+    path.write_text(path.read_text().replace("  edited\n", "  EDITED\n", 1))
+    assert path.stat().st_size == before.st_size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    assert manifest.load_template("networking")["Description"].startswith("EDITED Concert Data Platform")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import boto3
 
 from concert_platform.engines.base import Engine
-from concert_platform.errors import UsageError
+from concert_platform.errors import ConcertPlatformError, UsageError
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -45,7 +45,15 @@ class EmbeddedEngine(Engine):
 
         client = self.session.client(
             service,  # type: ignore[call-overload]
-            config=_CLIENT_CONFIG.merge(Config(ignore_configured_endpoint_urls=True)),  # type: ignore[call-arg]
+            # AWS's standard URLs whatever the user's configuration says (an AWS_ENDPOINT_URL, FIPS
+            # or dual-stack endpoints): moto's URL patterns know those, and nothing leaves the process
+            config=_CLIENT_CONFIG.merge(
+                Config(
+                    ignore_configured_endpoint_urls=True,  # type: ignore[call-arg]
+                    use_fips_endpoint=False,
+                    use_dualstack_endpoint=False,
+                )
+            ),
         )
         client.meta.events.register("before-send", _dispatch_in_process)
         return client
@@ -97,7 +105,21 @@ def _dispatch_in_process(request: Any, **_kwargs: Any) -> Any:
     if _STUBBER is None:
         _STUBBER = BotocoreStubber()
         _STUBBER.enabled = True
-    response = _STUBBER("before-send", request)
+    try:
+        response = _STUBBER("before-send", request)
+    except ConcertPlatformError:
+        raise
+    except Exception as exc:
+        # A handler that fails unexpectedly answers 500 as the served endpoint does (its web
+        # framework turns the exception into one): botocore retries it and then raises the
+        # ClientError every caller handles, instead of a bare Python exception
+        from botocore.awsrequest import AWSResponse
+        from moto.core.botocore_stubber import MockRawResponse
+
+        text = (
+            f"Internal Server Error: the embedded engine failed on this request ({type(exc).__name__}: {exc})"
+        )
+        return AWSResponse(request.url, 500, {"Content-Type": "text/plain"}, MockRawResponse(text))  # type: ignore[arg-type]
     if response is None:
         raise UsageError(f"the embedded engine serves no {request.method} {request.url.split('?')[0]}")
     return response
