@@ -227,6 +227,39 @@ def test_write_only_properties_come_from_the_provider_schema() -> None:
     assert "write-only" in outcome.not_comparable["AdminUserPassword"]
 
 
+def test_write_only_answers_are_kept_per_cfn_lint_version_and_read_back_without_cfn_lint(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first lookup asks cfn-lint and keeps the answer in the cache file; a later process
+    (the in-memory caches cleared) answers from the file without importing cfn-lint; a type the
+    file lacks still comes from cfn-lint."""
+    import json
+    import sys
+
+    from concert_platform.verify import _base
+
+    cache_file = tmp_path / "write-only-cfn-lint-test.json"
+    monkeypatch.setattr(_base, "write_only_cache_file", lambda: cache_file)
+
+    def fresh_process() -> None:
+        _base.write_only.cache_clear()
+        _base._write_only_table.cache_clear()
+
+    fresh_process()
+    assert "AdminUserPassword" in _base.write_only("AWS::RedshiftServerless::Namespace")
+    assert json.loads(cache_file.read_text())["AWS::RedshiftServerless::Namespace"]
+    fresh_process()
+    with monkeypatch.context() as blocked:
+        blocked.setitem(sys.modules, "cfnlint.schema", None)  # importing it would raise
+        assert "AdminUserPassword" in _base.write_only("AWS::RedshiftServerless::Namespace")
+        with pytest.raises(ImportError):
+            _base.write_only("AWS::SecretsManager::Secret")  # not in the file: cfn-lint is asked
+    fresh_process()
+    assert _base.write_only("AWS::Not::AType") == ()
+    assert json.loads(cache_file.read_text())["AWS::Not::AType"] == []
+    fresh_process()
+
+
 def test_an_unresolvable_template_value_is_reported_not_compared() -> None:
     from concert_platform.resolve import UNRESOLVED
 
