@@ -593,8 +593,10 @@ def _runtime_check(platform: Platform) -> Check:
         if failure is not None:
             failures.append(failure.describe_error())
     report = runtime.report()
-    # a start that failed once fails the check even when a later attempt came up (flaky init)
-    for recorded in (f for function in report["functions"] for f in function.get("init_failures", [])):
+    # a start that failed once fails the check even when a later attempt came up (flaky init);
+    # the runtime is the engine's, so only this environment's functions count
+    ours = [function for function in report["functions"] if function["name"] in deployed]
+    for recorded in (failure for function in ours for failure in function.get("init_failures", [])):
         if recorded not in failures:
             failures.append(recorded)
     if failures:

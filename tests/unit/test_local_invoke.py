@@ -272,3 +272,18 @@ def test_the_smoke_runtime_check_fails_a_function_whose_first_cold_start_failed(
     assert runtime.invoke("flaky-fn", {}).ok  # it does come up on the second start
     assert not check.ok
     assert "flaky-fn failed with" in check.detail and "the first start fails" in check.detail
+
+
+def test_the_smoke_runtime_check_counts_only_its_own_environments_functions(
+    runtime: LocalLambdaRuntime,
+) -> None:
+    """The runtime is the engine's, shared by every environment deployed to it: another
+    environment's failed start does not fail this one's check."""
+    from types import SimpleNamespace
+
+    from concert_platform.smoke import _runtime_check
+
+    assert runtime.invoke("broken-fn", {}).error_type == "Runtime.ImportModuleError"
+    platform = SimpleNamespace(runtime=runtime, outputs={"compute": {"ChatbotFunctionName": "app-fn"}})
+    check = _runtime_check(platform)  # type: ignore[arg-type]
+    assert check.ok, check.detail
