@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -76,3 +77,25 @@ class EmulatedResource:
 
 def as_bool(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
+
+
+def after_cloudformation_create(
+    model_cls: Any, then: Callable[[Any, dict[str, Any], str, str], None]
+) -> None:
+    """Wrap a moto model's create_from_cloudformation_json: once moto has created the resource,
+    `then(resource, properties, account_id, region_name)` applies what moto's model drops."""
+    original = model_cls.create_from_cloudformation_json.__func__
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        created = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        then(created, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return created
+
+    model_cls.create_from_cloudformation_json = classmethod(create)

@@ -11,7 +11,7 @@ from typing import Any
 from moto.apigateway import models as apigw_models
 from moto.core.common_models import CloudFormationModel
 
-from concert_platform.engines.moto_ext._base import EmulatedResource, as_bool
+from concert_platform.engines.moto_ext._base import EmulatedResource, after_cloudformation_create, as_bool
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -390,18 +390,8 @@ def patch_rest_api_model() -> None:
     """moto keeps EndpointConfiguration in the template's shape (so GetRestApi answers no types)
     and drops MinimumCompressionSize, BinaryMediaTypes and ApiKeySourceType."""
     rest_api_cls = apigw_models.RestAPI
-    original = rest_api_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        api = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        properties = cloudformation_json.get("Properties", {})
+    def apply(api: Any, properties: dict[str, Any], _account_id: str, _region_name: str) -> None:
         configuration = properties.get("EndpointConfiguration")
         if configuration:
             api.endpoint_configuration = {
@@ -418,6 +408,5 @@ def patch_rest_api_model() -> None:
             api.binaryMediaTypes = list(properties["BinaryMediaTypes"])
         if properties.get("ApiKeySourceType"):
             api.api_key_source = properties["ApiKeySourceType"]
-        return api
 
-    rest_api_cls.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+    after_cloudformation_create(rest_api_cls, apply)

@@ -10,7 +10,7 @@ from typing import Any
 from moto.dynamodb import models as ddb_models
 from moto.dynamodb.models.table import Table
 
-from concert_platform.engines.moto_ext._base import as_bool
+from concert_platform.engines.moto_ext._base import after_cloudformation_create, as_bool
 
 
 def _apply(table: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
@@ -35,18 +35,4 @@ def _apply(table: Any, properties: dict[str, Any], account_id: str, region_name:
 
 
 def patch_table_model() -> None:
-    original = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_from_cloudformation_json(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        table = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        _apply(table, cloudformation_json.get("Properties", {}), account_id, region_name)
-        return table
-
-    Table.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    after_cloudformation_create(Table, _apply)

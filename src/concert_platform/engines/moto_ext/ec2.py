@@ -9,7 +9,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.ec2 import models as ec2_models
 from moto.ec2.models.security_groups import SecurityGroup
 
-from concert_platform.engines.moto_ext._base import EmulatedResource
+from concert_platform.engines.moto_ext._base import EmulatedResource, after_cloudformation_create
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -138,35 +138,17 @@ def patch_security_group_model() -> None:
     SecurityGroupRule.description = property(  # type: ignore[assignment]
         lambda self: self.ip_range.get("Description") or self.source_group.get("Description")
     )
-    original_ingress = SecurityGroupIngress.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_ingress(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        ingress = original_ingress(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        _describe_ingress(ingress.security_group, [cloudformation_json.get("Properties", {})])
-        return ingress
-
-    SecurityGroupIngress.create_from_cloudformation_json = classmethod(create_ingress)  # type: ignore[assignment]
+    after_cloudformation_create(
+        SecurityGroupIngress,
+        lambda ingress, properties, _account, _region: _describe_ingress(
+            ingress.security_group, [properties]
+        ),
+    )
     SecurityGroupIngress.delete = _revoke_ingress  # type: ignore[attr-defined]
-    original = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_from_cloudformation_json(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        _describe_ingress(group, cloudformation_json.get("Properties", {}).get("SecurityGroupIngress", []))
-        egress = cloudformation_json.get("Properties", {}).get("SecurityGroupEgress")
+    def apply_rules(group: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        _describe_ingress(group, properties.get("SecurityGroupIngress", []))
+        egress = properties.get("SecurityGroupEgress")
         if egress:
             backend = _backend(account_id, region_name)
             # As on AWS: explicit egress rules replace the default allow-all rule.
@@ -175,9 +157,8 @@ def patch_security_group_model() -> None:
                     group.egress_rules.remove(rule)
             for rule in egress:
                 _authorize_egress(backend, group.id, rule, group.vpc_id)
-        return group
 
-    SecurityGroup.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    after_cloudformation_create(SecurityGroup, apply_rules)
 
 
 def patch_vpc_and_association_models() -> None:
@@ -186,18 +167,7 @@ def patch_vpc_and_association_models() -> None:
     from moto.ec2.models.subnets import SubnetRouteTableAssociation
     from moto.ec2.models.vpcs import VPC
 
-    original_vpc = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_vpc(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        vpc = original_vpc(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        properties = cloudformation_json.get("Properties", {})
+    def dns_attributes(vpc: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = _backend(account_id, region_name)
         for prop, attribute in (
             ("EnableDnsSupport", "enable_dns_support"),
@@ -205,7 +175,6 @@ def patch_vpc_and_association_models() -> None:
         ):
             if prop in properties:
                 backend.modify_vpc_attribute(vpc.id, attribute, str(properties[prop]).lower() == "true")
-        return vpc
 
     def create_association(
         cls: Any,
@@ -229,7 +198,7 @@ def patch_vpc_and_association_models() -> None:
         except Exception:
             return
 
-    VPC.create_from_cloudformation_json = classmethod(create_vpc)  # type: ignore[assignment]
+    after_cloudformation_create(VPC, dns_attributes)
     SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(create_association)  # type: ignore[assignment]
     SubnetRouteTableAssociation.physical_resource_id = property(
         lambda self: getattr(self, "association_id", self.route_table_id)
@@ -293,22 +262,11 @@ def patch_vpc_endpoint_model() -> None:
 
     from moto.ec2.models.vpcs import VPCEndPoint
 
-    original = VPCEndPoint.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        endpoint = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    def policy_as_text(endpoint: Any, _properties: dict[str, Any], _account: str, _region: str) -> None:
         if isinstance(endpoint.policy_document, dict):
             endpoint.policy_document = json.dumps(endpoint.policy_document)
-        return endpoint
 
-    VPCEndPoint.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+    after_cloudformation_create(VPCEndPoint, policy_as_text)
 
 
 def patch_delete_models() -> None:

@@ -11,31 +11,23 @@ from typing import Any
 from moto.iam import models as iam_models
 from moto.utilities.utils import get_partition
 
+from concert_platform.engines.moto_ext._base import after_cloudformation_create
+
 
 def patch_role_model() -> None:
     role_cls = iam_models.Role
-    original = role_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_from_cloudformation_json(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        role = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    def attach_policies(role: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
         backend = iam_models.iam_backends[account_id][get_partition(region_name)]
         # moto keeps inline policies given as template objects as objects and answers
         # GetRolePolicy with their Python repr; AWS keeps (and returns) JSON text.
-        for policy in cloudformation_json.get("Properties", {}).get("Policies", []):
+        for policy in properties.get("Policies", []):
             document = policy["PolicyDocument"]
             role.put_policy(
                 policy["PolicyName"], document if isinstance(document, str) else json.dumps(document)
             )
-        for arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []):
+        for arn in properties.get("ManagedPolicyArns", []):
             backend.attach_role_policy(arn, role.name)
-        return role
 
     original_delete = role_cls.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
@@ -50,5 +42,5 @@ def patch_role_model() -> None:
                     backend.detach_role_policy(arn, role.name)
         original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
 
-    role_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    after_cloudformation_create(role_cls, attach_policies)
     role_cls.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)  # type: ignore[assignment]

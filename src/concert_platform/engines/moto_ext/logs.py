@@ -27,7 +27,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.logs import models as logs_models
 from moto.logs.responses import LogsResponse
 
-from concert_platform.engines.moto_ext._base import EmulatedResource
+from concert_platform.engines.moto_ext._base import EmulatedResource, after_cloudformation_create
 from concert_platform.filter_pattern import compile_pattern
 
 #: every subscription delivery: {"logGroup", "filterName", "destination", "events", "ok", "error"}
@@ -199,23 +199,12 @@ def patch_wire() -> None:
 def patch_log_group_model() -> None:
     """Log groups created by CloudFormation keep their KmsKeyId (moto drops it); GetAtt Arn as on AWS."""
     group_cls = logs_models.LogGroup
-    original = group_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create_from_cloudformation_json(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        kms_key = cloudformation_json.get("Properties", {}).get("KmsKeyId")
-        if kms_key:
-            group.kms_key_id = kms_key
-        return group
+    def keep_key(group: Any, properties: dict[str, Any], _account_id: str, _region_name: str) -> None:
+        if properties.get("KmsKeyId"):
+            group.kms_key_id = properties["KmsKeyId"]
 
-    group_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
+    after_cloudformation_create(group_cls, keep_key)
     original_attribute = group_cls.get_cfn_attribute
 
     def get_cfn_attribute(self: Any, attribute_name: str) -> Any:

@@ -11,7 +11,7 @@ from moto.s3 import models as s3_models
 from moto.s3.exceptions import BucketNotEmpty
 from moto.utilities.utils import get_partition
 
-from concert_platform.engines.moto_ext._base import EmulatedResource, as_bool
+from concert_platform.engines.moto_ext._base import EmulatedResource, after_cloudformation_create, as_bool
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -189,22 +189,13 @@ def patch_bucket_model() -> None:
     bucket_cls = s3_models.FakeBucket
     bucket_cls.get_permission = _bucket_permission
     bucket_cls._log_permissions_enabled_policy = staticmethod(_log_delivery_allowed)
-    original_create = bucket_cls.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    after_cloudformation_create(
+        bucket_cls,
+        lambda bucket, properties, account_id, region_name: apply_bucket_properties(
+            bucket.name, properties, account_id, region_name
+        ),
+    )
     original_update = bucket_cls.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_from_cloudformation_json(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        bucket = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        apply_bucket_properties(
-            bucket.name, cloudformation_json.get("Properties", {}), account_id, region_name
-        )
-        return bucket
 
     def update_from_cloudformation_json(
         cls: Any,
@@ -233,6 +224,5 @@ def patch_bucket_model() -> None:
             )  # what CloudFormation reports for a bucket that still holds objects
         backend.delete_bucket(resource_name)
 
-    bucket_cls.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment]
     bucket_cls.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[assignment]
     bucket_cls.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)  # type: ignore[assignment]
