@@ -196,28 +196,68 @@ def _run_destroy(args: argparse.Namespace) -> int:
         )
         if typed.strip() != "production":
             raise UsageError("production destroy cancelled")
+    from concert_platform.leftovers import load_recorded, merge, save_recorded, still_there
     from concert_platform.teardown import (
         RETAINED_BY_DESIGN,
         confirm_gone,
         describe_remaining,
+        find_leftovers,
         record_inventory,
+        remove_remaining,
     )
 
     console = stderr_console()
+    removed_directly = 0
     with engine:
         selected = {spec.key for spec in manifest.select(args.only)}
         inventory = [i for i in record_inventory(engine, manifest, args.environment) if i.stack in selected]
+        # what an earlier teardown of this environment could not remove (its stacks may be gone)
+        earlier = [i for i in load_recorded(engine, args.environment) if i.stack in selected]
+        inventory = merge(inventory, earlier)
         report = destroy_environment(engine, manifest, args.environment, only=args.only, console=console)
         remaining, confirmed = confirm_gone(engine, inventory)
+        if remaining:
+            # a failed stack deletion, or leftovers of an earlier one: remove each through its service
+            not_removed = remove_remaining(engine, inventory, remaining)
+            before = len(remaining)
+            remaining, confirmed = confirm_gone(engine, inventory)
+            removed_directly = before - len(remaining)
+            report["failures"] += [f"not removable: {line}" for line in not_removed]
+        kept = save_recorded(engine, args.environment, still_there(inventory, remaining))
+        unrecorded: list[str] = []
+        if not args.only:  # the whole environment: anything still named for it is a leftover
+            recorded_ids = {item.physical_id for item in inventory}
+            unrecorded = [
+                item
+                for item in find_leftovers(engine, args.environment)
+                if ": could not list (" not in item and item.split(": ", 1)[-1] not in recorded_ids
+            ]
     report["remaining"] = remaining
+    report["unrecorded_leftovers"] = unrecorded
+    report["ok"] = report["ok"] and not unrecorded
+    for item in unrecorded:
+        console.print(
+            f"[red]still there[/red] {item} (named for {args.environment}, recorded by no teardown: "
+            "remove it through its service)",
+            soft_wrap=True,
+        )
+    report["removed_directly"] = removed_directly
     report["ok"] = report["ok"] and not remaining
     for row in remaining:
         console.print(f"[red]still there[/red] {describe_remaining(row)}", soft_wrap=True)
+    if kept is not None:
+        console.print(
+            f"recorded in {kept}: run destroy again to remove what is left once the cause is fixed",
+            soft_wrap=True,
+        )
     retained = sum(1 for i in inventory if i.type in RETAINED_BY_DESIGN)
     if report["ok"]:
         console.print(
             f"destroyed: {confirmed} of {len(inventory)} recorded resources confirmed gone"
             + (f" ({retained} retained by design)" if retained else "")
+            + (f", {len(earlier)} of them left by an earlier teardown" if earlier else "")
+            + (f", {removed_directly} removed directly" if removed_directly else ""),
+            soft_wrap=True,
         )
     if args.json:
         print(json.dumps(report, indent=2))

@@ -73,8 +73,11 @@ class StackOperator:
         confirm: Callable[[str], bool] | None = None,
         poll_seconds: float | None = None,
         timeout_seconds: float = 3600,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
+        #: stack tags beyond the project's own (the run tag of concert_platform.ownership)
+        self.tags = dict(tags or {})
         self.manifest = manifest
         self.environment = environment
         self.progress = progress or SilentProgress()
@@ -240,6 +243,7 @@ class StackOperator:
                     {"Key": "Project", "Value": "concert-platform"},
                     {"Key": "Environment", "Value": self.environment},
                     {"Key": "ManagedBy", "Value": "concert-platform"},
+                    *({"Key": key, "Value": value} for key, value in self.tags.items()),
                 ],
                 **self._template_argument(spec),
             )

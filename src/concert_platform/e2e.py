@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--keep", action="store_true", help="leave the stacks deployed (not for the embedded engine)"
     )
     parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="take over an environment that already has stacks (it is updated, then deleted); "
+        "never for a protected environment",
+    )
+    parser.add_argument(
         "--reports-dir", type=Path, default=Path("reports"), help="where the JUnit XML and Markdown go"
     )
 
@@ -100,22 +106,34 @@ def run_e2e(
     keep: bool,
     manifest: Any = None,
     artifacts: Any = None,
+    adopt: bool = False,
 ) -> dict[str, Any]:
-    """The whole run; never raises for a failure after the inputs were validated (UsageError before)."""
+    """The whole run; never raises for a failure after the inputs were validated (UsageError before).
+
+    It also raises UsageError, after starting the engine but before changing anything, for an
+    environment it may not take over (concert_platform.ownership)."""
     from rich.console import Console
 
     from concert_platform.engines import create_engine
     from concert_platform.manifest import load_manifest
     from concert_platform.naming import validate_environment, validate_names, validate_region
+    from concert_platform.ownership import new_run_id, refuse_protected
 
     console = Console(stderr=True, highlight=False)
     manifest = manifest or load_manifest()
     validate_environment(environment)
     validate_region(region)
     validate_names(manifest, environment)
+    refuse_protected(manifest, environment, "run e2e against")
     engine = create_engine(engine_name, region, endpoint_url)
     started = time.monotonic()
-    report: dict[str, Any] = {"engine": engine_name, "environment": environment, "region": region}
+    run_id = new_run_id("e2e")
+    report: dict[str, Any] = {
+        "engine": engine_name,
+        "environment": environment,
+        "region": region,
+        "run_id": run_id,
+    }
     phases = _Phases(report)
     environ = dict(os.environ)
     environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
@@ -127,7 +145,20 @@ def run_e2e(
         report["teardown"] = {"clean": None, "remaining": [], "leftovers": [], "not_run": True}
     else:
         try:
-            _run_phases(engine, engine_name, manifest, environment, keep, artifacts, environ, console, phases)
+            ownership = _claim(engine, manifest, environment, run_id, adopt)
+            report["ownership"] = ownership.describe()
+            _run_phases(
+                engine,
+                engine_name,
+                manifest,
+                environment,
+                keep,
+                artifacts,
+                environ,
+                console,
+                phases,
+                ownership,
+            )
         finally:
             engine.stop()
     report.setdefault("stacks", [])
@@ -144,6 +175,16 @@ def run_e2e(
     return report
 
 
+def _claim(engine: Any, manifest: Any, environment: str, run_id: str, adopt: bool) -> Any:
+    """Refuse (UsageError, nothing changed) an environment that already has stacks, unless adopted."""
+    from concert_platform.deploy import StackOperator
+    from concert_platform.ownership import claim_environment
+
+    return claim_environment(
+        StackOperator(engine, manifest, environment), manifest, environment, run_id, adopt=adopt
+    )
+
+
 def _run_phases(
     engine: Any,
     engine_name: str,
@@ -154,9 +195,11 @@ def _run_phases(
     environ: dict[str, str],
     console: Any,
     phases: _Phases,
+    ownership: Any,
 ) -> None:
     """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report."""
     from concert_platform.execution_roles import iam_section
+    from concert_platform.ownership import run_tags
     from concert_platform.smoke import run_smoke, start_cold_starts
     from concert_platform.verify import verify_environment
     from concert_platform.workflow import deploy_environment
@@ -174,6 +217,7 @@ def _run_phases(
             interactive=False,
             confirm=lambda _q: True,
             artifacts=artifacts,
+            tags=run_tags(ownership.run_id, "e2e"),
         ),
     )
     if deployed_ok:
@@ -209,7 +253,7 @@ def _run_phases(
         report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
     else:
         torn_ok, teardown = phases.run(
-            "teardown", lambda: teardown_environment(engine, manifest, environment, console)
+            "teardown", lambda: teardown_environment(engine, manifest, environment, console, ownership)
         )
         report["teardown"] = (
             teardown if torn_ok else {"clean": False, "remaining": [], "leftovers": [], "stack_failures": []}
@@ -233,8 +277,13 @@ def _stack_rows(engine: Any, manifest: Any, environment: str) -> list[dict[str, 
     return rows
 
 
-def teardown_environment(engine: Any, manifest: Any, environment: str, console: Any) -> dict[str, Any]:
-    """Record what exists, destroy, then prove each recorded resource gone through its service."""
+def teardown_environment(
+    engine: Any, manifest: Any, environment: str, console: Any, ownership: Any = None
+) -> dict[str, Any]:
+    """Record what exists, destroy, then prove each recorded resource gone through its service.
+
+    With `ownership`, only the stacks this run created (or adopted) are deleted; another run's
+    stack that appeared meanwhile is left in place and named as a failure."""
     from concert_platform.teardown import (
         RETAINED_BY_DESIGN,
         confirm_gone,
@@ -245,12 +294,28 @@ def teardown_environment(engine: Any, manifest: Any, environment: str, console: 
     from concert_platform.workflow import destroy_environment
 
     problems: list[str] = []
+    only: list[str] | None = None
+    foreign: list[dict[str, str]] = []
+    if ownership is not None:
+        from concert_platform.deploy import StackOperator
+        from concert_platform.ownership import split_owned
+
+        only, foreign = split_owned(StackOperator(engine, manifest, environment), manifest.keys, ownership)
+        problems += [item["reason"] for item in foreign]
     try:
-        inventory = record_inventory(engine, manifest, environment)
+        inventory = [
+            item
+            for item in record_inventory(engine, manifest, environment)
+            if only is None or item.stack in only
+        ]
     except Exception as exc:  # still destroy what can be destroyed; the run cannot be called clean
         inventory = []
         problems.append(f"could not record what the stacks created: {describe_exception(exc)}")
-    destroyed = destroy_environment(engine, manifest, environment, console=console)
+    destroyed = (
+        destroy_environment(engine, manifest, environment, console=console, only=only)
+        if only is None or only
+        else {"failures": []}
+    )
     problems += destroyed["failures"]
     remaining, confirmed = confirm_gone(engine, inventory)
     removed_directly = 0
@@ -260,7 +325,10 @@ def teardown_environment(engine: Any, manifest: Any, environment: str, console: 
         before = len(remaining)
         remaining, confirmed = confirm_gone(engine, inventory)
         removed_directly = before - len(remaining)
-    recorded_names = {item.physical_id for item in inventory}
+    from concert_platform.leftovers import save_recorded, still_there
+
+    kept = save_recorded(engine, environment, still_there(inventory, remaining))
+    recorded_names = {item.physical_id for item in inventory} | {item["name"] for item in foreign}
     found = [
         item for item in find_leftovers(engine, environment) if item.split(": ", 1)[-1] not in recorded_names
     ]
@@ -281,6 +349,7 @@ def teardown_environment(engine: Any, manifest: Any, environment: str, console: 
         "leftovers": leftovers,
         "unlisted": unlisted,
         "stack_failures": problems,
+        **({"leftovers_file": str(kept)} if kept is not None else {}),
     }
 
 
@@ -357,7 +426,9 @@ def one_line_reason(failures: list[dict[str, str]]) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from concert_platform.reports import print_summary, write_reports
 
-    report = run_e2e(args.engine, args.environment, args.region, args.endpoint_url, args.keep)
+    report = run_e2e(
+        args.engine, args.environment, args.region, args.endpoint_url, args.keep, adopt=args.adopt
+    )
     paths = write_reports(report, args.reports_dir)
     if args.json:
         print(json.dumps(report, indent=2, default=str))

@@ -90,6 +90,8 @@ class Manifest:
     inputs: Mapping[str, InputSpec]
     artifacts: Mapping[str, ArtifactSpec]
     artifact_bucket: tuple[str, str]  # (stack key, output key) of the deployment bucket
+    #: environments no test run (e2e, the pytest plugin) may deploy, adopt or destroy
+    protected_environments: tuple[str, ...] = ("production",)
     _by_key: Mapping[str, StackSpec] = field(default_factory=dict, repr=False)
 
     @property
@@ -227,8 +229,16 @@ def parse_manifest(data: Mapping[str, Any], root: Path) -> Manifest:
         inputs=inputs,
         artifacts=artifacts,
         artifact_bucket=(bucket["stack"], bucket["output"]),
+        protected_environments=_protected(data),
         _by_key={s.key: s for s in stacks},
     )
+
+
+def _protected(data: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = data.get("protected_environments", ["production"])
+    if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):
+        raise UsageError(f"{MANIFEST_FILE}: protected_environments must be a list of environment names")
+    return tuple(raw)
 
 
 @cache

@@ -99,12 +99,26 @@ def concert_deployment(
 ) -> Iterator[Deployment]:
     import time
 
+    from concert_platform.deploy import StackOperator
     from concert_platform.e2e import describe_exception, ephemeral_password, teardown_environment
+    from concert_platform.errors import UsageError
     from concert_platform.naming import validate_environment
+    from concert_platform.ownership import claim_environment, new_run_id, run_tags
     from concert_platform.workflow import deploy_environment
 
     environment = pytestconfig.getoption("concert_environment") or f"it-{secrets.token_hex(3)}"
     validate_environment(environment)
+    run_id = new_run_id("pytest")
+    try:  # an existing or protected environment is refused before anything changes
+        ownership = claim_environment(
+            StackOperator(concert_engine, concert_manifest, environment),
+            concert_manifest,
+            environment,
+            run_id,
+            adopt=False,
+        )
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     keep = bool(pytestconfig.getoption("concert_keep"))
     if keep and concert_engine.name == "embedded":
         raise pytest.UsageError("--concert-keep: the embedded engine ends with the test session")
@@ -122,6 +136,7 @@ def concert_deployment(
             environ=environ,
             interactive=False,
             confirm=lambda _q: True,
+            tags=run_tags(run_id, "pytest"),
         )
         deployment = Deployment(
             concert_engine, concert_manifest, environment, report, time.monotonic() - started
@@ -134,7 +149,7 @@ def concert_deployment(
         yield deployment
     finally:
         if not keep:
-            teardown = teardown_environment(concert_engine, concert_manifest, environment, None)
+            teardown = teardown_environment(concert_engine, concert_manifest, environment, None, ownership)
             if deployment is not None:
                 deployment.teardown = teardown
             if not teardown["clean"]:

@@ -42,6 +42,7 @@ def deploy_environment(
     environ: Mapping[str, str] | None = None,
     artifacts: Mapping[str, Artifact] | None = None,
     interactive: bool | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Resolve inputs, deploy the selected stacks, run the post-deployment steps; returns a report.
 
@@ -50,7 +51,7 @@ def deploy_environment(
     import os
 
     progress = ConsoleProgress(console) if console else None
-    operator = StackOperator(engine, manifest, environment, progress=progress, confirm=confirm)
+    operator = StackOperator(engine, manifest, environment, progress=progress, confirm=confirm, tags=tags)
     stacks = manifest.select(only)
     existing = operator.existing()
     # Inputs only existing stacks use may be left out: CloudFormation keeps their previous value.

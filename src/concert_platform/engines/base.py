@@ -23,6 +23,9 @@ class Engine:
     unverifiable_types: ClassVar[Mapping[str, str]] = {}
     #: False where Lambda cannot run code (moto without Docker): the smoke run calls handlers in-process
     runs_function_code: bool = True
+    #: False where the engine's resources die with the process (embedded): nothing is recorded
+    #: for a later command, which would find a fresh, empty engine
+    keeps_state_between_runs: bool = True
 
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self.region = region

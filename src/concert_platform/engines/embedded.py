@@ -20,6 +20,7 @@ class EmbeddedEngine(Engine):
     name = "embedded"
     unverifiable_types: ClassVar[dict[str, str]] = {}
     runs_function_code = False
+    keeps_state_between_runs = False
 
     def __init__(self, region: str) -> None:
         super().__init__(region, endpoint_url=None)

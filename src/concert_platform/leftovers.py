@@ -1,0 +1,92 @@
+"""What a teardown could not remove, kept for the next `destroy` (issue 20, item 4).
+
+A stack deletion that fails (DependencyViolation) can leave resources behind after the stacks
+themselves are gone; a second `destroy` then finds no stacks and nothing to record. So every
+teardown that ends unclean writes what it recorded to a small state file, and `destroy` reads
+it back: each resource is asked for through its own service, removed where it still exists,
+and asked for again; the file goes only when every one is proven gone.
+
+The file lives in `$CONCERT_PLATFORM_STATE_DIR`, else `.concert-platform/state/` in the working
+directory (like a tool's local state), one per engine endpoint, region and environment. Engines
+whose resources die with the process (embedded) keep none: a later process would see an empty
+engine and call that "gone".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from concert_platform.engines.base import Engine
+from concert_platform.teardown import Recorded
+
+
+def state_dir() -> Path:
+    override = os.environ.get("CONCERT_PLATFORM_STATE_DIR")
+    return Path(override) if override else Path.cwd() / ".concert-platform" / "state"
+
+
+def state_path(engine: Engine, environment: str) -> Path:
+    where = hashlib.sha256(f"{engine.name}|{engine.endpoint_url or ''}".encode()).hexdigest()[:10]
+    return state_dir() / f"leftovers-{engine.name}-{where}-{engine.region}-{environment}.json"
+
+
+def load_recorded(engine: Engine, environment: str) -> list[Recorded]:
+    """What an earlier unclean teardown of this environment recorded (empty when none)."""
+    if not engine.keeps_state_between_runs:
+        return []
+    path = state_path(engine, environment)
+    try:
+        data = json.loads(path.read_text())
+        return [Recorded(**item) for item in data["resources"]]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        from concert_platform.errors import UsageError
+
+        raise UsageError(
+            f"the leftovers file {path} cannot be read ({type(exc).__name__}); fix or remove it"
+        ) from None
+
+
+def save_recorded(engine: Engine, environment: str, resources: Iterable[Recorded]) -> Path | None:
+    """Keep what remains for the next `destroy`; with nothing left, remove the file."""
+    if not engine.keeps_state_between_runs:
+        return None
+    path = state_path(engine, environment)
+    items = [dataclasses.asdict(item) for item in resources]
+    if not items:
+        path.unlink(missing_ok=True)
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body: dict[str, Any] = {
+        "engine": engine.name,
+        "endpoint_url": engine.endpoint_url,
+        "region": engine.region,
+        "environment": environment,
+        "resources": items,
+    }
+    path.write_text(json.dumps(body, indent=2, default=str))
+    return path
+
+
+def still_there(recorded: Iterable[Recorded], remaining: Iterable[dict[str, str]]) -> list[Recorded]:
+    keys = {(row["stack"], row["logical_id"], row["physical_id"]) for row in remaining}
+    return [item for item in recorded if (item.stack, item.logical_id, item.physical_id) in keys]
+
+
+def merge(first: Iterable[Recorded], second: Iterable[Recorded]) -> list[Recorded]:
+    """One entry per resource (stack, logical id, physical id), the first list's order first."""
+    seen: set[tuple[str, str, str]] = set()
+    merged = []
+    for item in [*first, *second]:
+        key = (item.stack, item.logical_id, item.physical_id)
+        if key not in seen:
+            seen.add(key)
+            merged.append(item)
+    return merged
