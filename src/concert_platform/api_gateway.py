@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from concert_platform.local_invoke import Invocation
+from concert_platform.engines.local_lambda import Invocation
 
 _LAMBDA_URI = re.compile(
     r"^arn:[^:]+:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations$"

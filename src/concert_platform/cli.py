@@ -16,19 +16,15 @@ from rich.table import Table
 
 from concert_platform.errors import ConcertPlatformError, UsageError
 
-DEFAULT_REGION = "us-east-1"
-
 
 def _add_target_arguments(parser: argparse.ArgumentParser, default_engine: str = "embedded") -> None:
     parser.add_argument(
         "--environment", "-e", default="development", help="environment slug (default: development)"
     )
-    parser.add_argument(
-        "--region",
-        "-r",
-        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
-    )
-    parser.add_argument("--engine", choices=("embedded", "localstack", "aws"), default=default_engine)
+    from concert_platform.engines import ENGINE_NAMES, default_region
+
+    parser.add_argument("--region", "-r", default=default_region())
+    parser.add_argument("--engine", choices=ENGINE_NAMES, default=default_engine)
     parser.add_argument("--endpoint-url", help="override the engine's endpoint (e.g. http://localhost:4566)")
 
 
@@ -141,15 +137,10 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, Any]:
     """Validate the target before touching anything; returns (manifest, engine)."""
     from concert_platform.engines import create_engine
     from concert_platform.manifest import load_manifest
-    from concert_platform.naming import validate_environment, validate_names, validate_region
+    from concert_platform.naming import validate_target
 
     manifest = load_manifest()
-    validate_environment(args.environment)
-    validate_region(args.region)
-    for spec in manifest.select(getattr(args, "only", None)):
-        if not manifest.template_path(spec.key).is_file():
-            raise UsageError(f"template {manifest.template_path(spec.key)} for stack {spec.key} is missing")
-    validate_names(manifest, args.environment)
+    validate_target(manifest, args.environment, args.region, getattr(args, "only", None))
     engine = create_engine(args.engine, args.region, args.endpoint_url)
     return manifest, engine
 

@@ -82,9 +82,7 @@ class StackOperator:
         self.environment = environment
         self.progress = progress or SilentProgress()
         self.confirm = confirm or (lambda _question: False)
-        self.poll_seconds = (
-            poll_seconds if poll_seconds is not None else (5.0 if engine.name == "aws" else 0.05)
-        )
+        self.poll_seconds = poll_seconds if poll_seconds is not None else engine.capabilities.poll_seconds
         self.timeout_seconds = timeout_seconds
         self.cfn = engine.client("cloudformation")
 

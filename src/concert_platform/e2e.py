@@ -22,15 +22,17 @@ from concert_platform.errors import ConcertPlatformError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from concert_platform.engines import ENGINE_NAMES, default_region
+
     parser.add_argument(
         "--engine",
-        choices=("embedded", "localstack", "aws"),
+        choices=ENGINE_NAMES,
         default=os.environ.get("CONCERT_ENGINE", "embedded"),
     )
     parser.add_argument(
         "--environment", "-e", default="e2e", help="environment slug for the run (default: e2e)"
     )
-    parser.add_argument("--region", "-r", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    parser.add_argument("--region", "-r", default=default_region())
     parser.add_argument("--endpoint-url", help="override the engine's endpoint")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
@@ -116,14 +118,12 @@ def run_e2e(
 
     from concert_platform.engines import create_engine
     from concert_platform.manifest import load_manifest
-    from concert_platform.naming import validate_environment, validate_names, validate_region
+    from concert_platform.naming import validate_target
     from concert_platform.ownership import new_run_id, refuse_protected
 
     console = Console(stderr=True, highlight=False)
     manifest = manifest or load_manifest()
-    validate_environment(environment)
-    validate_region(region)
-    validate_names(manifest, environment)
+    validate_target(manifest, environment, region)
     refuse_protected(manifest, environment, "run e2e against")
     engine = create_engine(engine_name, region, endpoint_url)
     started = time.monotonic()
@@ -249,7 +249,7 @@ def _run_phases(
             report["iam"] = iam
     else:
         report["stacks"] = _stack_rows(engine, manifest, environment)
-    if keep and engine_name != "embedded":
+    if keep and not engine.capabilities.ephemeral:
         report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
     else:
         torn_ok, teardown = phases.run(

@@ -1,114 +1,36 @@
-"""Functions run as their execution roles: credentials from STS AssumeRole on the engine, and the
-run's IAM section (denied calls, granted actions no flow used).
+"""The run's IAM section: denied calls, granted actions no flow used.
 
-On the embedded engine every call made with those credentials is authorised by
-`engines.moto_ext.access_control` and recorded in the engine's ledger; this module turns the ledger
-into the report's `iam: {denied: [...], unused: [...]}` section, the way IAM Access Analyzer reports
-unused access: per role, the granted actions no call used.
+Functions run as their execution roles (credentials: `engines.function_roles.function_credentials`).
+Where the engine keeps an IAM ledger (`Capabilities.iam_ledger`, the embedded engine), every call
+made with those credentials is authorised and recorded; this module turns the ledger into the
+report's `iam: {denied: [...], unused: [...]}` section, the way IAM Access Analyzer reports unused
+access: per role, the granted actions no call used.
 """
 
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass, field
 from typing import Any
 
-from concert_platform.engines.moto_ext.access_control import (
-    Ledger,
-    Session,
-    action_matches,
-    enforce_session,
-    identity_policies_of,
-)
+from concert_platform.engines.function_roles import function_credentials, role_runs
 
-# Actions the Lambda service itself performs with the function's role for its configuration, so a
-# run that never reaches the handler's code still uses them (Access Analyzer sees them in CloudTrail).
-_LAMBDA_SERVICE_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
-_VPC_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-)
-_TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
-
-
-@dataclass
-class _Run:
-    ledger: Ledger = field(default_factory=Ledger)
-    credentials: dict[str, dict[str, str]] = field(default_factory=dict)  # function -> env
-    roles: dict[str, str] = field(default_factory=dict)  # function -> role ARN
-    service_actions: dict[str, set[str]] = field(default_factory=dict)  # role ARN -> actions
-
-
-_RUNS: weakref.WeakKeyDictionary[Any, _Run] = weakref.WeakKeyDictionary()
-
-
-def _run(engine: Any) -> _Run:
-    if engine not in _RUNS:
-        _RUNS[engine] = _Run()
-    return _RUNS[engine]
-
-
-def function_credentials(engine: Any, function: str | dict[str, Any]) -> dict[str, str]:
-    """Environment variables carrying the function's execution-role credentials (AssumeRole on the
-    engine, once per function and engine); on the embedded engine, calls made with them are
-    authorised against the role and recorded.
-
-    `function` is the function's name or its configuration as GetFunctionConfiguration returns it.
-    """
-    run = _run(engine)
-    function_name = function if isinstance(function, str) else str(function["FunctionName"])
-    if function_name not in run.credentials:
-        config = (
-            engine.client("lambda").get_function_configuration(FunctionName=function_name)
-            if isinstance(function, str)
-            else function
-        )
-        role_arn = config["Role"]
-        assumed = engine.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=function_name[:64])
-        keys = assumed["Credentials"]
-        if engine.name == "embedded":
-            session = Session(function_name, role_arn, assumed["AssumedRoleUser"]["Arn"], run.ledger)
-            enforce_session(keys["AccessKeyId"], session)
-        run.roles[function_name] = role_arn
-        actions = run.service_actions.setdefault(role_arn, set(_LAMBDA_SERVICE_ACTIONS))
-        if (config.get("VpcConfig") or {}).get("SubnetIds"):
-            actions.update(_VPC_ACTIONS)
-        if (config.get("TracingConfig") or {}).get("Mode") == "Active":
-            actions.update(_TRACING_ACTIONS)
-        run.credentials[function_name] = {
-            "AWS_ACCESS_KEY_ID": keys["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": keys["SessionToken"],
-        }
-    return dict(run.credentials[function_name])
-
-
-def granted_actions(role_arn: str) -> list[str]:
-    """The Action patterns of the role's Allow statements, inline and attached policies alike."""
-    account = role_arn.split(":")[4]
-    partition = role_arn.split(":")[1]
-    actions: list[str] = []
-    for document in identity_policies_of(role_arn.rsplit("/", 1)[-1], account, partition):
-        statements = document.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
-            if statement.get("Effect") != "Allow" or "Action" not in statement:
-                continue
-            value = statement["Action"]
-            actions += value if isinstance(value, list) else [value]
-    return sorted(set(actions), key=str.lower)
+__all__ = [
+    "denial_lines",
+    "function_credentials",
+    "iam_section",
+    "junit_cases",
+    "markdown_lines",
+    "summary_lines",
+]
 
 
 def iam_section(engine: Any) -> dict[str, Any]:
     """`{enforced, denied: [{function, role, action, resource, reason}], unused: [{role, functions, actions}]}`."""
-    if engine.name != "embedded":  # elsewhere the functions run in Lambda, under AWS's own IAM
+    if not engine.capabilities.iam_ledger:  # elsewhere the functions run in Lambda, under AWS's own IAM
         return {"enforced": False, "denied": [], "unused": []}
-    run = _RUNS.get(engine)
+    run = role_runs(engine)
     if run is None or not run.roles:  # no function ran with its role: nothing was authorised
         return {"enforced": True, "denied": [], "unused": [], "not_run": True}
+    ledger = engine.iam_ledger()
     denied = [
         {
             "function": d.function,
@@ -118,12 +40,12 @@ def iam_section(engine: Any) -> dict[str, Any]:
             "reason": d.reason,
             **({"needed_by": d.via} if d.via else {}),
         }
-        for d in run.ledger.denied()
+        for d in ledger.denied()
     ]
     unused = []
     for role_arn in sorted(set(run.roles.values())):
-        used = {action for action, _resource in run.ledger.used(role_arn)} | run.service_actions[role_arn]
-        idle = [p for p in granted_actions(role_arn) if not any(action_matches(p, a) for a in used)]
+        used = {action for action, _resource in ledger.used(role_arn)} | run.service_actions[role_arn]
+        idle = engine.unused_grants(role_arn, used)
         if idle:
             functions = sorted(f for f, r in run.roles.items() if r == role_arn)
             unused.append({"role": role_arn, "functions": functions, "actions": idle})

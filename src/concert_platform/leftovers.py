@@ -38,7 +38,7 @@ def state_path(engine: Engine, environment: str) -> Path:
 
 def load_recorded(engine: Engine, environment: str) -> list[Recorded]:
     """What an earlier unclean teardown of this environment recorded (empty when none)."""
-    if not engine.keeps_state_between_runs:
+    if engine.capabilities.ephemeral:
         return []
     path = state_path(engine, environment)
     try:
@@ -56,7 +56,7 @@ def load_recorded(engine: Engine, environment: str) -> list[Recorded]:
 
 def save_recorded(engine: Engine, environment: str, resources: Iterable[Recorded]) -> Path | None:
     """Keep what remains for the next `destroy`; with nothing left, remove the file."""
-    if not engine.keeps_state_between_runs:
+    if engine.capabilities.ephemeral:
         return None
     path = state_path(engine, environment)
     items = [dataclasses.asdict(item) for item in resources]

@@ -170,3 +170,15 @@ def validate_names(manifest: Manifest, environment: str) -> None:
     problems = check_generated_names(manifest, environment)
     if problems:
         raise UsageError(f"environment {environment!r} generates invalid names: " + "; ".join(problems))
+
+
+def validate_target(manifest: Manifest, environment: str, region: str, only: list[str] | None = None) -> None:
+    """Everything checked before a command touches an engine, the same for every entry point (cli,
+    e2e, the pytest plugin): the environment slug, the region, the selected stacks' template
+    files, the names the environment generates."""
+    validate_environment(environment)
+    validate_region(region)
+    for spec in manifest.select(only):
+        if not manifest.template_path(spec.key).is_file():
+            raise UsageError(f"template {manifest.template_path(spec.key)} for stack {spec.key} is missing")
+    validate_names(manifest, environment)

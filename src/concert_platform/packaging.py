@@ -6,7 +6,7 @@ and an unchanged tree deploys as "no changes".
 
 Each layer's pinned requirements are built twice into the artifact cache: once for the Lambda
 runtime (manylinux, Python 3.12: what is deployed) and once, with the same distributions at the
-same versions, for the interpreter that runs the functions locally (concert_platform.local_invoke):
+same versions, for the interpreter that runs the functions locally (concert_platform.engines.local_lambda):
 a compiled wheel built for 3.12 cannot be imported by another Python.
 """
 

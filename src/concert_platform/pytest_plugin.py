@@ -27,10 +27,12 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from concert_platform.engines import ENGINE_NAMES
+
     group = parser.getgroup("concert", "Concert Data Platform deployment")
     group.addoption(
         "--concert-engine",
-        choices=("embedded", "localstack", "aws"),
+        choices=ENGINE_NAMES,
         default=None,
         help="engine to deploy to (default: $CONCERT_ENGINE, else embedded)",
     )
@@ -45,7 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--concert-endpoint-url", default=None, help="endpoint of an external engine")
     group.addoption(
-        "--concert-region", default=None, help="region (default: $AWS_DEFAULT_REGION, else us-east-1)"
+        "--concert-region",
+        default=None,
+        help="region (default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1)",
     )
 
 
@@ -80,10 +84,10 @@ def concert_manifest() -> Any:
 
 @pytest.fixture(scope="session")
 def concert_engine(pytestconfig: pytest.Config, concert_engine_name: str) -> Iterator[Any]:
-    from concert_platform.engines import create_engine
+    from concert_platform.engines import create_engine, default_region
     from concert_platform.errors import ConcertPlatformError
 
-    region = pytestconfig.getoption("concert_region") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    region = pytestconfig.getoption("concert_region") or default_region()
     engine = create_engine(concert_engine_name, region, pytestconfig.getoption("concert_endpoint_url"))
     try:
         engine.start()
@@ -102,12 +106,12 @@ def concert_deployment(
     from concert_platform.deploy import StackOperator
     from concert_platform.e2e import describe_exception, ephemeral_password, teardown_environment
     from concert_platform.errors import UsageError
-    from concert_platform.naming import validate_environment
+    from concert_platform.naming import validate_target
     from concert_platform.ownership import claim_environment, new_run_id, run_tags
     from concert_platform.workflow import deploy_environment
 
     environment = pytestconfig.getoption("concert_environment") or f"it-{secrets.token_hex(3)}"
-    validate_environment(environment)
+    validate_target(concert_manifest, environment, concert_engine.region)
     run_id = new_run_id("pytest")
     try:  # an existing or protected environment is refused before anything changes
         ownership = claim_environment(
@@ -120,8 +124,10 @@ def concert_deployment(
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     keep = bool(pytestconfig.getoption("concert_keep"))
-    if keep and concert_engine.name == "embedded":
-        raise pytest.UsageError("--concert-keep: the embedded engine ends with the test session")
+    if keep and concert_engine.capabilities.ephemeral:
+        raise pytest.UsageError(
+            f"--concert-keep: the {concert_engine.name} engine ends with the test session"
+        )
     environ = dict(os.environ)
     environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
     started = time.monotonic()

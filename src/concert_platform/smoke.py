@@ -5,11 +5,11 @@
 - an ERROR log line reaches the error processor through the subscription filter and produces
   an alert on the right SNS topic.
 
-On the embedded engine API requests enter at the deployed REST API stage (concert_platform.
-api_gateway: routes, API keys, validators and integrations read back from the engine) and the
-functions run in their own isolated execution environments (concert_platform.local_invoke); on
-LocalStack and AWS through the deployed API Gateway stage (with the deployed API key) and
-Lambda Invoke.
+Where the engine's Lambda runs no code (the embedded engine), API requests enter at the deployed
+REST API stage (concert_platform.api_gateway: routes, API keys, validators and integrations read
+back from the engine) and the functions run in their own isolated execution environments
+(concert_platform.engines.local_lambda); elsewhere (LocalStack, AWS) through the deployed API
+Gateway stage (with the deployed API key) and Lambda Invoke.
 """
 
 from __future__ import annotations
@@ -29,12 +29,13 @@ from typing import Any
 from concert_platform.api_gateway import DeployedStage
 from concert_platform.deploy import StackOperator
 from concert_platform.engines.base import Engine
-from concert_platform.local_invoke import runtime_for
 from concert_platform.manifest import Manifest
 from concert_platform.packaging import default_cache_dir
 
-# Engines whose Redshift Data API runs SQL: there every data route must answer from the warehouse.
-WAREHOUSE_ENGINES = frozenset({"embedded", "aws"})
+
+def runtime_for(engine: Engine, cache_dir: Path) -> Any:
+    """The engine's local Lambda runtime (one per engine, closed with it)."""
+    return engine.function_runtime(cache_dir)
 
 
 @dataclass
@@ -116,7 +117,7 @@ class Platform:
             from botocore.exceptions import ClientError
 
             runtime = self.runtime
-            assert runtime is not None, "only the embedded engine serves its API in-process"
+            assert runtime is not None, "only an engine whose Lambda runs no code serves its API in-process"
             api_id, stage = self.out("compute", "ApiId"), self.out("compute", "ApiStageName")
             try:
                 self._stage = DeployedStage(self.engine, api_id, stage, runtime.invoke, runtime.routes)
@@ -158,10 +159,7 @@ class Platform:
         self, method: str, path: str, data: str | None, query: dict[str, str] | None, headers: dict[str, str]
     ) -> HttpResponse:
         api_id, stage = self.out("compute", "ApiId"), self.out("compute", "ApiStageName")
-        if self.engine.name == "localstack":
-            base = f"{self.engine.endpoint_url}/restapis/{api_id}/{stage}/_user_request_"
-        else:
-            base = self.out("compute", "ApiEndpointUrl")
+        base = self.engine.api_base_url(api_id, stage, self.out("compute", "ApiEndpointUrl"))
         url = base + path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
         request = urllib.request.Request(  # noqa: S310 - our own API endpoint, http(s) only
             url, data=data.encode() if data else None, method=method, headers=headers
@@ -207,7 +205,7 @@ def _api_checks(platform: Platform) -> list[Check]:
         return response.body
 
     def expect_warehouse(body: dict[str, Any], what: str) -> None:
-        if platform.engine.name not in WAREHOUSE_ENGINES:
+        if not platform.engine.capabilities.has_warehouse:
             return
         source = str(body.get("source"))
         assert "redshift" in source, (
@@ -572,7 +570,7 @@ def _warehouse_check(platform: Platform) -> Check:
 
 def _runtime_check(platform: Platform) -> Check:
     """Every deployed function's execution environment starts (its handler module imports)."""
-    from concert_platform.local_invoke import interpreter
+    from concert_platform.engines.local_lambda import interpreter
     from concert_platform.postdeploy import FUNCTION_OUTPUTS
 
     name = "every function's execution environment starts"
@@ -646,13 +644,12 @@ def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str,
             + _wiring_checks(platform)
             + [
                 _warehouse_check(platform)
-                if engine.name in WAREHOUSE_ENGINES
+                if engine.capabilities.has_warehouse
                 else Check(
                     "warehouse holds the schema and the sample rows",
                     True,
-                    f"skipped on {engine.name}: the warehouse is asserted only on engines known to run "
-                    "Redshift's Data API (embedded, aws; LocalStack's free tier has none), so the data "
-                    "routes' warehouse source is not asserted either",
+                    f"skipped on {engine.name}: its Redshift Data API does not run SQL (LocalStack's "
+                    "free tier has none), so the data routes' warehouse source is not asserted either",
                     skipped=True,
                 )
             ]

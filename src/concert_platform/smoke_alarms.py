@@ -154,9 +154,6 @@ def _drive(
     cause: Callable[[], str],
 ) -> Check:
     """Cause the fault, expect every alarm in ALARM with its alert delivered, then recover to OK."""
-    from concert_platform.engines.moto_ext.clock import CLOCK
-    from concert_platform.engines.moto_ext.cloudwatch import evaluate_alarms
-
     name = f"alarm flow: {what}"
     if not alarms:
         return Check(name, False, "no deployed alarm watches this metric")
@@ -174,7 +171,7 @@ def _drive(
     seen: dict[str, list[Any]] = {}
     with _subscribers(platform, topics) as queues:
         caused = cause()
-        evaluate_alarms()
+        platform.engine.evaluate_alarms()
         problems = []
         story = []
         for alarm in alarms:
@@ -185,7 +182,7 @@ def _drive(
         if problems:
             return Check(name, False, "; ".join(problems))
         wait = max(int(a.get("Period") or _math_period(a)) * int(a["EvaluationPeriods"]) for a in alarms)
-        CLOCK.advance(wait + 1)
+        platform.engine.advance_clock(wait + 1)
         for alarm in alarms:
             state = _state(platform, alarm["AlarmName"])
             if state != "OK":
@@ -204,10 +201,6 @@ def _math_period(alarm: dict[str, Any]) -> int:
 
 def error_burst_flow(platform: Platform) -> Check:
     """A burst of failed invocations of one function fires every alarm on its Errors metric."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-
-    from concert_platform.engines.moto_ext.lambda_runtime import run_function
-
     stack, output = BURST_FUNCTION
     function = platform.out(stack, output)
     alarms = _alarms(platform, lambda a: _watches(a, "AWS/Lambda", "Errors", ("FunctionName", function)))
@@ -231,13 +224,7 @@ def error_burst_flow(platform: Platform) -> Check:
             ) as pool:  # a burst (one environment serves them in turn)
                 outcomes = list(
                     pool.map(
-                        lambda _: run_function(
-                            function,
-                            event,
-                            DEFAULT_ACCOUNT_ID,
-                            platform.engine.region,
-                            source="smoke",
-                        ),
+                        lambda _: platform.engine.run_function_for_service(function, event, source="smoke"),
                         range(count),
                     )
                 )
@@ -313,11 +300,9 @@ def coverage_check(platform: Platform) -> Check:
                     f"{alarm['AlarmName']} watches {namespace} {metric['MetricName']}"
                     f"{' [' + dimensions + ']' if dimensions else ''}, which received no data"
                 )
-    from concert_platform.engines.moto_ext.logs import FILTER_ERRORS
-
     silent += [
         f"filter {e['filterName']} on {e['logGroup']} was never evaluated: {e['error']}"
-        for e in FILTER_ERRORS
+        for e in platform.engine.unevaluated_filters()
     ]
     if not judged:
         return Check(name, False, "no alarm watches a Lambda or custom metric: nothing was judged")
@@ -326,13 +311,13 @@ def coverage_check(platform: Platform) -> Check:
 
 def alarm_checks(platform: Platform, environment: str) -> list[Check]:
     checks = [contract_check(platform, environment)]
-    if platform.engine.name != "embedded":
+    if not platform.engine.capabilities.evaluates_alarms:
         checks.append(
             Check(
                 "alarm flows (error burst, data quality, metric coverage)",
                 True,
-                f"skipped on {platform.engine.name}: they advance the engine's clock, which only the "
-                "embedded engine has",
+                f"skipped on {platform.engine.name}: they advance the engine's clock, which only an "
+                "engine that evaluates its alarms on demand has (the embedded engine)",
                 skipped=True,
             )
         )

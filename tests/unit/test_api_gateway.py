@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from concert_platform.api_gateway import DeployedStage, WiringError
-from concert_platform.local_invoke import Invocation
+from concert_platform.engines.local_lambda import Invocation
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:items-fn"
 URI = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FUNCTION}/invocations"

@@ -14,8 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
-from concert_platform import local_invoke
-from concert_platform.local_invoke import LocalLambdaRuntime
+from concert_platform.engines import local_lambda as local_invoke
+from concert_platform.engines.embedded import EmbeddedEngine
+from concert_platform.engines.local_lambda import LocalLambdaRuntime
 from concert_platform.packaging import default_cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,13 +46,14 @@ def handler(event, context):
 """
 
 
-class MotoEngine:
+class MotoEngine(EmbeddedEngine):
     """moto in this process (mock_aws), as the embedded engine's backends are."""
 
     name = "embedded"
-    region = "us-east-1"
-    endpoint_url = None
     runs_function_code = False
+
+    def __init__(self) -> None:
+        super().__init__("us-east-1")
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]

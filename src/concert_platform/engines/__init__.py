@@ -1,15 +1,29 @@
 """Engines the tool deploys to: embedded (moto in-process), localstack, aws.
 
 Nothing outside this package knows which engine it runs on beyond an endpoint URL and the
-engine's capability list (resource types it cannot show back, each with a reason).
+engine's capabilities (`Engine.capabilities`; `unverifiable_types`: resource types it cannot
+show back, each with a reason). What the harness asks beyond AWS's APIs (the clock, alarm
+evaluation, the IAM ledger, the local Lambda runtime) is an `Engine` method, "not supported"
+unless the engine's capabilities say otherwise. This package imports nothing of the tool above
+it (docs/architecture.md, "Layers").
 """
 
 from __future__ import annotations
 
-from concert_platform.engines.base import Engine
+import os
+
+from concert_platform.engines.base import Capabilities, Engine
 from concert_platform.errors import UsageError
 
+#: every engine's name, in the order the parsers offer them (the first is the default)
 ENGINE_NAMES = ("embedded", "localstack", "aws")
+FALLBACK_REGION = "us-east-1"
+
+
+def default_region() -> str:
+    """The region when none is given: AWS_REGION, then AWS_DEFAULT_REGION (as the SDKs read them),
+    then us-east-1."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or FALLBACK_REGION
 
 
 def create_engine(name: str, region: str, endpoint_url: str | None = None) -> Engine:
@@ -28,4 +42,4 @@ def create_engine(name: str, region: str, endpoint_url: str | None = None) -> En
     raise UsageError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINE_NAMES)}")
 
 
-__all__ = ["ENGINE_NAMES", "Engine", "create_engine"]
+__all__ = ["ENGINE_NAMES", "Capabilities", "Engine", "create_engine", "default_region"]

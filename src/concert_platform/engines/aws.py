@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from concert_platform.engines.base import Engine
+from concert_platform.engines.base import Capabilities, Engine
 from concert_platform.errors import UsageError
 
 
 class AwsEngine(Engine):
     name = "aws"
+    capabilities = Capabilities(
+        has_warehouse=True,
+        poll_seconds=5.0,
+        # Redshift Serverless is not offered in every region
+        optional_services=frozenset({"redshift-serverless"}),
+    )
 
     def start(self) -> None:
         super().start()

@@ -1,31 +1,93 @@
-"""What every engine offers: boto3 clients for one region and endpoint, and a capability list."""
+"""What every engine offers: boto3 clients for one region and endpoint, its capabilities, and the
+few things the harness asks of an engine beyond AWS's own APIs (each "not supported" by default).
+
+The harness decides by `engine.capabilities`, never by `engine.name`: a new engine (or LocalStack
+with this project's extension) declares what it can do and every flow follows.
+"""
 
 from __future__ import annotations
 
 import socket
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
 
-from concert_platform.errors import UsageError
+from concert_platform.errors import ConcertPlatformError, UsageError
+
+if TYPE_CHECKING:
+    from concert_platform.engines.local_lambda import LocalLambdaRuntime
 
 _CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What differs between engines, as the harness asks it (defaults: real AWS's answers where
+    they are about AWS, "no" where they are about an emulator's extras)."""
+
+    #: Lambda runs the functions' code; False (moto without Docker): the engine's local Lambda
+    #: runtime runs them (`function_runtime`) and the API stage is served in this process
+    runs_function_code: bool = True
+    #: the Redshift Data API runs SQL, so the warehouse and the data routes' warehouse source are
+    #: asserted (LocalStack's free tier has no Redshift Data API)
+    has_warehouse: bool = False
+    #: the engine's clock can be advanced and its CloudWatch evaluates alarms on demand
+    #: (`advance_clock`, `evaluate_alarms`): the smoke run's alarm flows
+    evaluates_alarms: bool = False
+    #: calls signed with a function's role keys are authorised against the role and every
+    #: decision recorded (`authorise_role_session`, `iam_ledger`, `unused_grants`)
+    iam_ledger: bool = False
+    #: the engine's services run in this process (its Lambda code is read, its invocations
+    #: recorded, its functions run for its own services, without a network round trip)
+    in_process_runtime: bool = False
+    #: lives only as long as this process: nothing deployed on it outlives the run (`--keep` is refused)
+    ephemeral: bool = False
+    #: seconds between CloudFormation status polls
+    poll_seconds: float = 0.05
+    #: services this engine may not offer (an edition or region without them): a leftover kind of
+    #: theirs that cannot be listed is left to verification, not reported as unlistable
+    optional_services: frozenset[str] = field(default_factory=frozenset)
+
+
+#: what an engine that reports nothing more about itself can do (real AWS, in short)
+DEFAULT_CAPABILITIES = Capabilities()
+#: capability names an external endpoint may declare in its health document's "capabilities" list
+#: (the served embedded engine does; LocalStack with this project's extension can)
+DECLARABLE_CAPABILITIES = ("has_warehouse",)
+
+
+class EngineLacksCapability(ConcertPlatformError):
+    """The harness asked an engine for something its capabilities say it cannot do."""
+
+
+class IamLedger(Protocol):
+    """An engine's record of the calls made with functions' role keys (`Capabilities.iam_ledger`)."""
+
+    def denied(self) -> list[Any]: ...
+
+    def used(self, role_arn: str) -> set[tuple[str, str]]: ...
+
+
+class DeployedCode(Protocol):
+    """The bytes the engine's Lambda holds for a function's code package and a layer version."""
+
+    def deployed_package(self, account_id: str, region_name: str, function_name: str) -> bytes: ...
+
+    def deployed_layer(self, account_id: str, region_name: str, layer_version_arn: str) -> bytes: ...
 
 
 class Engine:
     name = "engine"
     #: resource type -> why this engine cannot show such a resource back (verification exemptions)
     unverifiable_types: ClassVar[Mapping[str, str]] = {}
-    #: False where Lambda cannot run code (moto without Docker): the smoke run calls handlers in-process
-    runs_function_code: bool = True
-    #: False where the engine's resources die with the process (embedded): nothing is recorded
-    #: for a later command, which would find a fresh, empty engine
-    keeps_state_between_runs: bool = True
+    capabilities: Capabilities = DEFAULT_CAPABILITIES
 
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self.region = region
@@ -68,7 +130,73 @@ class Engine:
             require_reachable(self.endpoint_url)
 
     def stop(self) -> None:
+        from concert_platform.engines.local_lambda import close_runtime
+
+        close_runtime(self)  # a local Lambda runtime lives as long as its engine
         self._clients.clear()
+
+    @property
+    def runs_function_code(self) -> bool:
+        return self.capabilities.runs_function_code
+
+    # ---- what the harness asks beyond AWS's APIs (not supported unless a capability says so) ----
+    def _lacks(self, what: str) -> EngineLacksCapability:
+        return EngineLacksCapability(f"the {self.name} engine cannot {what}")
+
+    def api_base_url(self, api_id: str, stage: str, deployed_url: str) -> str:
+        """Where the deployed REST API stage answers (default: the stack's own invoke URL)."""
+        del api_id, stage
+        return deployed_url
+
+    def function_runtime(self, cache_dir: Path | None = None) -> LocalLambdaRuntime:
+        """The engine's one local Lambda runtime (where `runs_function_code` is False), shared by
+        the smoke run and the functions the engine's own services invoke; closed with the engine.
+        `cache_dir` holds the layers' distributions built for this interpreter."""
+        if self.capabilities.runs_function_code:
+            raise self._lacks("run functions locally: its Lambda runs their code")
+        from concert_platform.engines.local_lambda import runtime_for
+
+        return runtime_for(self, cache_dir)
+
+    def deployed_code(self) -> DeployedCode:
+        """The function packages and layers the engine's Lambda holds, for the local runtime."""
+        raise self._lacks("hand out its functions' deployed code")
+
+    def record_invocation(
+        self, function: str, log_lines: list[str], duration_ms: float, error: str | None
+    ) -> None:
+        """Lambda's logs and metrics of a local invocation (an engine whose Lambda runs code records its own)."""
+        del function, log_lines, duration_ms, error
+
+    def run_function_for_service(self, function: str, event: dict[str, Any], source: str) -> dict[str, Any]:
+        """Invoke a function as one of the engine's services would; returns Lambda's payload or
+        `{"errorType", "errorMessage"}`."""
+        raise self._lacks(f"invoke {function} for {source}")
+
+    def advance_clock(self, seconds: float) -> None:
+        raise self._lacks("advance its clock")
+
+    def evaluate_alarms(self) -> None:
+        raise self._lacks("evaluate its alarms on demand")
+
+    def unevaluated_filters(self) -> list[dict[str, Any]]:
+        """Metric and subscription filters whose pattern the engine could not evaluate
+        (`{"filterName", "logGroup", "error"}`); an engine that reports none has none to report."""
+        return []
+
+    def authorise_role_session(
+        self, access_key_id: str, function: str, role_arn: str, assumed_role_arn: str
+    ) -> None:
+        """Authorise every call signed with these assumed-role keys against the role, recorded in
+        the ledger (`Capabilities.iam_ledger`); elsewhere the engine's own IAM decides, unrecorded."""
+        del access_key_id, function, role_arn, assumed_role_arn
+
+    def iam_ledger(self) -> IamLedger:
+        raise self._lacks("record IAM decisions")
+
+    def unused_grants(self, role_arn: str, used_actions: set[str]) -> list[str]:
+        """The Action patterns of the role's Allow statements that none of `used_actions` matches."""
+        raise self._lacks("read IAM grants")
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "region": self.region, "endpoint_url": self.endpoint_url}

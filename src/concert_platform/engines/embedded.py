@@ -3,28 +3,42 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import boto3
 
-from concert_platform.engines.base import Engine
+from concert_platform.engines.base import Capabilities, DeployedCode, Engine, IamLedger
 from concert_platform.errors import ConcertPlatformError, UsageError
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
 
+    from concert_platform.engines.moto_ext.access_control import Ledger
+
+EMBEDDED_CAPABILITIES = Capabilities(
+    runs_function_code=False,
+    has_warehouse=True,
+    evaluates_alarms=True,
+    iam_ledger=True,
+    in_process_runtime=True,
+    ephemeral=True,
+)
+#: `concert-platform engine serve` seen from another process (reached as an external endpoint):
+#: its functions run here, in the caller's local runtime; its clock and IAM ledger stay in the
+#: serving process. Its warehouse is declared by its health document (DECLARABLE_CAPABILITIES).
+SERVED_CAPABILITIES = Capabilities(runs_function_code=False)
+
 
 class EmbeddedEngine(Engine):
     name = "embedded"
     unverifiable_types: ClassVar[dict[str, str]] = {}
-    runs_function_code = False
-    keeps_state_between_runs = False
+    capabilities = EMBEDDED_CAPABILITIES
 
     def __init__(self, region: str) -> None:
         super().__init__(region, endpoint_url=None)
         self._server: ThreadedMotoServer | None = None
+        self._ledger: Ledger | None = None
 
     def _make_session(self) -> boto3.session.Session:
         return boto3.session.Session(
@@ -84,17 +98,85 @@ class EmbeddedEngine(Engine):
 
     def stop(self) -> None:
         from concert_platform.engines.moto_ext import lambda_runtime
-        from concert_platform.local_invoke import close_runtime
 
         lambda_runtime.unbind(self)
-        close_runtime(self)
-        super().stop()
+        super().stop()  # closes the local Lambda runtime
         if self._server is not None:
             self._server.stop()
             self._server = None
             from concert_platform.engines.moto_ext.redshift_data import close_databases
 
             close_databases()  # the warehouse's databases live as long as the engine
+
+    # ---- what the harness asks beyond AWS's APIs ------------------------------------------------
+    def deployed_code(self) -> DeployedCode:
+        from concert_platform.engines.moto_ext import awslambda
+
+        return awslambda  # the engine's Lambda backend is in this process
+
+    def record_invocation(
+        self, function: str, log_lines: list[str], duration_ms: float, error: str | None
+    ) -> None:
+        from concert_platform.engines.moto_ext.lambda_telemetry import record_invocation
+
+        record_invocation(self, function, log_lines, duration_ms, error)
+
+    def run_function_for_service(self, function: str, event: dict[str, Any], source: str) -> dict[str, Any]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        from concert_platform.engines.moto_ext.lambda_runtime import run_function
+
+        return run_function(function, event, DEFAULT_ACCOUNT_ID, self.region, source=source)
+
+    def advance_clock(self, seconds: float) -> None:
+        from concert_platform.engines.moto_ext.clock import CLOCK
+
+        CLOCK.advance(seconds)
+
+    def evaluate_alarms(self) -> None:
+        from concert_platform.engines.moto_ext.cloudwatch import evaluate_alarms
+
+        evaluate_alarms()
+
+    def unevaluated_filters(self) -> list[dict[str, Any]]:
+        from concert_platform.engines.moto_ext.logs import FILTER_ERRORS
+
+        return list(FILTER_ERRORS)
+
+    def authorise_role_session(
+        self, access_key_id: str, function: str, role_arn: str, assumed_role_arn: str
+    ) -> None:
+        from concert_platform.engines.moto_ext.access_control import Session, enforce_session
+
+        enforce_session(access_key_id, Session(function, role_arn, assumed_role_arn, self._iam_ledger()))
+
+    def _iam_ledger(self) -> Ledger:
+        if self._ledger is None:
+            from concert_platform.engines.moto_ext.access_control import Ledger
+
+            self._ledger = Ledger()
+        return self._ledger
+
+    def iam_ledger(self) -> IamLedger:
+        return self._iam_ledger()
+
+    def unused_grants(self, role_arn: str, used_actions: set[str]) -> list[str]:
+        from concert_platform.engines.moto_ext.access_control import action_matches, identity_policies_of
+
+        account, partition = role_arn.split(":")[4], role_arn.split(":")[1]
+        granted: list[str] = []
+        for document in identity_policies_of(role_arn.rsplit("/", 1)[-1], account, partition):
+            statements = document.get("Statement", [])
+            for statement in statements if isinstance(statements, list) else [statements]:
+                if statement.get("Effect") != "Allow" or "Action" not in statement:
+                    continue
+                value = statement["Action"]
+                granted += value if isinstance(value, list) else [value]
+        return [
+            pattern
+            for pattern in sorted(set(granted), key=str.lower)
+            if not any(action_matches(pattern, action) for action in used_actions)
+        ]
 
 
 def _dispatch_in_process(request: Any, **_kwargs: Any) -> Any:
@@ -137,7 +219,8 @@ SERVED_SERVICES = (
 
 
 def health_document() -> dict[str, object]:
-    """What the health routes answer (LocalStack's shape, so its tools' readiness checks work)."""
+    """What the health routes answer (LocalStack's shape, so its tools' readiness checks work),
+    with the capabilities a caller in another process can rely on (DECLARABLE_CAPABILITIES)."""
     from moto import __version__ as moto_version
 
     return {
@@ -145,6 +228,7 @@ def health_document() -> dict[str, object]:
         "engine": "embedded",
         "edition": "concert-platform embedded (moto " + moto_version + ")",
         "services": dict.fromkeys(SERVED_SERVICES, "running"),
+        "capabilities": ["has_warehouse"],  # its Redshift Data API runs SQL (moto_ext.redshift_data)
     }
 
 
@@ -171,6 +255,36 @@ class _WithHealthRoute:
 #: runtime in another process (the tool's smoke run against `engine serve`): moto's GetFunction
 #: answers a location nothing can download from
 PACKAGE_PATHS = ("/_concert/lambda/package", "/_concert/lambda/layer")
+
+
+class ServedCode:
+    """The deployed bytes from `concert-platform engine serve` in another process (its package
+    routes), where moto's GetFunction answers a location nothing can download from."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint.rstrip("/")
+
+    def _get(self, route: str, **query: str) -> bytes:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        url = f"{self.endpoint}/_concert/lambda/{route}?{urllib.parse.urlencode(query)}"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the engine's own endpoint
+                return bytes(response.read())
+        except urllib.error.HTTPError as exc:
+            raise LookupError(
+                f"the engine at {self.endpoint} has no {route}: {exc.read().decode()[:300]}"
+            ) from exc
+        except urllib.error.URLError as exc:
+            raise OSError(f"the engine at {self.endpoint} cannot serve deployed code: {exc.reason}") from exc
+
+    def deployed_package(self, account_id: str, region_name: str, function_name: str) -> bytes:
+        return self._get("package", account=account_id, region=region_name, function=function_name)
+
+    def deployed_layer(self, account_id: str, region_name: str, layer_version_arn: str) -> bytes:
+        return self._get("layer", account=account_id, region=region_name, arn=layer_version_arn)
 
 
 def _answer(start_response: Any, status: str, content_type: str, body: bytes) -> list[bytes]:
@@ -208,8 +322,8 @@ def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
     from werkzeug.serving import make_server
 
     from concert_platform.engines import moto_ext
+    from concert_platform.engines.local_lambda import close_runtime
     from concert_platform.engines.moto_ext import access_control, lambda_runtime
-    from concert_platform.local_invoke import close_runtime
 
     moto_ext.register()
     access_control.install()
@@ -233,7 +347,9 @@ def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     # functions the served engine's own services invoke (subscription filters, SNS) run here
-    served = EmbeddedEngine(os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    from concert_platform.engines import default_region
+
+    served = EmbeddedEngine(default_region())
     reachable = "127.0.0.1" if str(bound_host) in ("0.0.0.0", "::") else str(bound_host)  # noqa: S104
     served.endpoint_url = f"http://{reachable}:{bound_port}"
     lambda_runtime.bind(served)

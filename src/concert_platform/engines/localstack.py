@@ -9,6 +9,7 @@ a service it does not map (Redshift Serverless) gets a plain boto3 client on the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, ClassVar
 from urllib.parse import urlparse
@@ -17,7 +18,13 @@ import boto3
 from localstack_client import config as localstack_config
 from localstack_client import session as localstack_session
 
-from concert_platform.engines.base import _CLIENT_CONFIG, Engine
+from concert_platform.engines.base import (
+    _CLIENT_CONFIG,
+    DECLARABLE_CAPABILITIES,
+    Capabilities,
+    DeployedCode,
+    Engine,
+)
 from concert_platform.errors import UsageError
 
 DEFAULT_ENDPOINT = "http://localhost:4566"
@@ -31,8 +38,13 @@ def resolve_endpoint(explicit: str | None = None) -> str:
     return os.environ.get("LOCALSTACK_ENDPOINT") or DEFAULT_ENDPOINT
 
 
+#: LocalStack's community edition: no Redshift Data API that runs SQL, no Redshift Serverless
+LOCALSTACK_CAPABILITIES = Capabilities(optional_services=frozenset({"redshift-serverless"}))
+
+
 class LocalStackEngine(Engine):
     name = "localstack"
+    capabilities = LOCALSTACK_CAPABILITIES
     # LocalStack's free tier has no Redshift Serverless provider (a Pro feature).
     unverifiable_types: ClassVar[dict[str, str]] = {
         "AWS::RedshiftServerless::Namespace": "LocalStack community has no Redshift Serverless API",
@@ -79,24 +91,52 @@ class LocalStackEngine(Engine):
     def start(self) -> None:
         super().start()
         self.localstack_session()  # a conflicting setting is a usage error before anything runs
-        self.served_embedded = _is_served_embedded(self.endpoint_url or DEFAULT_ENDPOINT)
+        health = _concert_health(self.endpoint_url or DEFAULT_ENDPOINT)
+        self.served_embedded = health.get("engine") == "embedded"
         if self.served_embedded:
+            from concert_platform.engines.embedded import SERVED_CAPABILITIES
+
             # `concert-platform engine serve`: every type is emulated, Lambda runs no code
             self.unverifiable_types = {}  # type: ignore[misc]
-            self.runs_function_code = False
+            self.capabilities = SERVED_CAPABILITIES
+        self.capabilities = declared_capabilities(self.capabilities, health)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "served_embedded": getattr(self, "served_embedded", False)}
 
+    def api_base_url(self, api_id: str, stage: str, deployed_url: str) -> str:
+        # LocalStack serves a REST API stage under its own endpoint, not at the stack's invoke URL
+        return f"{self.endpoint_url}/restapis/{api_id}/{stage}/_user_request_"
 
-def _is_served_embedded(endpoint: str) -> bool:
-    """True when the endpoint is `concert-platform engine serve` (its health route says so)."""
+    def deployed_code(self) -> DeployedCode:
+        if not self.served_embedded:
+            return super().deployed_code()
+        from concert_platform.engines.embedded import ServedCode
+
+        return ServedCode(str(self.endpoint_url))
+
+
+def declared_capabilities(capabilities: Capabilities, health: dict[str, Any]) -> Capabilities:
+    """`capabilities` plus what the endpoint's health document declares in its "capabilities"
+    list (only DECLARABLE_CAPABILITIES count): how the served embedded engine, or LocalStack with
+    this project's extension (a Redshift Data API on DuckDB), says its warehouse runs SQL."""
+    declared = health.get("capabilities")
+    names = (
+        [name for name in declared if name in DECLARABLE_CAPABILITIES] if isinstance(declared, list) else []
+    )
+    flags: dict[str, Any] = dict.fromkeys(names, True)
+    return dataclasses.replace(capabilities, **flags) if flags else capabilities
+
+
+def _concert_health(endpoint: str) -> dict[str, Any]:
+    """The endpoint's `/_concert/health` document ({} where it has none: plain LocalStack)."""
     import json
     import urllib.error
     import urllib.request
 
     try:
         with urllib.request.urlopen(f"{endpoint.rstrip('/')}/_concert/health", timeout=3) as response:  # noqa: S310 - http(s) checked by require_reachable
-            return bool(json.loads(response.read()).get("engine") == "embedded")
+            document = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
-        return False
+        return {}
+    return document if isinstance(document, dict) else {}

@@ -79,7 +79,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::Logs::MetricFilter": "produces metric data; space-delimited patterns are not evaluated",
         "AWS::Logs::SubscriptionFilter": "delivers matching events to Lambda destinations; Kinesis and Firehose as moto does",
         "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
-        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (local_invoke runs each function in its own isolated worker; memory checked after each invocation, not while it runs)",
+        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (engines.local_lambda runs each function in its own isolated worker; memory checked after each invocation, not while it runs)",
     },
 }
 

@@ -2,7 +2,7 @@
 of a log subscription filter, the lambda subscriber of an SNS topic.
 
 moto would run such a function in Docker (none here). Instead it runs in the engine's local
-Lambda runtime (concert_platform.local_invoke.runtime_for): the deployed code and layers, the
+Lambda runtime (concert_platform.engines.local_lambda, `engine.function_runtime()`): the deployed code and layers, the
 function's own execution environment, role, Timeout and memory size. The invocation is recorded
 like any other (logs, Lambda metrics: moto_ext.lambda_telemetry).
 
@@ -39,15 +39,13 @@ def run_function(
     function_ref: str, event: dict[str, Any], account_id: str, region: str, source: str, **details: Any
 ) -> dict[str, Any]:
     """Invoke a deployed function for an engine service; the outcome is kept in DELIVERIES."""
-    from concert_platform.local_invoke import runtime_for
-
     record: dict[str, Any] = {"source": source, "function": function_ref, **details}
     if _engine is None:
         record.update(ok=False, error="no embedded engine is running to invoke the function")
         DELIVERIES.append(record)
         return {"errorType": "EngineNotBound", "errorMessage": record["error"]}
     try:
-        invocation = runtime_for(_engine).invoke(function_ref, event)
+        invocation = _engine.function_runtime().invoke(function_ref, event)
         outcome: dict[str, Any] = (
             {"result": invocation.result}
             if invocation.ok

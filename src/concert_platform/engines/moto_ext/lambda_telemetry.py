@@ -1,7 +1,7 @@
 """What Lambda records for every invocation, on the embedded engine.
 
 `record_invocation` is called once per invocation by whoever ran the function
-(concert_platform.local_invoke). Like Lambda it
+(concert_platform.engines.local_lambda). Like Lambda it
 
 - writes the function's log lines, between START/END/REPORT lines, to the function's log group
   (created if missing, as Lambda does), where metric filters and subscription filters act on

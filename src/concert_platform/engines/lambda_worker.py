@@ -1,4 +1,4 @@
-"""The execution environment's side of concert_platform.local_invoke: one function, one process.
+"""The execution environment's side of concert_platform.engines.local_lambda: one function, one process.
 
 Run as a file with `python -I -S lambda_worker.py` (no site-packages, no PYTHONPATH, no user
 site), so it imports only the standard library until the parent tells it the function's paths

@@ -1,11 +1,13 @@
-"""Run deployed Lambda functions locally, the way Lambda runs them, against the embedded engine.
+"""Run deployed Lambda functions locally, the way Lambda runs them, against an engine whose Lambda
+cannot run code (`Capabilities.runs_function_code` False; reached through `engine.function_runtime()`).
 
 moto cannot run Lambda code without Docker. `LocalLambdaRuntime` is the embedded engine's
 execution environment instead:
 
 - the function's configuration is read back from the engine (handler, environment, timeout,
-  memory size, layers) and its code package and layers are the bytes Lambda holds for them;
-- one worker process per function (`python -I -S concert_platform/lambda_worker.py`: no
+  memory size, layers) and its code package and layers are the bytes Lambda holds for them
+  (`engine.deployed_code()`);
+- one worker process per function (`python -I -S concert_platform/engines/lambda_worker.py`: no
   site-packages, no PYTHONPATH), started on the first invocation (the cold start, timed), kept
   with its module state for later invocations, replaced after a timeout or a crash;
 - the worker's import path is what Lambda's would be: the code package (/var/task), the layers
@@ -45,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from concert_platform.engines.function_roles import function_credentials
 from concert_platform.packaging import (
     LOCAL_PYTHON,
     default_cache_dir,
@@ -59,22 +62,13 @@ _PROTOCOL_GRACE_SECONDS = 0.2
 INIT_SECONDS = 10.0
 
 
-def function_credentials(engine: Any, function_config: dict[str, Any]) -> dict[str, str]:
-    """The credentials the function's process signs its AWS calls with (environment variables):
-    its execution role's, from STS AssumeRole on the engine; on the embedded engine every call
-    made with them is authorised against that role (concert_platform.execution_roles)."""
-    from concert_platform.execution_roles import function_credentials as role_credentials
-
-    return role_credentials(engine, function_config)
-
-
 _RUNTIMES: weakref.WeakKeyDictionary[Any, LocalLambdaRuntime] = weakref.WeakKeyDictionary()
 
 
 def runtime_for(engine: Any, cache_dir: Path | None = None) -> LocalLambdaRuntime:
     """The engine's one Lambda runtime, shared by the smoke run and the functions the engine's own
     services invoke (subscription filters, SNS), so each function keeps one warm environment as in
-    Lambda. It lives until `close_runtime(engine)` (the embedded engine calls it when it stops)."""
+    Lambda. It lives until `close_runtime(engine)` (every engine calls it when it stops)."""
     runtime = _RUNTIMES.get(engine)
     if runtime is None:
         if cache_dir is None:
@@ -232,7 +226,7 @@ class FunctionStats:
 
 
 class LocalLambdaRuntime:
-    """Runs the embedded engine's deployed functions (see the module docstring)."""
+    """Runs the deployed functions of an engine whose Lambda runs no code (see the module docstring)."""
 
     def __init__(self, engine: Any, cache_dir: Path) -> None:
         self.engine = engine
@@ -247,13 +241,6 @@ class LocalLambdaRuntime:
         atexit.register(self.close)
 
     # ---- preparing a function ------------------------------------------------------------------
-    def _packages(self) -> Any:
-        if self.engine.name == "embedded":  # the engine's Lambda backend is in this process
-            from concert_platform.engines.moto_ext import awslambda
-
-            return awslambda
-        return _ServedPackages(str(self.engine.endpoint_url))
-
     def _refuse_if_closed(self) -> None:
         if self._closed:
             raise RuntimeError("the Lambda runtime is closed (its engine stopped)")
@@ -287,7 +274,7 @@ class LocalLambdaRuntime:
     def _prepare(self, config: dict[str, Any], revision: str) -> FunctionEnvironment:
         name, arn = config["FunctionName"], config["FunctionArn"]
         account = arn.split(":")[4]
-        packages = self._packages()
+        packages = self.engine.deployed_code()
         root = self._root / name / revision
         task_root = root / "task"
         _extract(packages.deployed_package(account, self.engine.region, name), task_root)
@@ -422,13 +409,9 @@ class LocalLambdaRuntime:
             lock = self._locks.setdefault(function.name, threading.Lock())
         with lock:  # one environment serves one invocation at a time
             outcome = self._invoke(function, event)
-        if self.engine.name == "embedded":  # Lambda's logs and metrics for this invocation
-            from concert_platform.engines.moto_ext.lambda_telemetry import record_invocation
-
-            error = None if outcome.ok else f"{outcome.error_type}: {outcome.error_message}"
-            record_invocation(
-                self.engine, function.name, outcome.logs.splitlines(), outcome.seconds * 1000, error
-            )
+        # Lambda's logs and metrics for this invocation, where the engine keeps them
+        error = None if outcome.ok else f"{outcome.error_type}: {outcome.error_message}"
+        self.engine.record_invocation(function.name, outcome.logs.splitlines(), outcome.seconds * 1000, error)
         return outcome
 
     def _invoke(self, function: FunctionEnvironment, event: dict[str, Any]) -> Invocation:
@@ -591,36 +574,6 @@ class LocalLambdaRuntime:
             worker.stop()
         self._workers.clear()
         shutil.rmtree(self._root, ignore_errors=True)
-
-
-class _ServedPackages:
-    """The deployed bytes from `concert-platform engine serve` in another process (its package
-    routes), where moto's GetFunction answers a location nothing can download from."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint.rstrip("/")
-
-    def _get(self, route: str, **query: str) -> bytes:
-        import urllib.error
-        import urllib.parse
-        import urllib.request
-
-        url = f"{self.endpoint}/_concert/lambda/{route}?{urllib.parse.urlencode(query)}"
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the engine's own endpoint
-                return bytes(response.read())
-        except urllib.error.HTTPError as exc:
-            raise LookupError(
-                f"the engine at {self.endpoint} has no {route}: {exc.read().decode()[:300]}"
-            ) from exc
-        except urllib.error.URLError as exc:
-            raise OSError(f"the engine at {self.endpoint} cannot serve deployed code: {exc.reason}") from exc
-
-    def deployed_package(self, account_id: str, region_name: str, function_name: str) -> bytes:
-        return self._get("package", account=account_id, region=region_name, function=function_name)
-
-    def deployed_layer(self, account_id: str, region_name: str, layer_version_arn: str) -> bytes:
-        return self._get("layer", account=account_id, region=region_name, arn=layer_version_arn)
 
 
 def _revision(config: dict[str, Any]) -> str:
