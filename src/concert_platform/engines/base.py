@@ -44,9 +44,6 @@ class Capabilities:
     #: calls signed with a function's role keys are authorised against the role and every
     #: decision recorded (`authorise_role_session`, `iam_ledger`, `unused_grants`)
     iam_ledger: bool = False
-    #: the engine's services run in this process (its Lambda code is read, its invocations
-    #: recorded, its functions run for its own services, without a network round trip)
-    in_process_runtime: bool = False
     #: lives only as long as this process: nothing deployed on it outlives the run (`--keep` is refused)
     ephemeral: bool = False
     #: seconds between CloudFormation status polls

@@ -21,7 +21,6 @@ EMBEDDED_CAPABILITIES = Capabilities(
     has_warehouse=True,
     evaluates_alarms=True,
     iam_ledger=True,
-    in_process_runtime=True,
     ephemeral=True,
 )
 #: `concert-platform engine serve` seen from another process (reached as an external endpoint):
