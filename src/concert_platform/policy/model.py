@@ -103,3 +103,34 @@ class Check:
 
     def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
         raise NotImplementedError
+
+
+#: PropertyCheck.expected for "present and not empty", whatever the value
+PRESENT: Any = object()
+
+
+class PropertyCheck(Check):
+    """A check of one property of one resource type, as checkov's BaseResourceValueCheck: the
+    subclass says which type, which property path, what value it must have (or PRESENT), and the
+    finding's text (`{where}` marks where the branch of a condition is named)."""
+
+    resource_type: ClassVar[str] = ""
+    path: ClassVar[tuple[str, ...]] = ()
+    expected: ClassVar[Any] = PRESENT
+    message: ClassVar[str] = ""
+
+    def scan(self, templates: list[Template]) -> Iterator[tuple[Template, str, str]]:
+        for template in templates:
+            values = template.values
+            for lid, resource in template.resources(self.resource_type):
+                for branch in values.get(template.properties(resource), *self.path):
+                    if self.fails(values, branch.value):
+                        yield template, lid, self.message.format(where=branch.where())
+
+    def fails(self, values: Any, value: Any) -> bool:
+        from concert_platform.policy.cfn import MISSING, UNKNOWN
+
+        if self.expected is PRESENT:
+            return value is MISSING or value in ("", None)
+        resolved = values.resolve(value)
+        return resolved is not UNKNOWN and resolved != self.expected
