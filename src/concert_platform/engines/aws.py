@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from concert_platform.engines.base import Engine
@@ -10,6 +12,10 @@ from concert_platform.errors import UsageError
 
 class AwsEngine(Engine):
     name = "aws"
+    canary_exemptions: ClassVar[dict[str, str]] = {
+        "sql": "a throwaway Redshift Serverless workgroup takes minutes to create and is billed "
+        "while it exists; the warehouse canary is not run on AWS",
+    }
 
     def start(self) -> None:
         super().start()

@@ -39,6 +39,13 @@ class LocalStackEngine(Engine):
         "AWS::RedshiftServerless::Workgroup": "LocalStack community has no Redshift Serverless API",
     }
 
+    canary_exemptions: ClassVar[dict[str, str]] = {
+        "iam": "LocalStack community does not enforce IAM (ENFORCE_IAM is a Pro feature); the "
+        "report's iam section says enforced: false",
+        "kms": "LocalStack community does not enforce KMS key policies (ENFORCE_IAM is a Pro feature)",
+        "sql": "LocalStack community has no Redshift Data API",
+    }
+
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         super().__init__(region, resolve_endpoint(endpoint_url))
         self._localstack: localstack_session.Session | None = None
@@ -84,9 +91,20 @@ class LocalStackEngine(Engine):
             # `concert-platform engine serve`: every type is emulated, Lambda runs no code
             self.unverifiable_types = {}  # type: ignore[misc]
             self.runs_function_code = False
+            self.canary_exemptions = SERVED_CANARY_EXEMPTIONS  # type: ignore[misc]
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "served_embedded": getattr(self, "served_embedded", False)}
+
+
+#: what `engine serve`, in another process, cannot be held to from this one
+SERVED_CANARY_EXEMPTIONS = {
+    "iam": "the served engine enforces IAM for the sessions registered in its own process, not for "
+    "this tool's (the report's iam section says enforced: false)",
+    "kms": "the served engine enforces KMS key policies for the sessions registered in its own "
+    "process, not for this tool's",
+    "alarm": "the served engine evaluates alarms when its own clock moves; this tool cannot ask it to",
+}
 
 
 def _is_served_embedded(endpoint: str) -> bool:
