@@ -198,3 +198,24 @@ def test_reports_carry_a_line_per_canary_and_keep_canary_denials_apart() -> None
     assert summary_lines(report["iam"])[0] == (
         "iam: 0 denied, 0 granted actions unused (1 engine-canary calls denied as expected, not counted)"
     )
+
+
+def test_each_engine_names_only_guarantees_a_canary_proves_and_the_embedded_engine_none() -> None:
+    from concert_platform.engines.aws import AwsEngine
+    from concert_platform.engines.localstack import SERVED_CANARY_EXEMPTIONS, LocalStackEngine
+
+    assert EmbeddedEngine.canary_exemptions == {}
+    for exemptions in (
+        AwsEngine.canary_exemptions,
+        LocalStackEngine.canary_exemptions,
+        SERVED_CANARY_EXEMPTIONS,
+    ):
+        assert set(exemptions) <= set(GUARANTEES)
+        assert all(reason.strip() for reason in exemptions.values())
+    # LocalStack community has no Data API; `engine serve` in another process cannot be asked to
+    # evaluate its alarms; no engine may skip the stack-deletion canary
+    assert "sql" in LocalStackEngine.canary_exemptions and "alarm" in SERVED_CANARY_EXEMPTIONS
+    assert not any(
+        "teardown" in e
+        for e in (AwsEngine.canary_exemptions, LocalStackEngine.canary_exemptions, SERVED_CANARY_EXEMPTIONS)
+    )
