@@ -705,6 +705,15 @@ def summary_line(section: dict[str, Any] | None) -> str | None:
     return f"canaries: {section['passed']} passed, {section['failed']} failed{skipped}"
 
 
+def console_lines(section: dict[str, Any] | None) -> list[str]:
+    """One line per canary under the summary line (rich markup): what it proved, or why not."""
+    words = {PASS: "[green]pass[/green]", FAIL: "[red]FAIL[/red]", SKIP: "[yellow]skipped[/yellow]"}
+    return [
+        f"  {words[r['status']]} {r['name']}" + ("" if r["status"] == PASS else f": {r['detail']}")
+        for r in (section or {}).get("results", [])
+    ]
+
+
 def markdown_lines(section: dict[str, Any] | None) -> list[str]:
     if not section or not section.get("ran"):
         return []

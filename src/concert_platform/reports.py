@@ -235,8 +235,8 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
     canary_line = canaries.summary_line(report.get("canaries"))
     if canary_line:
         console.print(canary_line)
-    for row in (r for r in report.get("canaries", {}).get("results", []) if r["status"] == canaries.SKIP):
-        console.print(f"  [yellow]skipped[/yellow] canary {row['name']}: {row['detail']}", soft_wrap=True)
+    for line in canaries.console_lines(report.get("canaries")):
+        console.print(line, soft_wrap=True)
     smoke = report["smoke"]
     skipped = f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""
     console.print(f"smoke: {smoke['passed']} passed, {smoke['failed']} failed{skipped}")

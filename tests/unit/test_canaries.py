@@ -189,6 +189,11 @@ def test_reports_carry_a_line_per_canary_and_keep_canary_denials_apart() -> None
         "lambda-timeout": ["failure"],
         "sql-syntax-error-failed": ["skipped"],
     }
+    assert canaries.console_lines(section) == [
+        "  [green]pass[/green] iam-action-denied",
+        "  [red]FAIL[/red] lambda-timeout: ran 3 s",
+        "  [yellow]skipped[/yellow] sql-syntax-error-failed: no Data API",
+    ]
     text = markdown(report)
     assert "- canaries: 1 passed, 1 failed, 1 skipped" in text
     assert "| lambda-timeout | timeout | FAIL | ran 3 s |" in text
