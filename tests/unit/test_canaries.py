@@ -224,3 +224,19 @@ def test_each_engine_names_only_guarantees_a_canary_proves_and_the_embedded_engi
         "teardown" in e
         for e in (AwsEngine.canary_exemptions, LocalStackEngine.canary_exemptions, SERVED_CANARY_EXEMPTIONS)
     )
+
+
+def test_a_platform_denial_still_fails_the_run_beside_the_canaries_expected_ones() -> None:
+    from concert_platform.e2e import collect_failures
+
+    section = {"ran": True, "passed": 1, "failed": 0, "skipped": 0, "results": [], "cleanup": []}
+    section["denied"] = [
+        {"canary": "iam-action-denied", "action": "dynamodb:PutItem", "resource": "arn:t", "message": "m"}
+    ]
+    report = _report(section)
+    assert report["ok"]
+    report["iam"]["denied"] = [
+        {"function": "f", "role": "arn:role", "action": "s3:GetObject", "resource": "arn:b/k", "reason": "no"}
+    ]
+    failures = collect_failures(report)
+    assert [(f["phase"], f["check"]) for f in failures] == [("iam", "f s3:GetObject")]
