@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-PHASES = ("deploy", "post_deploy", "verify", "smoke", "teardown")
+PHASES = ("deploy", "post_deploy", "verify", "canaries", "smoke", "teardown")
 
 
 def cli_round(index: int) -> dict[str, Any]:

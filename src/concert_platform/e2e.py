@@ -62,7 +62,7 @@ def ephemeral_password() -> str:
             return candidate
 
 
-PHASES = ("deploy", "post_deploy", "verify", "smoke", "teardown")
+PHASES = ("deploy", "post_deploy", "verify", "canaries", "smoke", "teardown")
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -168,6 +168,7 @@ def run_e2e(
     )
     report.setdefault("smoke", {"passed": 0, "failed": 0, "checks": [], "ran": False})
     report.setdefault("iam", {"enforced": False, "denied": [], "unused": []})
+    report.setdefault("canaries", {"ran": False, "passed": 0, "failed": 0, "skipped": 0, "results": []})
     report["seconds"] = round(time.monotonic() - started, 3)
     report["failures"] = collect_failures(report)
     report["ok"] = not report["failures"]
@@ -198,6 +199,7 @@ def _run_phases(
     ownership: Any,
 ) -> None:
     """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report."""
+    from concert_platform.canaries import run_canaries
     from concert_platform.execution_roles import iam_section
     from concert_platform.ownership import run_tags
     from concert_platform.smoke import run_smoke, start_cold_starts
@@ -234,6 +236,10 @@ def _run_phases(
         )
         if verified_ok:
             report["resources"] = resources
+        # the engine proves the guarantees the smoke run relies on (concert_platform.canaries)
+        canaries_ok, canaries = phases.run("canaries", lambda: run_canaries(engine, environment))
+        if canaries_ok:
+            report["canaries"] = canaries
 
         def smoke_run() -> dict[str, Any]:
             if cold_starts is not None:
@@ -247,6 +253,8 @@ def _run_phases(
         iam_ok, iam = phases.run("smoke", lambda: iam_section(engine))
         if iam_ok:
             report["iam"] = iam
+            # the canaries' expected denials, apart from the platform's own calls
+            report["iam"]["canary_denied"] = report.get("canaries", {}).get("denied", [])
     else:
         report["stacks"] = _stack_rows(engine, manifest, environment)
     if keep and not engine.capabilities.ephemeral:
@@ -288,6 +296,7 @@ def teardown_environment(
         RETAINED_BY_DESIGN,
         confirm_gone,
         find_leftovers,
+        outlived_their_stacks,
         record_inventory,
         remove_remaining,
     )
@@ -318,6 +327,8 @@ def teardown_environment(
     )
     problems += destroyed["failures"]
     remaining, confirmed = confirm_gone(engine, inventory)
+    deleted = {row["key"] for row in destroyed["stacks"] if row["status"] == "deleted"}
+    survived = outlived_their_stacks(inventory, remaining, deleted)
     removed_directly = 0
     if remaining:
         # the engine's stack deletion left these: remove what can be removed, then ask again
@@ -325,6 +336,13 @@ def teardown_environment(
         before = len(remaining)
         remaining, confirmed = confirm_gone(engine, inventory)
         removed_directly = before - len(remaining)
+    still = {(row["stack"], row["logical_id"]) for row in remaining}
+    for row in survived:  # the engine's fault (or the template's), whatever the direct removal did
+        row["detail"] = "survived its stack's DELETE_COMPLETE; " + (
+            "still there after a direct removal"
+            if (row["stack"], row["logical_id"]) in still
+            else "removed directly afterwards"
+        )
     from concert_platform.leftovers import save_recorded, still_there
 
     kept = save_recorded(engine, environment, still_there(inventory, remaining))
@@ -336,15 +354,26 @@ def teardown_environment(
     unlisted = [item for item in found if ": could not list (" in item]
     leftovers = [item for item in found if item not in unlisted]
     return {
-        "clean": not remaining and not leftovers and not problems,
+        "clean": not remaining and not leftovers and not problems and not survived,
         "recorded": len(inventory),
         "confirmed_gone": confirmed,
         "removed_directly": removed_directly,
         "remaining": remaining,
+        "survived": survived,
         "retained": [
             {"stack": i.stack, "logical_id": i.logical_id, "type": i.type, "why": RETAINED_BY_DESIGN[i.type]}
             for i in inventory
             if i.type in RETAINED_BY_DESIGN
+        ]
+        + [
+            {
+                "stack": i.stack,
+                "logical_id": i.logical_id,
+                "type": i.type,
+                "why": f"DeletionPolicy: {i.deletion_policy} in the template (removed directly by the teardown)",
+            }
+            for i in inventory
+            if i.deletion_policy in ("Retain", "RetainExceptOnCreate") and i.type not in RETAINED_BY_DESIGN
         ],
         "leftovers": leftovers,
         "unlisted": unlisted,
@@ -376,6 +405,9 @@ def collect_failures(report: dict[str, Any]) -> list[dict[str, str]]:
         for item in resources.get("cross_stack", [])
         if not item["ok"]
     ]
+    from concert_platform import canaries
+
+    failures += canaries.failures(report.get("canaries"))
     smoke = report["smoke"]
     failures += [
         {"phase": "smoke", "check": check["name"], "reason": check["detail"]}
@@ -396,13 +428,16 @@ def collect_failures(report: dict[str, Any]) -> list[dict[str, str]]:
         {"phase": "teardown", "check": "stack deletion", "reason": reason}
         for reason in teardown.get("stack_failures", [])
     ]
+    survived = teardown.get("survived", [])
+    outlived = {(row["stack"], row["logical_id"]) for row in survived}
     failures += [
         {
             "phase": "teardown",
             "check": f"{row['stack']}/{row['logical_id']} ({row['type']})",
             "reason": f"{row['physical_id']}: {row['detail']}",
         }
-        for row in teardown.get("remaining", [])
+        for row in survived
+        + [r for r in teardown.get("remaining", []) if (r["stack"], r["logical_id"]) not in outlived]
     ]
     failures += [
         {"phase": "teardown", "check": "leftover", "reason": item} for item in teardown.get("leftovers", [])

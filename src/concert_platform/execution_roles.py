@@ -15,6 +15,7 @@ from concert_platform.engines.function_roles import function_credentials, role_r
 
 __all__ = [
     "denial_lines",
+    "forget_function",
     "function_credentials",
     "iam_section",
     "junit_cases",
@@ -64,22 +65,44 @@ def denial_lines(section: dict[str, Any]) -> list[str]:
 # ---- the report section (JSON is the dict itself; these render it for JUnit, Markdown, terminal) ----
 
 
+def canary_lines(section: dict[str, Any] | None) -> list[str]:
+    """The engine canaries' calls, denied as they had to be (apart from the platform's calls)."""
+    return [
+        f"{d['canary']}: {d['action']} on {d['resource']} denied, as expected"
+        for d in (section or {}).get("canary_denied", [])
+    ]
+
+
 def junit_cases(section: dict[str, Any] | None) -> list[tuple[str, str | None]]:
+    expected: list[tuple[str, str | None]] = [(line, None) for line in canary_lines(section)]
     if not section or not section.get("enforced") or section.get("not_run"):
-        return []
+        return expected
     cases: list[tuple[str, str | None]] = [
         (f"{d['function']} {d['action']} on {d['resource']}", f"{line}: {d.get('reason', '')}")
         for d, line in zip(section["denied"], denial_lines(section), strict=True)
     ]
-    return cases or [("no call of a function was denied", None)]
+    return (cases or [("no call of a function was denied", None)]) + expected
 
 
 def markdown_lines(section: dict[str, Any] | None) -> list[str]:
-    if not section or not section.get("enforced"):
+    if not section:
         return []
+    expected = canary_lines(section)
+    canaries = (
+        ["", "Denied as the engine canaries required (their own throwaway role; not failures):", ""]
+        + [f"- {line}" for line in expected]
+        if expected
+        else []
+    )
+    if not section.get("enforced"):
+        return ["", "## IAM", *canaries] if expected else []
     lines = ["", "## IAM", ""]
     if section.get("not_run"):
-        return [*lines, "No function ran with its execution role in this run: no call was authorised."]
+        return [
+            *lines,
+            "No function ran with its execution role in this run: no call was authorised.",
+            *canaries,
+        ]
     if section["denied"]:
         lines += ["| function | action | resource | role |", "| --- | --- | --- | --- |"]
         lines += [
@@ -94,14 +117,31 @@ def markdown_lines(section: dict[str, Any] | None) -> list[str]:
             f"- `{u['role']}` ({', '.join(u['functions'])}): {', '.join(f'`{a}`' for a in u['actions'])}"
             for u in section["unused"]
         ]
-    return lines
+    return lines + canaries
 
 
 def summary_lines(section: dict[str, Any] | None) -> list[str]:
-    if not section or not section.get("enforced"):
+    if not section:
         return []
+    expected = len(section.get("canary_denied", []))
+    canaries = f" ({expected} engine-canary calls denied as expected, not counted)" if expected else ""
+    if not section.get("enforced"):
+        return (
+            [f"iam: the functions' calls are not authorised by this tool here{canaries}"] if expected else []
+        )
     if section.get("not_run"):
-        return ["iam: no function ran with its execution role; nothing was authorised"]
+        return [f"iam: no function ran with its execution role; nothing was authorised{canaries}"]
     unused = sum(len(u["actions"]) for u in section["unused"])
-    lines = [f"iam: {len(section['denied'])} denied, {unused} granted actions unused"]
+    lines = [f"iam: {len(section['denied'])} denied, {unused} granted actions unused{canaries}"]
     return lines + [f"  DENIED {line}" for line in denial_lines(section)]
+
+
+def forget_function(engine: Any, function_name: str) -> None:
+    """Leave a function out of the run's IAM section (an engine canary's throwaway function,
+    whose role is gone before the section is written)."""
+    from concert_platform.engines.function_roles import role_runs
+
+    run = role_runs(engine)
+    if run is not None:
+        run.roles.pop(function_name, None)
+        run.credentials.pop(function_name, None)

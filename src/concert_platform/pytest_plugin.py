@@ -162,7 +162,7 @@ def concert_deployment(
                 rows = (
                     [
                         f"{r['stack']}/{r['logical_id']} {r['type']} {r['physical_id']}: {r['detail']}"
-                        for r in teardown["remaining"]
+                        for r in teardown.get("survived", []) + teardown["remaining"]
                     ]
                     + teardown["leftovers"]
                     + teardown["stack_failures"]

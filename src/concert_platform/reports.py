@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from concert_platform import canaries
 from concert_platform.execution_roles import junit_cases, markdown_lines, summary_lines
 
 
@@ -59,7 +60,12 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
         else [],
     }
     passed["iam"] = [case for case in junit_cases(report.get("iam")) if case[1] is None]
-    phases = ("deploy", "post_deploy", "verify", "cross_stack", "smoke", "iam", "teardown")
+    passed["canaries"] = [
+        (name, None)
+        for name, failure, skip in canaries.junit_cases(report.get("canaries"))
+        if not (failure or skip)
+    ]
+    phases = ("deploy", "post_deploy", "verify", "cross_stack", "canaries", "smoke", "iam", "teardown")
     return [(phase, passed.get(phase, []) + failed_by_phase.get(phase, [])) for phase in phases]
 
 
@@ -85,7 +91,7 @@ def junit_xml(report: dict[str, Any]) -> str:
         for check in skipped:
             case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=check["name"])
             ET.SubElement(case, "skipped", message=check["detail"][:500])
-        if suite_name in ("smoke", "post_deploy"):
+        if suite_name in ("smoke", "post_deploy", "canaries"):
             suite.set("skipped", str(len(skipped)))
             suite.set("tests", str(len(cases) + len(skipped)))
     return ET.tostring(suites, encoding="unicode")
@@ -97,6 +103,12 @@ def _skippable(report: dict[str, Any], phase: str) -> list[dict[str, Any]]:
         return list(report["smoke"]["checks"])
     if phase == "post_deploy":
         return list(report["post_deploy"])
+    if phase == "canaries":  # a canary whose guarantee the engine declares it lacks
+        return [
+            {"name": name, "detail": skip, "skipped": True}
+            for name, _failure, skip in canaries.junit_cases(report.get("canaries"))
+            if skip
+        ]
     return []
 
 
@@ -120,6 +132,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"- engine: `{report['engine']}`, environment: `{report['environment']}`, {report['seconds']:.1f}s ({phases})",
         f"- resources: {res['verified']} of {res['declared']} verified",
+        *[f"- {line}" for line in [canaries.summary_line(report.get("canaries"))] if line],
         f"- smoke: {smoke['passed']} passed, {smoke['failed']} failed"
         + (f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""),
         f"- teardown: {_teardown_word(teardown)}"
@@ -172,6 +185,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {_cell('; '.join(f'{k}: {v}' for k, v in d['not_comparable'].items()) or '-')} |"
             for d in details
         ]
+    lines += canaries.markdown_lines(report.get("canaries"))
     if smoke["checks"]:
         lines += ["", "## Smoke checks", "", "| check | result | detail |", "| --- | --- | --- |"]
         lines += [f"| {c['name']} | {_result_word(c)} | {_cell(c['detail'])} |" for c in smoke["checks"]]
@@ -218,6 +232,11 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
                 f"  [yellow]exempt[/yellow] {item['stack']}/{item['logical_id']} {item['type']}: {item['reason']}",
                 soft_wrap=True,
             )
+    canary_line = canaries.summary_line(report.get("canaries"))
+    if canary_line:
+        console.print(canary_line)
+    for line in canaries.console_lines(report.get("canaries")):
+        console.print(line, soft_wrap=True)
     smoke = report["smoke"]
     skipped = f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""
     console.print(f"smoke: {smoke['passed']} passed, {smoke['failed']} failed{skipped}")

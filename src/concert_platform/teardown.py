@@ -35,6 +35,7 @@ class Recorded:
     physical_id: str
     properties: dict[str, Any] = field(default_factory=dict, repr=False)
     siblings: dict[str, str] = field(default_factory=dict, repr=False)  # logical id -> physical id
+    deletion_policy: str = "Delete"  # the template's DeletionPolicy
 
     def row(self, detail: str) -> dict[str, str]:
         return {
@@ -115,6 +116,7 @@ def record_inventory(engine: Engine, manifest: Manifest, environment: str) -> li
                     physical_id=physical_id,
                     properties=properties if isinstance(properties, dict) else {},
                     siblings=physical,
+                    deletion_policy=str(resource.get("DeletionPolicy", "Delete")),
                 )
             )
     return recorded
@@ -492,6 +494,24 @@ RETAINED_BY_DESIGN: dict[str, str] = {
     "AWS::ApiGateway::Account": "a region-wide API Gateway setting (the CloudWatch role); CloudFormation "
     "leaves it in place when the stack is deleted",
 }
+
+
+def outlived_their_stacks(
+    recorded: Iterable[Recorded], remaining: list[dict[str, str]], deleted_stacks: set[str]
+) -> list[dict[str, str]]:
+    """What remains of a stack that reached DELETE_COMPLETE: on AWS a resource that outlives its
+    stack is a template bug (a missing dependency) or an engine bug, and a leak either way; only
+    the template's `DeletionPolicy: Retain` (and RETAINED_BY_DESIGN, never probed) keeps one."""
+    kept = {
+        (r.stack, r.logical_id) for r in recorded if r.deletion_policy in ("Retain", "RetainExceptOnCreate")
+    }
+    return [
+        dict(row)
+        for row in remaining
+        if row["stack"] in deleted_stacks
+        and (row["stack"], row["logical_id"]) not in kept
+        and row["detail"] == "still exists"
+    ]
 
 
 def confirm_gone(engine: Engine, recorded: Iterable[Recorded]) -> tuple[list[dict[str, str]], int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from concert_platform.engines.base import Capabilities, Engine
@@ -16,6 +18,10 @@ class AwsEngine(Engine):
         # Redshift Serverless is not offered in every region
         optional_services=frozenset({"redshift-serverless"}),
     )
+    canary_exemptions: ClassVar[dict[str, str]] = {
+        "sql": "a throwaway Redshift Serverless workgroup takes minutes to create and is billed "
+        "while it exists; the warehouse canary is not run on AWS",
+    }
 
     def start(self) -> None:
         super().start()

@@ -85,6 +85,9 @@ class Engine:
     #: resource type -> why this engine cannot show such a resource back (verification exemptions)
     unverifiable_types: ClassVar[Mapping[str, str]] = {}
     capabilities: Capabilities = DEFAULT_CAPABILITIES
+    #: engine guarantee (concert_platform.canaries.GUARANTEES) -> why this engine cannot be held to
+    #: it; its canaries then report skip with that reason. Empty: held to every guarantee, as AWS.
+    canary_exemptions: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self.region = region
@@ -194,6 +197,37 @@ class Engine:
     def unused_grants(self, role_arn: str, used_actions: set[str]) -> list[str]:
         """The Action patterns of the role's Allow statements that none of `used_actions` matches."""
         raise self._lacks("read IAM grants")
+
+    # ---- what the engine canaries (concert_platform.canaries) ask of an engine ------------------
+    def canary_exemption(self, guarantee: str) -> str | None:
+        """Why this engine cannot be held to `guarantee` (the canary reports skip), or None."""
+        return self.canary_exemptions.get(guarantee)
+
+    def client_as(self, service: str, credentials: Mapping[str, str]) -> Any:
+        """A client of this engine signed with other credentials (STS AssumeRole's keys)."""
+        with self._client_lock:  # the session is shared and not thread-safe
+            return self.session.client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=self.endpoint_url,
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                config=_CLIENT_CONFIG,
+            )
+
+    def act_as(self, access_key_id: str, label: str, role_arn: str, session_arn: str) -> None:
+        """Calls signed with these assumed-role keys are authorised as IAM would. Engines that
+        enforce IAM themselves (AWS) need nothing; an emulator that enforces it per session does."""
+
+    def evaluate_alarms_now(self) -> bool:
+        """Evaluate every metric alarm now where the engine can be asked to; False where alarms
+        are evaluated on the engine's own schedule (AWS: each period), so a caller waits."""
+        return False
+
+    def breaks_guarantee(self, guarantee: str) -> bool:
+        """TEST-ONLY: whether a test switched one of the engine's guarantees off (only the embedded
+        engine has such a switch; see engines/moto_ext/faults.py)."""
+        return False
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "region": self.region, "endpoint_url": self.endpoint_url}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import boto3
+from botocore.config import Config
 
 from concert_platform.engines.base import Capabilities, DeployedCode, Engine, IamLedger
 from concert_platform.errors import ConcertPlatformError, UsageError
@@ -29,6 +30,15 @@ EMBEDDED_CAPABILITIES = Capabilities(
 SERVED_CAPABILITIES = Capabilities(runs_function_code=False)
 
 
+# AWS's standard URLs whatever the user's configuration says (an AWS_ENDPOINT_URL, FIPS or
+# dual-stack endpoints): moto's URL patterns know those, and nothing leaves the process
+_AWS_URLS = Config(
+    ignore_configured_endpoint_urls=True,  # type: ignore[call-arg]
+    use_fips_endpoint=False,
+    use_dualstack_endpoint=False,
+)
+
+
 class EmbeddedEngine(Engine):
     name = "embedded"
     unverifiable_types: ClassVar[dict[str, str]] = {}
@@ -38,6 +48,43 @@ class EmbeddedEngine(Engine):
         super().__init__(region, endpoint_url=None)
         self._server: ThreadedMotoServer | None = None
         self._ledger: Ledger | None = None
+        #: the decisions on the engine canaries' own sessions, apart from the functions' ledger
+        from concert_platform.engines.moto_ext.access_control import Ledger as CanaryLedger
+
+        self.canary_ledger = CanaryLedger()
+
+    def client_as(self, service: str, credentials: Any) -> Any:
+        """In process, as this process's own clients: the same handlers and authorisation."""
+        if self._server is None:
+            return super().client_as(service, credentials)
+        from concert_platform.engines.base import _CLIENT_CONFIG
+
+        with self._client_lock:
+            client = self.session.client(
+                service,  # type: ignore[call-overload]
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                config=_CLIENT_CONFIG.merge(_AWS_URLS),
+            )
+        client.meta.events.register("before-send", _dispatch_in_process)
+        return client
+
+    def act_as(self, access_key_id: str, label: str, role_arn: str, session_arn: str) -> None:
+        from concert_platform.engines.moto_ext.access_control import Session, enforce_session
+
+        enforce_session(access_key_id, Session(label, role_arn, session_arn, self.canary_ledger))
+
+    def evaluate_alarms_now(self) -> bool:
+        from concert_platform.engines.moto_ext.cloudwatch import evaluate_alarms
+
+        evaluate_alarms()
+        return True
+
+    def breaks_guarantee(self, guarantee: str) -> bool:
+        from concert_platform.engines.moto_ext import faults
+
+        return faults.active(guarantee)
 
     def _make_session(self) -> boto3.session.Session:
         return boto3.session.Session(
@@ -53,21 +100,11 @@ class EmbeddedEngine(Engine):
         The functions' worker processes, which sign as their roles, still call the endpoint."""
         if self._server is None:  # not started here: only the endpoint reaches the backends
             return super()._new_client(service)
-        from botocore.config import Config
-
         from concert_platform.engines.base import _CLIENT_CONFIG
 
         client = self.session.client(
             service,  # type: ignore[call-overload]
-            # AWS's standard URLs whatever the user's configuration says (an AWS_ENDPOINT_URL, FIPS
-            # or dual-stack endpoints): moto's URL patterns know those, and nothing leaves the process
-            config=_CLIENT_CONFIG.merge(
-                Config(
-                    ignore_configured_endpoint_urls=True,  # type: ignore[call-arg]
-                    use_fips_endpoint=False,
-                    use_dualstack_endpoint=False,
-                )
-            ),
+            config=_CLIENT_CONFIG.merge(_AWS_URLS),
         )
         client.meta.events.register("before-send", _dispatch_in_process)
         return client

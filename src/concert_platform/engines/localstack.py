@@ -51,6 +51,13 @@ class LocalStackEngine(Engine):
         "AWS::RedshiftServerless::Workgroup": "LocalStack community has no Redshift Serverless API",
     }
 
+    canary_exemptions: ClassVar[dict[str, str]] = {
+        "iam": "LocalStack community does not enforce IAM (ENFORCE_IAM is a Pro feature); the "
+        "report's iam section says enforced: false",
+        "kms": "LocalStack community does not enforce KMS key policies (ENFORCE_IAM is a Pro feature)",
+        "sql": "LocalStack community has no Redshift Data API",
+    }
+
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         super().__init__(region, resolve_endpoint(endpoint_url))
         self._localstack: localstack_session.Session | None = None
@@ -99,6 +106,7 @@ class LocalStackEngine(Engine):
             # `concert-platform engine serve`: every type is emulated, Lambda runs no code
             self.unverifiable_types = {}  # type: ignore[misc]
             self.capabilities = SERVED_CAPABILITIES
+            self.canary_exemptions = SERVED_CANARY_EXEMPTIONS  # type: ignore[misc]
         self.capabilities = declared_capabilities(self.capabilities, health)
 
     def describe(self) -> dict[str, Any]:
@@ -126,6 +134,16 @@ def declared_capabilities(capabilities: Capabilities, health: dict[str, Any]) ->
     )
     flags: dict[str, Any] = dict.fromkeys(names, True)
     return dataclasses.replace(capabilities, **flags) if flags else capabilities
+
+
+#: what `engine serve`, in another process, cannot be held to from this one
+SERVED_CANARY_EXEMPTIONS = {
+    "iam": "the served engine enforces IAM for the sessions registered in its own process, not for "
+    "this tool's (the report's iam section says enforced: false)",
+    "kms": "the served engine enforces KMS key policies for the sessions registered in its own "
+    "process, not for this tool's",
+    "alarm": "the served engine evaluates alarms when its own clock moves; this tool cannot ask it to",
+}
 
 
 def _concert_health(endpoint: str) -> dict[str, Any]:

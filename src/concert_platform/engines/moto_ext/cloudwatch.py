@@ -412,6 +412,10 @@ def evaluate_backend(backend: Any, now: float | None = None) -> list[tuple[str, 
     States change under a lock; actions run after it is released, since an action can run a
     function whose own invocation evaluates the alarms again."""
     now = CLOCK.now() if now is None else now
+    from concert_platform.engines.moto_ext import faults
+
+    if faults.active("alarm"):  # test-only: the engine stops evaluating alarms
+        return []
     fired = []
     with _evaluation_lock:
         index = _MetricIndex(backend)

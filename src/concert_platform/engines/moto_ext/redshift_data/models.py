@@ -267,6 +267,12 @@ class Database:
             except (duckdb.Error, redshift_sql.StatementError, SqlglotError) as error:
                 failed = step
                 step.set_status("FAILED", _error_text(error))
+        from concert_platform.engines.moto_ext import faults
+
+        if failed is not None and failed.status == "FAILED" and faults.active("sql"):
+            failed.set_status("FINISHED")  # test-only: a failing statement reported FINISHED
+            failed.error = ""
+            failed = None
         if failed is not None:
             self._rollback()
             if statement.subs:
