@@ -416,6 +416,7 @@ def _invoke(ctx: _Context, name: str, event: dict[str, Any]) -> tuple[str | None
     engine = ctx.engine
     if not engine.runs_function_code:
         from concert_platform.execution_roles import forget_function
+
         try:
             outcome = engine.function_runtime().invoke(name, event)
         finally:

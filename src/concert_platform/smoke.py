@@ -64,6 +64,9 @@ class Platform:
     ) -> None:
         self.engine = engine
         operator = StackOperator(engine, manifest, environment)
+        self._operator = operator
+        self._stack_names = [operator.stack_name(spec.key) for spec in manifest.stacks]
+        self._own: dict[str, set[str]] = {}
         self.outputs = operator.all_outputs()
         self.parameters = {
             spec.key: {
@@ -85,6 +88,19 @@ class Platform:
         if not value:
             raise LookupError(f"the {stack} stack has no {key} output")
         return value
+
+    def own(self, resource_type: str) -> set[str]:
+        """The physical ids of this environment's resources of one type, read from its stacks:
+        an engine shared by several environments answers a listing with all of theirs."""
+        from botocore.exceptions import ClientError
+
+        if resource_type not in self._own:
+            found: set[str] = set()
+            for name in self._stack_names:
+                with contextlib.suppress(ClientError):  # a stack not deployed holds nothing
+                    found.update(self._operator.stack_resources_of(name, resource_type))
+            self._own[resource_type] = found
+        return self._own[resource_type]
 
     def close(self) -> None:
         """Nothing to release: the engine's Lambda runtime lives as long as the engine."""
@@ -524,12 +540,19 @@ def last_failed_statement(platform: Platform) -> str:
     from concert_platform.postdeploy import first_line
 
     try:
+        secret = platform.out("storage", "RedshiftAdminSecretArn")
         data_api = platform.engine.client("redshift-data")
-        failed = data_api.list_statements(Status="FAILED", MaxResults=1, RoleLevel=False)["Statements"]
-        if not failed:
+        pages = data_api.get_paginator("list_statements").paginate(
+            Status="FAILED", RoleLevel=False, PaginationConfig={"MaxItems": 300}
+        )
+        # newest first; only this environment's warehouse (its secret): the engine may serve others
+        ours = next(
+            (st for page in pages for st in page["Statements"] if st.get("SecretArn") == secret), None
+        )
+        if ours is None:
             return ""
-        described = data_api.describe_statement(Id=failed[0]["Id"])
-    except (BotoCoreError, ClientError):
+        described = data_api.describe_statement(Id=ours["Id"])
+    except (BotoCoreError, ClientError, LookupError):
         return ""
     return f"; the warehouse's last failed statement: {first_line(described.get('QueryString', ''))}: {described.get('Error')}"
 
@@ -599,8 +622,8 @@ def _runtime_check(platform: Platform) -> Check:
             failures.append(recorded)
     if failures:
         return Check(name, False, "; ".join(failures))
-    declared = sorted({f["declared_runtime"] for f in report["functions"]})
-    colds = sorted(s for f in report["functions"] for s in f["cold_start_seconds"])
+    declared = sorted({f["declared_runtime"] for f in ours})
+    colds = sorted(s for f in ours for s in f["cold_start_seconds"])
     return Check(
         name,
         True,
@@ -659,6 +682,11 @@ def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str,
             + alarm_checks(platform, environment)
         )
         runtime = platform.runtime.report() if platform.runtime is not None else None
+        if runtime is not None:  # the runtime is the engine's: report this environment's functions
+            from concert_platform.postdeploy import FUNCTION_OUTPUTS
+
+            ours = {platform.outputs.get(stack, {}).get(output) for stack, output in FUNCTION_OUTPUTS}
+            runtime["functions"] = [f for f in runtime["functions"] if f["name"] in ours]
     passed = sum(1 for c in checks if c.ok and not c.skipped)
     skipped = sum(1 for c in checks if c.skipped)
     result: dict[str, Any] = {

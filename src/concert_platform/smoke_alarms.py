@@ -80,13 +80,17 @@ def _watches(alarm: dict[str, Any], namespace: str, metric: str, dimension: tupl
 
 
 def _alarms(platform: Platform, test: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """This environment's alarms that pass `test` (the engine may hold other environments')."""
+    ours = platform.own("AWS::CloudWatch::Alarm")
     paginator = platform.engine.client("cloudwatch").get_paginator("describe_alarms")
-    return [a for page in paginator.paginate() for a in page["MetricAlarms"] if test(a)]
+    return [
+        a for page in paginator.paginate() for a in page["MetricAlarms"] if a["AlarmName"] in ours and test(a)
+    ]
 
 
 def _state(platform: Platform, alarm: str) -> str:
     found = platform.engine.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
-    return str(found[0]["StateValue"]) if found else "DELETED"
+    return next((str(a["StateValue"]) for a in found if a["AlarmName"] == alarm), "DELETED")
 
 
 @contextmanager
@@ -300,9 +304,11 @@ def coverage_check(platform: Platform) -> Check:
                     f"{alarm['AlarmName']} watches {namespace} {metric['MetricName']}"
                     f"{' [' + dimensions + ']' if dimensions else ''}, which received no data"
                 )
+    log_groups = platform.own("AWS::Logs::LogGroup")
     silent += [
         f"filter {e['filterName']} on {e['logGroup']} was never evaluated: {e['error']}"
         for e in platform.engine.unevaluated_filters()
+        if e["logGroup"] in log_groups
     ]
     if not judged:
         return Check(name, False, "no alarm watches a Lambda or custom metric: nothing was judged")

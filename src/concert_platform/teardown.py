@@ -6,8 +6,10 @@ again). After destroy, `confirm_gone` asks each resource's own service whether i
 a resource is gone only when its service answers "not found" (or reports it deleted/pending
 deletion). Whatever is still there, or could not be asked about, is reported.
 
-`find_leftovers` is the second net: every service listed, anything carrying the environment's
-name (catches what no stack declared, e.g. log groups a function created at run time).
+`find_leftovers` is the second net: every service listed, anything whose whole name is one the
+environment's stacks generate (catches what no stack declared, e.g. log groups a function created
+at run time; never another environment's on a shared endpoint, whose name may contain this one's).
+Every lookup picks the recorded resource by its id or name, never the first answer of a listing.
 """
 
 from __future__ import annotations
@@ -149,29 +151,60 @@ def _first(items: Iterable[Any]) -> Any:
     raise Gone
 
 
+def _by_id(items: Iterable[Any], key: str, value: Any) -> Any:
+    """The item whose `key` is `value`, or Gone: never whatever the engine answered first (an
+    engine may ignore a lookup's filter and answer with another environment's resources)."""
+    return _first(item for item in items if item.get(key) == value)
+
+
+def _described(service: str, operation: str, ids_param: str, answer_key: str, key: str) -> Probe:
+    """Exists while the service's answer to `operation` (asked for this id) holds this id."""
+
+    def check(c: Any, r: Recorded) -> str | None:
+        answer = getattr(c(service), operation)(**{ids_param: [r.physical_id]})
+        _by_id(answer[answer_key], key, r.physical_id)
+        return None
+
+    return check
+
+
 Probe = Callable[[Any, Recorded], str | None]
 """Returns None when the resource still exists (or a note about why it counts as gone), raises
 Gone or a not-found ClientError when it is gone."""
 
 
 def _nat(c: Any, r: Recorded) -> str | None:
-    nat = _first(c("ec2").describe_nat_gateways(NatGatewayIds=[r.physical_id])["NatGateways"])
+    nat = _by_id(
+        c("ec2").describe_nat_gateways(NatGatewayIds=[r.physical_id])["NatGateways"],
+        "NatGatewayId",
+        r.physical_id,
+    )
     if nat.get("State") in ("deleted", "deleting"):
         raise Gone
     return None
 
 
 def _endpoint(c: Any, r: Recorded) -> str | None:
-    endpoint = _first(c("ec2").describe_vpc_endpoints(VpcEndpointIds=[r.physical_id])["VpcEndpoints"])
+    endpoint = _by_id(
+        c("ec2").describe_vpc_endpoints(VpcEndpointIds=[r.physical_id])["VpcEndpoints"],
+        "VpcEndpointId",
+        r.physical_id,
+    )
     if str(endpoint.get("State", "")).lower() in ("deleted", "deleting"):
         raise Gone
     return None
 
 
 def _eip(c: Any, r: Recorded) -> str | None:
-    key = "AllocationIds" if r.physical_id.startswith("eipalloc-") else "PublicIps"
-    _first(c("ec2").describe_addresses(**{key: [r.physical_id]})["Addresses"])
+    _address(c, r.physical_id)
     return None
+
+
+def _address(c: Any, physical_id: str) -> Any:
+    """The Elastic IP whose allocation id or public address is `physical_id`."""
+    allocation = physical_id.startswith("eipalloc-")
+    answer = c("ec2").describe_addresses(**{"AllocationIds" if allocation else "PublicIps": [physical_id]})
+    return _by_id(answer["Addresses"], "AllocationId" if allocation else "PublicIp", physical_id)
 
 
 def _gateway_attachment(c: Any, r: Recorded) -> str | None:
@@ -182,7 +215,13 @@ def _gateway_attachment(c: Any, r: Recorded) -> str | None:
     found = c("ec2").describe_internet_gateways(
         Filters=[{"Name": "internet-gateway-id", "Values": [gateway]}]
     )["InternetGateways"]
-    attached = [a for g in found for a in g.get("Attachments", []) if a.get("VpcId") == vpc]
+    attached = [
+        a
+        for g in found
+        if g.get("InternetGatewayId") == gateway
+        for a in g.get("Attachments", [])
+        if a.get("VpcId") == vpc
+    ]
     _first(attached)
     return None
 
@@ -190,31 +229,30 @@ def _gateway_attachment(c: Any, r: Recorded) -> str | None:
 def _route(c: Any, r: Recorded) -> str | None:
     table, _, destination = r.physical_id.partition("~")
     destination = destination or str(r.properties.get("DestinationCidrBlock", ""))
-    routes = _first(c("ec2").describe_route_tables(RouteTableIds=[table])["RouteTables"]).get("Routes", [])
+    tables = c("ec2").describe_route_tables(RouteTableIds=[table])["RouteTables"]
+    routes = _by_id(tables, "RouteTableId", table).get("Routes", [])
     _first(x for x in routes if x.get("DestinationCidrBlock") == destination)
     return None
 
 
 def _association(c: Any, r: Recorded) -> str | None:
-    _first(
-        c("ec2").describe_route_tables(
-            Filters=[{"Name": "association.route-table-association-id", "Values": [r.physical_id]}]
-        )["RouteTables"]
-    )
+    tables = c("ec2").describe_route_tables(
+        Filters=[{"Name": "association.route-table-association-id", "Values": [r.physical_id]}]
+    )["RouteTables"]
+    _by_id((a for t in tables for a in t.get("Associations", [])), "RouteTableAssociationId", r.physical_id)
     return None
 
 
 def _sg_rule(c: Any, r: Recorded) -> str | None:
     group = r.properties.get("GroupId")
     if r.physical_id.startswith("sgr-"):
-        _first(
-            c("ec2").describe_security_group_rules(SecurityGroupRuleIds=[r.physical_id])["SecurityGroupRules"]
-        )
+        rules = c("ec2").describe_security_group_rules(SecurityGroupRuleIds=[r.physical_id])
+        _by_id(rules["SecurityGroupRules"], "SecurityGroupRuleId", r.physical_id)
         return None
     if not isinstance(group, str):
         raise Gone
     # an id the engine made up: the rule exists while its group holds a rule of this shape
-    found = _first(c("ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"])
+    found = _by_id(c("ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"], "GroupId", group)
     permissions = found["IpPermissions" if r.type.endswith("Ingress") else "IpPermissionsEgress"]
     peer = r.properties.get("SourceSecurityGroupId") or r.properties.get("DestinationSecurityGroupId")
     cidr = r.properties.get("CidrIp")
@@ -233,7 +271,7 @@ def _sg_rule(c: Any, r: Recorded) -> str | None:
 
 
 def _flow_log(c: Any, r: Recorded) -> str | None:
-    _first(c("ec2").describe_flow_logs(FlowLogIds=[r.physical_id])["FlowLogs"])
+    _by_id(c("ec2").describe_flow_logs(FlowLogIds=[r.physical_id])["FlowLogs"], "FlowLogId", r.physical_id)
     return None
 
 
@@ -301,10 +339,14 @@ def _permission(c: Any, r: Recorded) -> str | None:
 def _scalable_target(c: Any, r: Recorded) -> str | None:
     namespace = str(r.properties.get("ServiceNamespace", "dynamodb"))
     resource_id = str(r.properties.get("ResourceId", r.physical_id.split("|")[0]))
+    dimension = r.properties.get("ScalableDimension")
+    targets = c("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace=namespace, ResourceIds=[resource_id]
+    )["ScalableTargets"]
     _first(
-        c("application-autoscaling").describe_scalable_targets(
-            ServiceNamespace=namespace, ResourceIds=[resource_id]
-        )["ScalableTargets"]
+        t
+        for t in targets
+        if t.get("ResourceId") == resource_id and dimension in (None, t.get("ScalableDimension"))
     )
     return None
 
@@ -391,27 +433,31 @@ def _sampling_rule(c: Any, r: Recorded) -> str | None:
 
 
 def _alarm(c: Any, r: Recorded) -> str | None:
-    _first(c("cloudwatch").describe_alarms(AlarmNames=[r.physical_id])["MetricAlarms"])
+    _by_id(
+        c("cloudwatch").describe_alarms(AlarmNames=[r.physical_id])["MetricAlarms"],
+        "AlarmName",
+        r.physical_id,
+    )
     return None
 
 
 #: type -> how to ask its service; every type the six templates use is here (a unit test says so)
 PROBES: dict[str, Probe] = {
-    "AWS::EC2::VPC": lambda c, r: c("ec2").describe_vpcs(VpcIds=[r.physical_id]) and None,
-    "AWS::EC2::Subnet": lambda c, r: c("ec2").describe_subnets(SubnetIds=[r.physical_id]) and None,
-    "AWS::EC2::InternetGateway": lambda c, r: (
-        c("ec2").describe_internet_gateways(InternetGatewayIds=[r.physical_id]) and None
+    "AWS::EC2::VPC": _described("ec2", "describe_vpcs", "VpcIds", "Vpcs", "VpcId"),
+    "AWS::EC2::Subnet": _described("ec2", "describe_subnets", "SubnetIds", "Subnets", "SubnetId"),
+    "AWS::EC2::InternetGateway": _described(
+        "ec2", "describe_internet_gateways", "InternetGatewayIds", "InternetGateways", "InternetGatewayId"
     ),
     "AWS::EC2::VPCGatewayAttachment": _gateway_attachment,
     "AWS::EC2::EIP": _eip,
     "AWS::EC2::NatGateway": _nat,
-    "AWS::EC2::RouteTable": lambda c, r: (
-        c("ec2").describe_route_tables(RouteTableIds=[r.physical_id]) and None
+    "AWS::EC2::RouteTable": _described(
+        "ec2", "describe_route_tables", "RouteTableIds", "RouteTables", "RouteTableId"
     ),
     "AWS::EC2::Route": _route,
     "AWS::EC2::SubnetRouteTableAssociation": _association,
-    "AWS::EC2::SecurityGroup": lambda c, r: (
-        c("ec2").describe_security_groups(GroupIds=[r.physical_id]) and None
+    "AWS::EC2::SecurityGroup": _described(
+        "ec2", "describe_security_groups", "GroupIds", "SecurityGroups", "GroupId"
     ),
     "AWS::EC2::SecurityGroupEgress": _sg_rule,
     "AWS::EC2::SecurityGroupIngress": _sg_rule,
@@ -547,14 +593,70 @@ def confirm_gone(engine: Engine, recorded: Iterable[Recorded]) -> tuple[list[dic
 # ---- the name scan ----------------------------------------------------------------------------
 
 
-def environment_matcher(environment: str) -> Callable[[str], bool]:
-    """True for names our conventions generate for `environment` (and not for e.g. `<env>-2`)."""
-    env = re.escape(environment)
-    underscored = re.escape(environment.replace("-", "_"))
-    pattern = re.compile(
-        rf"(^|[-/_]){env}($|/|:|-\d{{12}}$|-[a-z]{{2}}(-gov)?-[a-z]+-\d$)|concert_data_{underscored}$"
-    )
-    return lambda name: bool(pattern.search(name))
+_ACCOUNT, _REGION, _PARTITION = "\x01", "\x02", "\x03"  # stand-ins rendered, then made patterns
+_STAND_INS = {
+    _ACCOUNT: r"\d{12}",
+    _REGION: r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d",
+    _PARTITION: r"aws(?:-[a-z-]+)?",
+}
+
+
+def _name_expressions(node: Any) -> Iterable[Any]:
+    """Every Fn::Sub / Fn::Join in a template that mentions the Environment parameter."""
+    if isinstance(node, dict):
+        if len(node) == 1 and next(iter(node)) in ("Fn::Sub", "Fn::Join"):
+            text = repr(node)
+            if "${Environment}" in text or "'Ref': 'Environment'" in text:
+                yield node
+        for value in node.values():
+            yield from _name_expressions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _name_expressions(value)
+
+
+def environment_names(manifest: Manifest, environment: str) -> list[str]:
+    """Patterns of the whole names the manifest and templates give `environment`'s resources:
+    its stack names and every name expression over ${Environment} (account, region and
+    partition as patterns; an expression over a runtime value is left out)."""
+    from concert_platform.naming import _render
+
+    patterns = {re.escape(manifest.stack_name(spec.key, environment)) for spec in manifest.stacks}
+    for spec in manifest.stacks:
+        template = manifest.load_template(spec.key)
+        params = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        params.update(
+            {
+                "Environment": environment,
+                "AWS::AccountId": _ACCOUNT,
+                "AWS::Region": _REGION,
+                "AWS::Partition": _PARTITION,
+            }
+        )
+        for expression in _name_expressions(template):
+            rendered = _render(expression, params)
+            if rendered and not any(c.isspace() for c in rendered):  # names, not descriptions or bodies
+                pattern = re.escape(rendered)
+                for stand_in, replacement in _STAND_INS.items():
+                    pattern = pattern.replace(stand_in, replacement)
+                patterns.add(pattern)
+        # names CloudFormation generates for a resource without one: <stack>-<logical id>-<suffix>
+        stack = re.escape(manifest.stack_name(spec.key, environment))
+        logical = "|".join(re.escape(name) for name in template.get("Resources", {}))
+        if logical:
+            patterns.add(rf"(?i:{stack}-(?:{logical})-[a-z0-9]+)")
+    return sorted(patterns)
+
+
+def environment_matcher(environment: str, manifest: Manifest | None = None) -> Callable[[str], bool]:
+    """True for a whole name this environment's stacks generate (also a function's own log group
+    under /aws/lambda/, and anything under a path segment that is the environment), never for a
+    name that merely contains it: `qa` does not match `qa7`'s names, nor `qa7` those of `pr-qa7`."""
+    from concert_platform.manifest import load_manifest
+
+    names = "|".join(environment_names(manifest or load_manifest(), environment))
+    pattern = re.compile(rf"(?:/aws/lambda/)?(?:{names})|(?:.*/)?{re.escape(environment)}/.*")
+    return lambda name: bool(pattern.fullmatch(name))
 
 
 def _paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterable[Any]:
@@ -624,9 +726,9 @@ def _names(engine: Engine) -> Iterable[tuple[str, Callable[[], Iterable[str]]]]:
     yield "kms alias", lambda: (a["AliasName"] for a in _paginate(c("kms"), "list_aliases", "Aliases"))
 
 
-def find_leftovers(engine: Engine, environment: str) -> list[str]:
+def find_leftovers(engine: Engine, environment: str, manifest: Manifest | None = None) -> list[str]:
     """`kind: name` for everything of this environment still present; unlistable kinds are reported too."""
-    matches = environment_matcher(environment)
+    matches = environment_matcher(environment, manifest)
     leftovers = []
     for kind, lister in _names(engine):
         try:
@@ -660,7 +762,7 @@ def _detach_gateway(c: Any, r: Recorded) -> Any:
 def _release_address(c: Any, r: Recorded) -> Any:
     if r.physical_id.startswith("eipalloc-"):
         return c("ec2").release_address(AllocationId=r.physical_id)
-    address = _first(c("ec2").describe_addresses(PublicIps=[r.physical_id])["Addresses"])
+    address = _address(c, r.physical_id)
     if address.get("AssociationId"):
         c("ec2").disassociate_address(AssociationId=address["AssociationId"])
     if address.get("AllocationId"):
@@ -801,7 +903,9 @@ def _deregister_target(c: Any, r: Recorded) -> Any:
         ServiceNamespace=namespace, ResourceIds=[str(r.properties.get("ResourceId"))]
     )["ScalableTargets"]
     for target in found:
-        if target["ScalableDimension"] == r.properties.get("ScalableDimension", target["ScalableDimension"]):
+        if target["ResourceId"] == r.properties.get("ResourceId") and target[
+            "ScalableDimension"
+        ] == r.properties.get("ScalableDimension", target["ScalableDimension"]):
             scaling.deregister_scalable_target(
                 ServiceNamespace=namespace,
                 ResourceId=target["ResourceId"],

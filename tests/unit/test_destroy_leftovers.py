@@ -97,10 +97,10 @@ def test_the_embedded_engine_keeps_no_record(state: Path) -> None:
 def test_something_named_for_the_environment_that_no_record_holds_fails_the_destroy(
     aws: None, state: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    boto3.client("sqs").create_queue(QueueName=f"concert-dlq-{ENVIRONMENT}")
-    boto3.client("sqs").create_queue(QueueName=f"concert-dlq-{ENVIRONMENT}0")  # another environment's
+    boto3.client("sqs").create_queue(QueueName=f"concert-chatbot-jobs-dlq-{ENVIRONMENT}")
+    boto3.client("sqs").create_queue(QueueName=f"concert-chatbot-jobs-dlq-{ENVIRONMENT}0")  # another environment's
     code = main(["destroy", "--engine", "aws", "--environment", ENVIRONMENT, "--yes"])
     err = capsys.readouterr().err
     assert code == 1
-    assert f"queue: concert-dlq-{ENVIRONMENT} (named for {ENVIRONMENT}" in err
-    assert f"concert-dlq-{ENVIRONMENT}0" not in err
+    assert f"queue: concert-chatbot-jobs-dlq-{ENVIRONMENT} (named for {ENVIRONMENT}" in err
+    assert f"concert-chatbot-jobs-dlq-{ENVIRONMENT}0" not in err

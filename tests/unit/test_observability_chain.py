@@ -363,7 +363,11 @@ def test_coverage_names_an_alarm_whose_lambda_metric_got_no_data(engine: Embedde
             Threshold=1,
             ComparisonOperator="GreaterThanOrEqualToThreshold",
         )
-    check = coverage_check(SimpleNamespace(engine=engine))  # type: ignore[arg-type]
+    alarms = {f"{alive}-errors", f"{ghost}-errors"}  # this environment's (the engine holds others')
+    platform = SimpleNamespace(
+        engine=engine, own=lambda kind: alarms if kind == "AWS::CloudWatch::Alarm" else set()
+    )
+    check = coverage_check(platform)  # type: ignore[arg-type]
     assert not check.ok
     assert (
         f"{ghost}-errors watches AWS/Lambda Errors [FunctionName={ghost}], which received no data"
@@ -387,8 +391,24 @@ def test_a_pattern_the_engine_cannot_evaluate_is_named_not_silently_skipped(engi
         metricTransformations=[{"metricName": "X", "metricNamespace": "Test/Spaces", "metricValue": "1"}],
     )
     record_invocation(engine, name, ["1.2.3.4 bob 500"], 1.0)
-    check = coverage_check(SimpleNamespace(engine=engine))  # type: ignore[arg-type]
+    engine.client("cloudwatch").put_metric_alarm(
+        AlarmName=f"{name}-errors",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": name}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    own = {"AWS::CloudWatch::Alarm": {f"{name}-errors"}, "AWS::Logs::LogGroup": {group}}
+    check = coverage_check(SimpleNamespace(engine=engine, own=lambda kind: own.get(kind, set())))  # type: ignore[arg-type]
     assert f"filter spaces on {group} was never evaluated: space-delimited filter patterns" in check.detail
+    # the same engine serving another environment: that environment's run does not answer for it
+    own["AWS::Logs::LogGroup"] = {"/aws/lambda/another-environments-function"}
+    check = coverage_check(SimpleNamespace(engine=engine, own=lambda kind: own.get(kind, set())))  # type: ignore[arg-type]
+    assert group not in check.detail and check.ok, check.detail
     logs.FILTER_ERRORS.clear()
 
 

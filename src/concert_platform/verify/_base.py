@@ -437,6 +437,12 @@ def first(items: Iterable[Any], predicate: Callable[[Any], bool], what: str) -> 
     raise NotFound(what)
 
 
+def by_id(items: Iterable[Any], key: str, value: Any, what: str) -> Any:
+    """The item whose `key` is `value`, never simply the first answered: an engine may ignore a
+    lookup's filter and answer with every environment's resources on a shared endpoint."""
+    return first(items, lambda item: item.get(key) == value, f"{what} {value}")
+
+
 def parse_policy_text(text: Any) -> Any:
     return json.loads(text) if isinstance(text, str) and text else text
 
@@ -453,6 +459,7 @@ __all__ = [
     "Unusable",
     "VerifyContext",
     "as_set",
+    "by_id",
     "check",
     "exact",
     "json_document",

@@ -17,7 +17,10 @@ def _target(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     return dict(
         first(
             targets,
-            lambda t: not dimension or t["ScalableDimension"] == dimension,
+            lambda t: (
+                t["ResourceId"] == (resource_id or r.props.get("ResourceId"))
+                and (not dimension or t["ScalableDimension"] == dimension)
+            ),
             f"scalable target {r.physical_id}",
         )
     )

@@ -10,7 +10,10 @@ from concert_platform.verify._base import Field, Resource, Table, VerifyContext,
 def _trail(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     cloudtrail = ctx.client("cloudtrail")
     trails = cloudtrail.describe_trails(trailNameList=[r.physical_id])["trailList"]
-    trail = dict(first(trails, lambda _t: True, f"trail {r.physical_id}"))
+    # moto answers every trail whatever trailNameList says: pick ours by name or ARN
+    trail = dict(
+        first(trails, lambda t: r.physical_id in (t.get("Name"), t.get("TrailARN")), f"trail {r.physical_id}")
+    )
     trail["IsLogging"] = cloudtrail.get_trail_status(Name=r.physical_id).get("IsLogging")
     return trail
 

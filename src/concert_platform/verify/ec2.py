@@ -13,6 +13,7 @@ from concert_platform.verify._base import (
     Unusable,
     VerifyContext,
     as_set,
+    by_id,
     first,
     member,
     policy,
@@ -25,7 +26,7 @@ TAGS = Field("Tags", subset)  # CloudFormation adds its own aws:cloudformation:*
 
 def _vpc(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     ec2 = ctx.client("ec2")
-    vpc = ec2.describe_vpcs(VpcIds=[r.physical_id])["Vpcs"][0]
+    vpc = dict(by_id(ec2.describe_vpcs(VpcIds=[r.physical_id])["Vpcs"], "VpcId", r.physical_id, "VPC"))
     for attribute, key in (
         ("enableDnsSupport", "EnableDnsSupport"),
         ("enableDnsHostnames", "EnableDnsHostnames"),
@@ -35,12 +36,13 @@ def _vpc(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
 
 
 def _subnet(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
-    return dict(ctx.client("ec2").describe_subnets(SubnetIds=[r.physical_id])["Subnets"][0])
+    subnets = ctx.client("ec2").describe_subnets(SubnetIds=[r.physical_id])["Subnets"]
+    return dict(by_id(subnets, "SubnetId", r.physical_id, "subnet"))
 
 
 def _gateway(ctx: VerifyContext, gateway_id: str) -> dict[str, Any]:
     gateways = ctx.client("ec2").describe_internet_gateways(InternetGatewayIds=[gateway_id])
-    return dict(gateways["InternetGateways"][0])
+    return dict(by_id(gateways["InternetGateways"], "InternetGatewayId", gateway_id, "internet gateway"))
 
 
 def _internet_gateway(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -68,14 +70,16 @@ def _eip(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
 
 
 def _nat_gateway(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
-    gateway = dict(ctx.client("ec2").describe_nat_gateways(NatGatewayIds=[r.physical_id])["NatGateways"][0])
+    gateways = ctx.client("ec2").describe_nat_gateways(NatGatewayIds=[r.physical_id])["NatGateways"]
+    gateway = dict(by_id(gateways, "NatGatewayId", r.physical_id, "NAT gateway"))
     if gateway.get("State") not in ("available", "pending"):
         raise Unusable(f"NAT gateway {r.physical_id} is {gateway.get('State')}")
     return gateway
 
 
 def _table(ctx: VerifyContext, table_id: str) -> dict[str, Any]:
-    return dict(ctx.client("ec2").describe_route_tables(RouteTableIds=[table_id])["RouteTables"][0])
+    tables = ctx.client("ec2").describe_route_tables(RouteTableIds=[table_id])["RouteTables"]
+    return dict(by_id(tables, "RouteTableId", table_id, "route table"))
 
 
 def _route_table(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -100,14 +104,8 @@ def _association(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     tables = ctx.client("ec2").describe_route_tables(
         Filters=[{"Name": "association.route-table-association-id", "Values": [r.physical_id]}]
     )["RouteTables"]
-    table = first(tables, lambda _t: True, f"route table association {r.physical_id}")
-    return dict(
-        first(
-            table.get("Associations", []),
-            lambda a: a.get("RouteTableAssociationId") == r.physical_id,
-            f"association {r.physical_id}",
-        )
-    )
+    associations = [a for table in tables for a in table.get("Associations", [])]
+    return dict(by_id(associations, "RouteTableAssociationId", r.physical_id, "route table association"))
 
 
 def _flatten_rules(permissions: list[dict[str, Any]], peer_key: str) -> list[dict[str, Any]]:
@@ -129,7 +127,8 @@ def _description(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _security_group(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
-    group = dict(ctx.client("ec2").describe_security_groups(GroupIds=[r.physical_id])["SecurityGroups"][0])
+    groups = ctx.client("ec2").describe_security_groups(GroupIds=[r.physical_id])["SecurityGroups"]
+    group = dict(by_id(groups, "GroupId", r.physical_id, "security group"))
     group["IngressRules"] = _flatten_rules(group.get("IpPermissions", []), "SourceSecurityGroupId")
     group["EgressRules"] = _flatten_rules(group.get("IpPermissionsEgress", []), "DestinationSecurityGroupId")
     return group
@@ -155,14 +154,20 @@ def _security_group_rule(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     ec2 = ctx.client("ec2")
     if r.physical_id.startswith("sgr-"):
         rules = ec2.describe_security_group_rules(SecurityGroupRuleIds=[r.physical_id])["SecurityGroupRules"]
-        return _rule_shape(first(rules, lambda _x: True, f"security group rule {r.physical_id}"), peer_key)
+        return _rule_shape(
+            by_id(rules, "SecurityGroupRuleId", r.physical_id, "security group rule"), peer_key
+        )
     group_id = r.props.get("GroupId")
     if group_id is UNRESOLVED:
         raise NotFound("the rule's GroupId cannot be resolved")
     rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
         "SecurityGroupRules"
     ]
-    shaped = [_rule_shape(x, peer_key) for x in rules if bool(x.get("IsEgress")) == egress]
+    shaped = [
+        _rule_shape(x, peer_key)
+        for x in rules
+        if x.get("GroupId") == group_id and bool(x.get("IsEgress")) == egress
+    ]
     peer: dict[str, Any] = {k: r.props[k] for k in ("CidrIp", peer_key) if k in r.props}
     candidates = [x for x in shaped if all(x.get(k) == v for k, v in peer.items())]
     # Several rules to the same peer: the one on the declared ports.
@@ -175,12 +180,16 @@ def _security_group_rule(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
 
 
 def _vpc_endpoint(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
-    return dict(ctx.client("ec2").describe_vpc_endpoints(VpcEndpointIds=[r.physical_id])["VpcEndpoints"][0])
+    endpoints = ctx.client("ec2").describe_vpc_endpoints(VpcEndpointIds=[r.physical_id])["VpcEndpoints"]
+    endpoint = dict(by_id(endpoints, "VpcEndpointId", r.physical_id, "VPC endpoint"))
+    if str(endpoint.get("State", "")).lower() in ("deleted", "deleting", "failed", "rejected"):
+        raise Unusable(f"VPC endpoint {r.physical_id} is {endpoint.get('State')}")
+    return endpoint
 
 
 def _flow_log(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     logs = ctx.client("ec2").describe_flow_logs(FlowLogIds=[r.physical_id])["FlowLogs"]
-    return dict(first(logs, lambda _x: True, f"flow log {r.physical_id}"))
+    return dict(by_id(logs, "FlowLogId", r.physical_id, "flow log"))
 
 
 _RESOURCE_TYPES = {
@@ -209,7 +218,9 @@ register(
             "Tags": TAGS,
         },
         attributes={
-            "CidrBlock": lambda c, p: c.client("ec2").describe_vpcs(VpcIds=[p])["Vpcs"][0]["CidrBlock"]
+            "CidrBlock": lambda c, p: by_id(
+                c.client("ec2").describe_vpcs(VpcIds=[p])["Vpcs"], "VpcId", p, "VPC"
+            )["CidrBlock"]
         },
     ),
     Table(
