@@ -37,7 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--keep", action="store_true", help="leave the stacks deployed (not for the embedded engine)"
     )
     parser.add_argument(
-        "--reports-dir", type=Path, default=Path("reports"), help="where the JUnit XML and Markdown go"
+        "--reports-dir",
+        type=Path,
+        default=Path("reports"),
+        help="where the reports go: e2e-ENGINE-ENV.json, .xml (JUnit) and .md (default: reports)",
     )
 
 
@@ -73,23 +76,49 @@ def describe_exception(exc: BaseException) -> str:
 
 
 class _Phases:
-    """Times each phase and turns whatever it raises into a failure of that phase."""
+    """Times each phase, says when one starts, and turns whatever it raises into a failure of that
+    phase. `Interrupted` (a signal) is not a failure of the phase: it passes through."""
 
-    def __init__(self, report: dict[str, Any]) -> None:
+    def __init__(self, report: dict[str, Any], console: Any = None) -> None:
         self.report = report
+        self.console = console
         self.seconds: dict[str, float | None] = dict.fromkeys(PHASES)
+        self.current: str | None = None
+        self.last_error: BaseException | None = None
         report["phases"] = self.seconds
         report["errors"] = []
 
     def run(self, phase: str, action: Callable[[], Any]) -> tuple[bool, Any]:
+        self.current = phase  # before the line that says so: a signal right after it is this phase's
         started = time.monotonic()
         try:
+            if self.seconds[phase] is None and self.console is not None:
+                self.console.print(f"e2e: {phase.replace('_', '-')} started", highlight=False)
             return True, action()
         except Exception as exc:  # every phase ends in the report, never in a traceback
+            self.last_error = exc
             self.report["errors"].append({"phase": phase, "reason": describe_exception(exc)})
             return False, None
         finally:
             self.seconds[phase] = round((self.seconds[phase] or 0.0) + time.monotonic() - started, 3)
+
+
+def tool_version() -> str:
+    """This tool's version as installed (the package metadata), else the source's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from concert_platform import __version__
+
+    try:
+        return version("concert-platform")
+    except PackageNotFoundError:
+        return __version__
+
+
+def utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def run_e2e(
@@ -100,36 +129,63 @@ def run_e2e(
     keep: bool,
     manifest: Any = None,
     artifacts: Any = None,
+    handle_signals: bool = False,
 ) -> dict[str, Any]:
-    """The whole run; never raises for a failure after the inputs were validated (UsageError before)."""
-    from rich.console import Console
+    """The whole run; never raises for a failure after the inputs were validated (UsageError before).
 
+    With `handle_signals` (the CLI), SIGINT or SIGTERM at any phase ends the run as `interrupted`:
+    what this run created is torn down (unless `keep`), and the report says what was left."""
+    from contextlib import nullcontext, suppress
+
+    from concert_platform.console import output_console
     from concert_platform.engines import create_engine
+    from concert_platform.interrupt import Interrupted, SignalGuard
     from concert_platform.manifest import load_manifest
     from concert_platform.naming import validate_environment, validate_names, validate_region
 
-    console = Console(stderr=True, highlight=False)
+    console = output_console(stderr=True)
     manifest = manifest or load_manifest()
     validate_environment(environment)
     validate_region(region)
     validate_names(manifest, environment)
     engine = create_engine(engine_name, region, endpoint_url)
     started = time.monotonic()
-    report: dict[str, Any] = {"engine": engine_name, "environment": environment, "region": region}
-    phases = _Phases(report)
+    report: dict[str, Any] = {
+        "engine": engine_name,
+        "environment": environment,
+        "region": region,
+        "started_at": utc_now(),
+        "tool_version": tool_version(),
+        "engine_version": None,
+        "verdict": None,
+        "interrupted": None,
+    }
+    phases = _Phases(report, console)
     environ = dict(os.environ)
     environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
-    try:
-        engine.start()
-    except ConcertPlatformError as exc:  # unreachable or misconfigured: nothing ran, reports still written
-        report["errors"].append({"phase": "deploy", "reason": f"engine {engine_name}: {exc}"})
-        report["exit_code"] = exc.exit_code
-        report["teardown"] = {"clean": None, "remaining": [], "leftovers": [], "not_run": True}
-    else:
+    with SignalGuard() if handle_signals else nullcontext():
         try:
-            _run_phases(engine, engine_name, manifest, environment, keep, artifacts, environ, console, phases)
-        finally:
-            engine.stop()
+            try:
+                engine.start()
+            except (
+                ConcertPlatformError
+            ) as exc:  # unreachable or misconfigured: nothing ran, reports still written
+                report["errors"].append({"phase": "deploy", "reason": f"engine {engine_name}: {exc}"})
+                report["exit_code"] = exc.exit_code
+                report["teardown"] = {"clean": None, "remaining": [], "leftovers": [], "not_run": True}
+                report["not_run"] = dict.fromkeys(PHASES[:-1], "the engine never started")
+            else:
+                try:
+                    report["engine_version"] = engine.version()
+                    _run_phases(
+                        engine, engine_name, manifest, environment, keep, artifacts, environ, console, phases
+                    )
+                finally:
+                    with suppress(Interrupted):  # asked again while stopping: the process ends anyway
+                        engine.stop()
+        except Interrupted as exc:  # while the engine started, or a second signal outside teardown
+            _record_interruption(report, phases, exc, during=phases.current or "engine start")
+            report.setdefault("teardown", {"clean": None, "remaining": [], "leftovers": [], "not_run": True})
     report.setdefault("stacks", [])
     report.setdefault("post_deploy", [])
     report.setdefault(
@@ -137,11 +193,37 @@ def run_e2e(
     )
     report.setdefault("smoke", {"passed": 0, "failed": 0, "checks": [], "ran": False})
     report.setdefault("iam", {"enforced": False, "denied": [], "unused": []})
+    report.setdefault("not_run", {})
     report["seconds"] = round(time.monotonic() - started, 3)
+    report["finished_at"] = utc_now()
     report["failures"] = collect_failures(report)
     report["ok"] = not report["failures"]
     report["reason"] = one_line_reason(report["failures"])
+    report["verdict"] = "interrupted" if report["interrupted"] else "passed" if report["ok"] else "failed"
+    report["left"] = what_was_left(report, engine, manifest)
     return report
+
+
+def _record_interruption(report: dict[str, Any], phases: _Phases, exc: Any, during: str) -> None:
+    """The first signal decides the verdict and the exit code; a later one is noted beside it."""
+    if report["interrupted"] is None:
+        report["interrupted"] = {"signal": exc.signal_name, "phase": during, "exit_code": exc.exit_code}
+        report["exit_code"] = exc.exit_code
+        report["errors"].append(
+            {
+                "phase": during if during in PHASES else "deploy",
+                "reason": f"interrupted by {exc.signal_name} during {during}",
+            }
+        )
+    else:
+        report["interrupted"]["again"] = f"{exc.signal_name} during {during}"
+    not_run = report.setdefault("not_run", {})
+    ran = [p for p in PHASES if phases.seconds[p] is not None]
+    for phase in PHASES:
+        if phase not in ran and phase not in not_run:
+            not_run[phase] = (
+                f"interrupted by {report['interrupted']['signal']} during {report['interrupted']['phase']}"
+            )
 
 
 def _run_phases(
@@ -155,7 +237,67 @@ def _run_phases(
     console: Any,
     phases: _Phases,
 ) -> None:
-    """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report."""
+    """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report.
+    An interruption before the teardown still ends in the teardown (unless kept); a second one
+    during the teardown ends it, and the report says what may remain."""
+    from concert_platform.interrupt import Interrupted
+
+    report = phases.report
+    try:
+        _deploy_verify_smoke(engine, manifest, environment, artifacts, environ, console, phases)
+    except Interrupted as exc:
+        _record_interruption(report, phases, exc, during=phases.current or "deploy")
+        if not report.get("stacks"):
+            report["stacks"] = _stack_rows(engine, manifest, environment, phases)
+        if report["interrupted"] and not keep:
+            console.print(
+                f"e2e: interrupted by {exc.signal_name} during {report['interrupted']['phase']}; "
+                "tearing down what this run created (a second Ctrl-C stops the teardown too)",
+                soft_wrap=True,
+            )
+    if keep and engine_name != "embedded":
+        report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
+        report.setdefault("not_run", {})["teardown"] = "kept (--keep)"
+        return
+    record: dict[str, Any] = {}
+    try:
+        torn_ok, teardown = phases.run(
+            "teardown", lambda: teardown_environment(engine, manifest, environment, console, record)
+        )
+    except Interrupted as exc:
+        _record_interruption(report, phases, exc, during="teardown")
+        report["teardown"] = {
+            "clean": False,
+            "interrupted": True,
+            "remaining": [],
+            "leftovers": [],
+            "stack_failures": [],
+            "may_remain": may_remain(manifest, environment, record.get("inventory")),
+        }
+        return
+    report["teardown"] = (
+        teardown
+        if torn_ok
+        else {
+            "clean": False,
+            "remaining": [],
+            "leftovers": [],
+            "stack_failures": [],
+            "failed": report["errors"][-1]["reason"],
+            "may_remain": may_remain(manifest, environment, record.get("inventory")),
+        }
+    )
+
+
+def _deploy_verify_smoke(
+    engine: Any,
+    manifest: Any,
+    environment: str,
+    artifacts: Any,
+    environ: dict[str, str],
+    console: Any,
+    phases: _Phases,
+) -> None:
     from concert_platform.execution_roles import iam_section
     from concert_platform.smoke import run_smoke, start_cold_starts
     from concert_platform.verify import verify_environment
@@ -176,65 +318,116 @@ def _run_phases(
             artifacts=artifacts,
         ),
     )
-    if deployed_ok:
-        report["stacks"] = deployed["stacks"]
-        report["post_deploy"] = deployed["post_deploy"]
-        # deploy_environment runs the post-deployment steps; it says how long they took
-        post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
-        phases.seconds["deploy"] = round((phases.seconds["deploy"] or 0.0) - post_seconds, 3)
-        phases.seconds["post_deploy"] = round(post_seconds, 3)
-        # the functions' execution environments boot in their own processes while verify runs
-        cold_starts = start_cold_starts(engine, manifest, environment)
-        verified_ok, resources = phases.run(
-            "verify", lambda: verify_environment(engine, manifest, environment)
-        )
-        if verified_ok:
-            report["resources"] = resources
+    if not deployed_ok:
+        report["stacks"] = _stack_rows(engine, manifest, environment, phases)
+        report["not_run"] = dict.fromkeys(("post_deploy", "verify", "smoke"), "the deploy failed")
+        return
+    report["stacks"] = deployed["stacks"]
+    report["post_deploy"] = deployed["post_deploy"]
+    # deploy_environment runs the post-deployment steps; it says how long they took
+    post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
+    phases.seconds["deploy"] = round((phases.seconds["deploy"] or 0.0) - post_seconds, 3)
+    phases.seconds["post_deploy"] = round(post_seconds, 3)
+    # the functions' execution environments boot in their own processes while verify runs
+    cold_starts = start_cold_starts(engine, manifest, environment)
+    verified_ok, resources = phases.run("verify", lambda: verify_environment(engine, manifest, environment))
+    if verified_ok:
+        report["resources"] = resources
 
-        def smoke_run() -> dict[str, Any]:
-            if cold_starts is not None:
-                cold_starts.join()  # what is left of the cold starts counts as smoke time
-            return run_smoke(engine, manifest, environment)
+    def smoke_run() -> dict[str, Any]:
+        if cold_starts is not None:
+            cold_starts.join()  # what is left of the cold starts counts as smoke time
+        return run_smoke(engine, manifest, environment)
 
-        smoked_ok, smoke = phases.run("smoke", smoke_run)
-        if smoked_ok:
-            report["smoke"] = smoke
-        # what the functions' own calls were allowed and denied (IAM, enforced on the embedded engine)
-        iam_ok, iam = phases.run("smoke", lambda: iam_section(engine))
-        if iam_ok:
-            report["iam"] = iam
-    else:
-        report["stacks"] = _stack_rows(engine, manifest, environment)
-    if keep and engine_name != "embedded":
-        report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
-    else:
-        torn_ok, teardown = phases.run(
-            "teardown", lambda: teardown_environment(engine, manifest, environment, console)
-        )
-        report["teardown"] = (
-            teardown if torn_ok else {"clean": False, "remaining": [], "leftovers": [], "stack_failures": []}
-        )
+    smoked_ok, smoke = phases.run("smoke", smoke_run)
+    if smoked_ok:
+        report["smoke"] = smoke
+    # what the functions' own calls were allowed and denied (IAM, enforced on the embedded engine)
+    iam_ok, iam = phases.run("smoke", lambda: iam_section(engine))
+    if iam_ok:
+        report["iam"] = iam
 
 
-def _stack_rows(engine: Any, manifest: Any, environment: str) -> list[dict[str, Any]]:
-    """After a failed deploy: what each stack is now (best effort, for the report)."""
+def may_remain(manifest: Any, environment: str, inventory: Any) -> list[str]:
+    """After a teardown that did not finish: the environment's stacks, and what they had created."""
+    names = [f"stack {manifest.stack_name(spec.key, environment)}" for spec in manifest.stacks]
+    return names + [
+        f"{item.type} {item.physical_id} ({item.stack}/{item.logical_id})" for item in inventory or []
+    ]
+
+
+def destroy_command(report: dict[str, Any], engine: Any) -> str:
+    """The exact command that removes what this run left."""
+    parts = ["concert-platform", "destroy", "--engine", report["engine"]]
+    if report["engine"] == "localstack" and engine.endpoint_url:
+        parts += ["--endpoint-url", engine.endpoint_url]
+    parts += ["--environment", report["environment"], "--region", report["region"], "--yes"]
+    return " ".join(parts)
+
+
+def what_was_left(report: dict[str, Any], engine: Any, manifest: Any) -> dict[str, Any]:
+    """What this run leaves behind on its engine, and how to remove it; nothing on the embedded
+    engine, whose state ends with this process."""
+    teardown = report.get("teardown", {})
+    if report["engine"] == "embedded":
+        return {"items": [], "note": "the embedded engine's state ended with this process: nothing is left"}
+    if teardown.get("clean") or (teardown.get("not_run") and not report.get("stacks")):
+        return {"items": [], "note": "nothing is left"}
+    items = teardown_remains(teardown)
+    if teardown.get("kept"):
+        items = [
+            f"stack {s['name']}"
+            for s in report.get("stacks", [])
+            if s.get("status") not in (None, "not deployed")
+        ]
+    return {"items": items, "destroy": destroy_command(report, engine)}
+
+
+def teardown_remains(teardown: dict[str, Any]) -> list[str]:
+    """Everything a teardown that is not clean knows may remain, one line each."""
+    items = [
+        f"{r['type']} {r['physical_id']} ({r['stack']}/{r['logical_id']}): {r['detail']}"
+        for r in teardown.get("remaining", [])
+    ]
+    items += list(teardown.get("leftovers", []))
+    items += [f"stack deletion: {line}" for line in teardown.get("stack_failures", [])]
+    items += list(teardown.get("may_remain", []))
+    return items
+
+
+def _stack_rows(engine: Any, manifest: Any, environment: str, phases: _Phases) -> list[dict[str, Any]]:
+    """After a failed or interrupted deploy: what each stack is now (best effort, for the report).
+    The stack the deploy rejected says so (never the engine's CREATE_COMPLETE), with the time the
+    deploy spent on it; stacks deployed before it keep their times; others have none."""
     from concert_platform.deploy import StackOperator
 
-    rows = []
+    error = phases.last_error
+    done = {row["key"]: row for row in getattr(error, "completed", None) or []}
+    failed_key = getattr(error, "stack_key", None)
+    rows: list[dict[str, Any]] = []
     try:
         operator = StackOperator(engine, manifest, environment)
         for spec in manifest.stacks:
+            if spec.key in done:
+                rows.append(done[spec.key])
+                continue
             name = operator.stack_name(spec.key)
             stack = operator.describe(name)
             status = stack["StackStatus"] if stack else "not deployed"
-            rows.append({"key": spec.key, "name": name, "status": status, "seconds": 0.0})
+            if spec.key == failed_key:
+                status = f"failed (engine: {status})"
+            seconds = getattr(error, "stack_seconds", None) if spec.key == failed_key else None
+            rows.append({"key": spec.key, "name": name, "status": status, "seconds": seconds})
     except Exception:  # the engine may be the thing that broke; the error is already reported
         return rows
     return rows
 
 
-def teardown_environment(engine: Any, manifest: Any, environment: str, console: Any) -> dict[str, Any]:
-    """Record what exists, destroy, then prove each recorded resource gone through its service."""
+def teardown_environment(
+    engine: Any, manifest: Any, environment: str, console: Any, record: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Record what exists, destroy, then prove each recorded resource gone through its service.
+    `record["inventory"]` holds what was recorded, for a caller whose teardown is cut short."""
     from concert_platform.teardown import (
         RETAINED_BY_DESIGN,
         confirm_gone,
@@ -247,6 +440,8 @@ def teardown_environment(engine: Any, manifest: Any, environment: str, console: 
     problems: list[str] = []
     try:
         inventory = record_inventory(engine, manifest, environment)
+        if record is not None:
+            record["inventory"] = inventory
     except Exception as exc:  # still destroy what can be destroyed; the run cannot be called clean
         inventory = []
         problems.append(f"could not record what the stacks created: {describe_exception(exc)}")
@@ -357,7 +552,9 @@ def one_line_reason(failures: list[dict[str, str]]) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from concert_platform.reports import print_summary, write_reports
 
-    report = run_e2e(args.engine, args.environment, args.region, args.endpoint_url, args.keep)
+    report = run_e2e(
+        args.engine, args.environment, args.region, args.endpoint_url, args.keep, handle_signals=True
+    )
     paths = write_reports(report, args.reports_dir)
     if args.json:
         print(json.dumps(report, indent=2, default=str))

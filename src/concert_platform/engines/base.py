@@ -67,6 +67,10 @@ class Engine:
     def stop(self) -> None:
         self._clients.clear()
 
+    def version(self) -> str | None:
+        """What the engine says it is, for the reports; None where it reports no version."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "region": self.region, "endpoint_url": self.endpoint_url}
 

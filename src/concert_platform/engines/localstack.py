@@ -85,18 +85,35 @@ class LocalStackEngine(Engine):
             self.unverifiable_types = {}  # type: ignore[misc]
             self.runs_function_code = False
 
+    def version(self) -> str | None:
+        """The version the endpoint's health route reports (LocalStack's and `engine serve`'s)."""
+        document = _health(self.endpoint_url or DEFAULT_ENDPOINT, "/_localstack/health") or {}
+        if not document.get("version"):
+            return None
+        if document.get("engine") == "embedded":  # `engine serve` says what it is in its version
+            return str(document["version"])
+        edition = f" ({document['edition']})" if document.get("edition") else ""
+        return f"LocalStack {document['version']}{edition}"
+        return None
+
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "served_embedded": getattr(self, "served_embedded", False)}
 
 
-def _is_served_embedded(endpoint: str) -> bool:
-    """True when the endpoint is `concert-platform engine serve` (its health route says so)."""
+def _health(endpoint: str, path: str) -> dict[str, Any] | None:
+    """The endpoint's health document at `path`, or None when it answers none."""
     import json
     import urllib.error
     import urllib.request
 
     try:
-        with urllib.request.urlopen(f"{endpoint.rstrip('/')}/_concert/health", timeout=3) as response:  # noqa: S310 - http(s) checked by require_reachable
-            return bool(json.loads(response.read()).get("engine") == "embedded")
+        with urllib.request.urlopen(f"{endpoint.rstrip('/')}{path}", timeout=3) as response:  # noqa: S310 - http(s) checked by require_reachable
+            document = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
-        return False
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _is_served_embedded(endpoint: str) -> bool:
+    """True when the endpoint is `concert-platform engine serve` (its health route says so)."""
+    return bool((_health(endpoint, "/_concert/health") or {}).get("engine") == "embedded")
