@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from concert_platform.console import output_console
 from concert_platform.errors import ConcertPlatformError, UsageError
@@ -278,7 +279,7 @@ def _run_status(args: argparse.Namespace) -> int:
             "stack", "name", "status", "updated", "reason", title=f"{args.environment} on {args.engine}"
         )
         for row in rows:
-            table.add_row(row["key"], row["name"], row["status"], row["updated"], row["reason"])
+            table.add_row(*(Text(str(row[k])) for k in ("key", "name", "status", "updated", "reason")))
         output_console().print(table)
     return 0
 
@@ -295,7 +296,7 @@ def _run_outputs(args: argparse.Namespace) -> int:
         table = Table("stack", "output", "value", title=f"{args.environment} outputs")
         for key, values in outputs.items():
             for name, value in sorted(values.items()):
-                table.add_row(key, name, value)
+                table.add_row(Text(key), Text(name), Text(value))
             if not values:
                 table.add_row(key, "-", "not deployed")
         output_console().print(table)

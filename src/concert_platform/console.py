@@ -26,15 +26,17 @@ UNLIMITED_WIDTH = 1_000_000
 
 def output_console(stderr: bool = False) -> Console:
     """A console for stdout (or stderr). On a terminal it fits the window; elsewhere (a CI log,
-    a pipe, a file) every line is written whole: full ARNs, URLs and keys, one record per line."""
+    a pipe, a file) every line is written whole: full ARNs, URLs and keys, one record per line.
+    Values from the engine go into tables as `Text`, so brackets in them are never markup."""
     stream = sys.stderr if stderr else sys.stdout
     try:
         terminal = stream.isatty()
     except (AttributeError, ValueError):  # a closed or replaced stream: not a terminal
         terminal = False
+    # emoji=False: rich turns ":secret:" inside a Secrets Manager ARN into an emoji otherwise
     if terminal:
-        return Console(stderr=stderr, highlight=False)
-    return Console(stderr=stderr, highlight=False, width=UNLIMITED_WIDTH, soft_wrap=True)
+        return Console(stderr=stderr, highlight=False, emoji=False)
+    return Console(stderr=stderr, highlight=False, emoji=False, width=UNLIMITED_WIDTH, soft_wrap=True)
 
 
 class ConsoleProgress:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from concert_platform.execution_roles import junit_cases, markdown_lines, summary_lines
 
@@ -317,7 +318,7 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
     console = output_console()
     table = Table("stack", "status", "seconds", title=f"e2e on {report['engine']} ({report['environment']})")
     for stack in report["stacks"]:
-        table.add_row(stack["name"], stack["status"], _seconds(stack["seconds"]))
+        table.add_row(Text(stack["name"]), Text(str(stack["status"])), _seconds(stack["seconds"]))
     console.print(table)
     console.print(run_line(report), soft_wrap=True)
     res = report["resources"]
