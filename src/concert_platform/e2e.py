@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import string
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -88,9 +89,13 @@ class _Phases:
         report["phases"] = self.seconds
         report["errors"] = []
 
+    #: seconds between the lines that say a long phase is still running
+    heartbeat_seconds = 10.0
+
     def run(self, phase: str, action: Callable[[], Any]) -> tuple[bool, Any]:
         self.current = phase  # before the line that says so: a signal right after it is this phase's
         started = time.monotonic()
+        heartbeat = self._heartbeat(phase, started)
         try:
             if self.seconds[phase] is None and self.console is not None:
                 self.console.print(f"e2e: {phase.replace('_', '-')} started", highlight=False)
@@ -100,7 +105,26 @@ class _Phases:
             self.report["errors"].append({"phase": phase, "reason": describe_exception(exc)})
             return False, None
         finally:
+            heartbeat.set()
             self.seconds[phase] = round((self.seconds[phase] or 0.0) + time.monotonic() - started, 3)
+
+    def _heartbeat(self, phase: str, started: float) -> threading.Event:
+        """A plain line every `heartbeat_seconds` while the phase runs (a cold layer build, a slow
+        verify): a CI log never goes silent without saying which phase is running."""
+        done = threading.Event()
+        if self.console is None:
+            return done
+        before = self.seconds[phase] or 0.0
+
+        def beat() -> None:
+            while not done.wait(self.heartbeat_seconds):
+                elapsed = before + time.monotonic() - started
+                self.console.print(
+                    f"e2e: {phase.replace('_', '-')} still running ({elapsed:.0f}s)", highlight=False
+                )
+
+        threading.Thread(target=beat, name=f"e2e-{phase}-heartbeat", daemon=True).start()
+        return done
 
 
 def tool_version() -> str:

@@ -146,3 +146,25 @@ def test_version_flag_and_reports_dir_help(capsys: pytest.CaptureFixture[str]) -
         main(["e2e", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--reports-dir REPORTS_DIR where the reports go: e2e-ENGINE-ENV.json" in help_text
+
+
+def test_each_phase_says_when_it_starts_and_that_it_is_still_running() -> None:
+    """Before: up to 41 s with no line during a cold layer build, 15-34 s during verify and smoke."""
+    import io
+    import time
+
+    from rich.console import Console
+
+    from concert_platform.e2e import _Phases
+
+    stream = io.StringIO()
+    phases = _Phases({}, Console(file=stream, width=200))
+    phases.heartbeat_seconds = 0.05
+    assert phases.run("verify", lambda: time.sleep(0.3)) == (True, None)
+    assert phases.run("smoke", lambda: None) == (True, None)
+    time.sleep(0.2)  # no line may follow a phase that has ended
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "e2e: verify started"
+    beats = [line for line in lines if line.startswith("e2e: verify still running (")]
+    assert 1 <= len(beats) <= 6, lines
+    assert lines[-1] == "e2e: smoke started"
