@@ -187,10 +187,12 @@ def run_e2e(
     phases = _Phases(report, console)
     environ = dict(os.environ)
     environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
+    engine_started = False
     with SignalGuard() if handle_signals else nullcontext():
         try:
             try:
                 engine.start()
+                engine_started = True
             except (
                 ConcertPlatformError
             ) as exc:  # unreachable or misconfigured: nothing ran, reports still written
@@ -199,17 +201,27 @@ def run_e2e(
                 report["teardown"] = {"clean": None, "remaining": [], "leftovers": [], "not_run": True}
                 report["not_run"] = dict.fromkeys(PHASES[:-1], "the engine never started")
             else:
-                try:
-                    report["engine_version"] = engine.version()
-                    _run_phases(
-                        engine, engine_name, manifest, environment, keep, artifacts, environ, console, phases
-                    )
-                finally:
-                    with suppress(Interrupted):  # asked again while stopping: the process ends anyway
-                        engine.stop()
-        except Interrupted as exc:  # while the engine started, or a second signal outside teardown
+                report["engine_version"] = engine.version()
+                _run_phases(
+                    engine, engine_name, manifest, environment, keep, artifacts, environ, console, phases
+                )
+        except Interrupted as exc:  # while the engine started, or a second signal outside the teardown
             _record_interruption(report, phases, exc, during=phases.current or "engine start")
+            if (
+                engine_started and "teardown" not in report
+            ):  # stopped before its teardown: say what may be there
+                report["teardown"] = {
+                    "clean": False,
+                    "interrupted": True,
+                    "remaining": [],
+                    "leftovers": [],
+                    "stack_failures": [],
+                    "may_remain": may_remain(manifest, environment, None),
+                }
             report.setdefault("teardown", {"clean": None, "remaining": [], "leftovers": [], "not_run": True})
+        finally:
+            with suppress(BaseException):  # a half-started engine too; a signal now ends nothing more
+                engine.stop()
     report.setdefault("stacks", [])
     report.setdefault("post_deploy", [])
     report.setdefault(
@@ -218,6 +230,7 @@ def run_e2e(
     report.setdefault("smoke", {"passed": 0, "failed": 0, "checks": [], "ran": False})
     report.setdefault("iam", {"enforced": False, "denied": [], "unused": []})
     report.setdefault("not_run", {})
+    report.setdefault("not_finished", {})
     report["seconds"] = round(time.monotonic() - started, 3)
     report["finished_at"] = utc_now()
     report["failures"] = collect_failures(report)
@@ -241,13 +254,14 @@ def _record_interruption(report: dict[str, Any], phases: _Phases, exc: Any, duri
         )
     else:
         report["interrupted"]["again"] = f"{exc.signal_name} during {during}"
+    first = report["interrupted"]
     not_run = report.setdefault("not_run", {})
-    ran = [p for p in PHASES if phases.seconds[p] is not None]
-    for phase in PHASES:
-        if phase not in ran and phase not in not_run:
-            not_run[phase] = (
-                f"interrupted by {report['interrupted']['signal']} during {report['interrupted']['phase']}"
-            )
+    not_finished = report.setdefault("not_finished", {})
+    if during in PHASES and during not in not_run:
+        not_finished.setdefault(during, f"interrupted by {exc.signal_name}")
+    for phase in PHASES[:-1]:  # the teardown still runs after the first signal, or says why not
+        if phases.seconds[phase] is None and phase not in not_run:
+            not_run[phase] = f"interrupted by {first['signal']} during {first['phase']}"
 
 
 def _run_phases(
@@ -557,6 +571,14 @@ def collect_failures(report: dict[str, Any]) -> list[dict[str, str]]:
     failures += [
         {"phase": "teardown", "check": "leftover", "reason": item} for item in teardown.get("leftovers", [])
     ]
+    if teardown.get("interrupted") and teardown.get("clean") is False:
+        failures.append(
+            {
+                "phase": "teardown",
+                "check": "interrupted",
+                "reason": "stopped by a signal; may remain: " + "; ".join(teardown.get("may_remain", [])),
+            }
+        )
     return failures
 
 

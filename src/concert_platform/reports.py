@@ -55,14 +55,19 @@ _PHASE_OF = {"cross_stack": "verify", "iam": "smoke"}
 
 
 def _not_run(report: dict[str, Any], phase: str) -> str | None:
-    """Why a phase (or a section checked within it) never ran; None when it ran."""
-    return (report.get("not_run") or {}).get(_PHASE_OF.get(phase, phase))
+    """`not run: why` for a phase (or a section checked within it) that never ran, `not finished:
+    why` for one a signal cut short; None when it ran to its end."""
+    phase = _PHASE_OF.get(phase, phase)
+    if phase in (report.get("not_finished") or {}):
+        return f"not finished: {report['not_finished'][phase]}"
+    reason = (report.get("not_run") or {}).get(phase)
+    return f"not run: {reason}" if reason else None
 
 
 def _resources_line(report: dict[str, Any]) -> str:
     reason = _not_run(report, "verify")
     if reason:
-        return f"resources: not run: {reason}"
+        return f"resources: {reason}"
     res = report["resources"]
     return f"resources: {res['verified']} of {res['declared']} declared resources verified"
 
@@ -70,7 +75,7 @@ def _resources_line(report: dict[str, Any]) -> str:
 def _smoke_line(report: dict[str, Any]) -> str:
     reason = _not_run(report, "smoke")
     if reason:
-        return f"smoke: not run: {reason}"
+        return f"smoke: {reason}"
     smoke = report["smoke"]
     skipped = f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""
     return f"smoke: {smoke['passed']} passed, {smoke['failed']} failed{skipped}"
@@ -186,7 +191,7 @@ def junit_xml(report: dict[str, Any]) -> str:
         reason = _not_run(report, suite_name)
         if reason and not cases:  # a phase that never ran is one skipped case, never a pass
             case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=f"{suite_name} phase")
-            ET.SubElement(case, "skipped", message=f"not run: {reason}")
+            ET.SubElement(case, "skipped", message=reason)
             skipped.append({"name": f"{suite_name} phase"})
         if skipped or suite_name in ("smoke", "post_deploy"):
             suite.set("skipped", str(len(skipped)))
@@ -234,7 +239,7 @@ def markdown(report: dict[str, Any]) -> str:
         + (f"; not listable here: {', '.join(teardown['unlisted'])}" if teardown.get("unlisted") else ""),
     ]
     if report.get("post_deploy") == [] and _not_run(report, "post_deploy"):
-        lines.insert(4, f"- post-deploy: not run: {_not_run(report, 'post_deploy')}")
+        lines.insert(4, f"- post-deploy: {_not_run(report, 'post_deploy')}")
     lines += [f"- {line}" for line in interruption_lines(report)]
     if report.get("reason"):
         lines += ["", "## Reason", "", f"```\n{report['reason']}\n```"]

@@ -135,6 +135,12 @@ def test_a_signal_at_each_phase_ends_in_reports_a_teardown_and_its_exit_code(
         assert report["not_run"][skipped] == f"interrupted by {sig.name} during {phase}"
         assert f"{'resources' if skipped == 'verify' else skipped}: not run: interrupted" in out
     assert f"interrupted: {sig.name} during {phase}" in out
+    # the phase the signal cut short is not reported as if it had run to its end
+    assert report["not_finished"] == {phase: f"interrupted by {sig.name}"}
+    assert "teardown" not in report["not_run"]
+    if phase != "deploy":
+        section = "resources" if phase == "verify" else "smoke"
+        assert f"{section}: not finished: interrupted by {sig.name}" in out
     nothing_left(served, environment)
 
 
@@ -162,6 +168,8 @@ def test_a_second_ctrl_c_stops_the_teardown_and_names_what_may_remain_and_how_to
     )
     assert f"remove it with: {destroy}" in out
     assert "teardown: NOT CLEAN (interrupted); may remain: stack concert-platform-" in out
+    assert "resources: not finished: interrupted by SIGINT" in out and "0 of 0" not in out
+    assert any(f["phase"] == "teardown" and f["check"] == "interrupted" for f in report["failures"])
     # the command the run printed removes what it left
     argv = [str(BIN / "concert-platform"), *destroy.split()[1:]]
     removed = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
@@ -186,3 +194,34 @@ def test_sigterm_on_the_in_process_embedded_engine_reports_and_says_nothing_is_l
         "note": "the embedded engine's state ended with this process: nothing is left",
     }
     assert "ended with this process" in out and "keep running in CloudFormation" not in out + err
+
+
+def test_a_signal_while_the_engine_starts_still_ends_in_an_interrupted_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The embedded engine takes seconds to start: a Ctrl-C then has nothing to tear down, and the
+    report says so instead of a traceback."""
+    from concert_platform import engines
+    from concert_platform.e2e import run_e2e
+    from concert_platform.engines.base import Engine
+    from concert_platform.interrupt import Interrupted
+
+    stopped: list[bool] = []
+
+    class StartsSlowly(Engine):
+        name = "embedded"
+
+        def start(self) -> None:
+            raise Interrupted(signal.SIGINT)
+
+        def stop(self) -> None:
+            stopped.append(True)
+
+    monkeypatch.setattr(engines, "create_engine", lambda *_args: StartsSlowly("us-east-1"))
+    report = run_e2e("embedded", "sig-start", "us-east-1", None, keep=False, handle_signals=True)
+    assert report["verdict"] == "interrupted" and report["exit_code"] == 130
+    assert report["interrupted"]["phase"] == "engine start"
+    assert report["teardown"]["not_run"] is True and report["stacks"] == []
+    assert set(report["not_run"]) == {"deploy", "post_deploy", "verify", "smoke"}
+    assert stopped == [True]  # a half-started engine is stopped too
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the guard put it back
