@@ -13,8 +13,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from concert_platform.console import output_console
 from concert_platform.errors import ConcertPlatformError, UsageError
+from concert_platform.interrupt import Interrupted
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser, default_engine: str = "embedded") -> None:
@@ -49,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="concert-platform",
         description="Deploy, verify and police the Concert Data Platform's six CloudFormation stacks.",
     )
+    from concert_platform.e2e import tool_version
+
+    parser.add_argument("--version", action="version", version=f"concert-platform {tool_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from concert_platform.policy import command as policy_command
@@ -118,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    from concert_platform.console import output_console
+
+    return output_console(stderr=True)
 
 
 def confirm_on_terminal(yes: bool) -> Callable[[str], bool]:
@@ -302,8 +310,8 @@ def _run_status(args: argparse.Namespace) -> int:
             "stack", "name", "status", "updated", "reason", title=f"{args.environment} on {args.engine}"
         )
         for row in rows:
-            table.add_row(row["key"], row["name"], row["status"], row["updated"], row["reason"])
-        Console().print(table)
+            table.add_row(*(Text(str(row[k])) for k in ("key", "name", "status", "updated", "reason")))
+        output_console().print(table)
     return 0
 
 
@@ -319,10 +327,10 @@ def _run_outputs(args: argparse.Namespace) -> int:
         table = Table("stack", "output", "value", title=f"{args.environment} outputs")
         for key, values in outputs.items():
             for name, value in sorted(values.items()):
-                table.add_row(key, name, value)
+                table.add_row(Text(key), Text(name), Text(value))
             if not values:
                 table.add_row(key, "-", "not deployed")
-        Console().print(table)
+        output_console().print(table)
     return 0
 
 
@@ -353,11 +361,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         stderr_console().print(f"[red]error:[/red] {describe_aws_error(exc)}", soft_wrap=True)
         return 1
-    except KeyboardInterrupt:
-        stderr_console().print(
-            "[red]interrupted[/red]: stacks already in progress keep running in CloudFormation"
+    except (KeyboardInterrupt, Interrupted) as exc:
+        # e2e handles its own signals (teardown, reports); elsewhere say what a stop can leave
+        code = exc.exit_code if isinstance(exc, Interrupted) else 130
+        where = (
+            "the embedded engine's stacks ended with this process"
+            if getattr(args, "engine", None) == "embedded"
+            else f"a stack operation already sent to the {getattr(args, 'engine', 'engine')} engine "
+            "goes on there: check with concert-platform status, remove with concert-platform destroy"
         )
-        return 130
+        stderr_console().print(f"[red]interrupted[/red]: {where}", soft_wrap=True)
+        return code
 
 
 def console_main() -> None:

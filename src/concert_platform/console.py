@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +20,30 @@ def _colour(status: str) -> str:
     return "white"
 
 
+#: the width a console gets when its stream is not a terminal: nothing is wrapped or cut
+UNLIMITED_WIDTH = 1_000_000
+
+
+def output_console(stderr: bool = False) -> Console:
+    """A console for stdout (or stderr). On a terminal it fits the window; elsewhere (a CI log,
+    a pipe, a file) every line is written whole: full ARNs, URLs and keys, one record per line.
+    Values from the engine go into tables as `Text`, so brackets in them are never markup."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stream: not a terminal
+        terminal = False
+    # emoji=False: rich turns ":secret:" inside a Secrets Manager ARN into an emoji otherwise
+    if terminal:
+        return Console(stderr=stderr, highlight=False, emoji=False)
+    return Console(stderr=stderr, highlight=False, emoji=False, width=UNLIMITED_WIDTH, soft_wrap=True)
+
+
 class ConsoleProgress:
     """Prints one line per stack action and per resource event: stack, resource, status, reason."""
 
     def __init__(self, console: Console | None = None, verbose: bool = True) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or output_console(stderr=True)
         self.verbose = verbose
 
     def stack_started(self, key: str, name: str, action: str) -> None:

@@ -60,8 +60,8 @@ def require_declared(engine: Engine, manifest: Manifest, key: str, name: str, st
     problems = missing_declared(engine, manifest, key, name)
     if not problems:
         return None
-    shown = "; ".join(problems[:12]) + (f"; and {len(problems) - 12} more" if len(problems) > 12 else "")
+    # every item, never "and N more": the reports carry this line whole
     return (
         f"engine {engine.name} reported stack {name} {status}, but {len(problems)} declared "
-        f"item(s) are not there: {shown}"
+        f"item(s) are not there: {'; '.join(problems)}"
     )

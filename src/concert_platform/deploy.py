@@ -128,9 +128,19 @@ class StackOperator:
         results: list[StackResult] = []
         artifact_keys: dict[str, str] = {}
         for spec in stacks:
-            if spec.needs_artifacts and not artifact_keys:
-                artifact_keys = self.upload_artifacts(artifacts() if artifacts else {})
-            results.append(self.deploy_stack(spec, inputs, artifact_keys))
+            started = time.monotonic()
+            try:
+                if spec.needs_artifacts and not artifact_keys:
+                    artifact_keys = self.upload_artifacts(artifacts() if artifacts else {})
+                results.append(self.deploy_stack(spec, inputs, artifact_keys))
+            except DeployError as exc:  # the report says which stack stopped the deploy
+                exc.stack_key = spec.key
+                exc.stack_seconds = round(time.monotonic() - started, 3)
+                exc.completed = tuple(
+                    {"key": r.key, "name": r.name, "status": r.status, "seconds": round(r.seconds, 3)}
+                    for r in results
+                )
+                raise
         return results
 
     def upload_artifacts(self, built: Mapping[str, Artifact]) -> dict[str, str]:

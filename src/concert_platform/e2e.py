@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import string
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,7 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "never for a protected environment",
     )
     parser.add_argument(
-        "--reports-dir", type=Path, default=Path("reports"), help="where the JUnit XML and Markdown go"
+        "--reports-dir",
+        type=Path,
+        default=Path("reports"),
+        help="where the reports go: e2e-ENGINE-ENV.json, .xml (JUnit) and .md (default: reports)",
     )
 
 
@@ -81,23 +85,72 @@ def describe_exception(exc: BaseException) -> str:
 
 
 class _Phases:
-    """Times each phase and turns whatever it raises into a failure of that phase."""
+    """Times each phase, says when one starts, and turns whatever it raises into a failure of that
+    phase. `Interrupted` (a signal) is not a failure of the phase: it passes through."""
 
-    def __init__(self, report: dict[str, Any]) -> None:
+    def __init__(self, report: dict[str, Any], console: Any = None) -> None:
         self.report = report
+        self.console = console
         self.seconds: dict[str, float | None] = dict.fromkeys(PHASES)
+        self.current: str | None = None
+        self.last_error: BaseException | None = None
         report["phases"] = self.seconds
         report["errors"] = []
 
+    #: seconds between the lines that say a long phase is still running
+    heartbeat_seconds = 10.0
+
     def run(self, phase: str, action: Callable[[], Any]) -> tuple[bool, Any]:
+        self.current = phase  # before the line that says so: a signal right after it is this phase's
         started = time.monotonic()
+        heartbeat = self._heartbeat(phase, started)
         try:
+            if self.seconds[phase] is None and self.console is not None:
+                self.console.print(f"e2e: {phase.replace('_', '-')} started", highlight=False)
             return True, action()
         except Exception as exc:  # every phase ends in the report, never in a traceback
+            self.last_error = exc
             self.report["errors"].append({"phase": phase, "reason": describe_exception(exc)})
             return False, None
         finally:
+            heartbeat.set()
             self.seconds[phase] = round((self.seconds[phase] or 0.0) + time.monotonic() - started, 3)
+
+    def _heartbeat(self, phase: str, started: float) -> threading.Event:
+        """A plain line every `heartbeat_seconds` while the phase runs (a cold layer build, a slow
+        verify): a CI log never goes silent without saying which phase is running."""
+        done = threading.Event()
+        if self.console is None:
+            return done
+        before = self.seconds[phase] or 0.0
+
+        def beat() -> None:
+            while not done.wait(self.heartbeat_seconds):
+                elapsed = before + time.monotonic() - started
+                self.console.print(
+                    f"e2e: {phase.replace('_', '-')} still running ({elapsed:.0f}s)", highlight=False
+                )
+
+        threading.Thread(target=beat, name=f"e2e-{phase}-heartbeat", daemon=True).start()
+        return done
+
+
+def tool_version() -> str:
+    """This tool's version as installed (the package metadata), else the source's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from concert_platform import __version__
+
+    try:
+        return version("concert-platform")
+    except PackageNotFoundError:
+        return __version__
+
+
+def utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def run_e2e(
@@ -108,20 +161,26 @@ def run_e2e(
     keep: bool,
     manifest: Any = None,
     artifacts: Any = None,
+    handle_signals: bool = False,
     adopt: bool = False,
 ) -> dict[str, Any]:
     """The whole run; never raises for a failure after the inputs were validated (UsageError before).
 
     It also raises UsageError, after starting the engine but before changing anything, for an
-    environment it may not take over (concert_platform.ownership)."""
-    from rich.console import Console
+    environment it may not take over (concert_platform.ownership).
 
+    With `handle_signals` (the CLI), SIGINT or SIGTERM at any phase ends the run as `interrupted`:
+    what this run created is torn down (unless `keep`), and the report says what was left."""
+    from contextlib import nullcontext, suppress
+
+    from concert_platform.console import output_console
     from concert_platform.engines import create_engine
+    from concert_platform.interrupt import Interrupted, SignalGuard
     from concert_platform.manifest import load_manifest
     from concert_platform.naming import validate_target
     from concert_platform.ownership import new_run_id, refuse_protected
 
-    console = Console(stderr=True, highlight=False)
+    console = output_console(stderr=True)
     manifest = manifest or load_manifest()
     validate_target(manifest, environment, region)
     refuse_protected(manifest, environment, "run e2e against")
@@ -133,34 +192,52 @@ def run_e2e(
         "environment": environment,
         "region": region,
         "run_id": run_id,
+        "started_at": utc_now(),
+        "tool_version": tool_version(),
+        "engine_version": None,
+        "verdict": None,
+        "interrupted": None,
     }
-    phases = _Phases(report)
+    phases = _Phases(report, console)
     environ = dict(os.environ)
     environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
-    try:
-        engine.start()
-    except ConcertPlatformError as exc:  # unreachable or misconfigured: nothing ran, reports still written
-        report["errors"].append({"phase": "deploy", "reason": f"engine {engine_name}: {exc}"})
-        report["exit_code"] = exc.exit_code
-        report["teardown"] = {"clean": None, "remaining": [], "leftovers": [], "not_run": True}
-    else:
+    engine_started = False
+    with SignalGuard() if handle_signals else nullcontext():
         try:
-            ownership = _claim(engine, manifest, environment, run_id, adopt)
-            report["ownership"] = ownership.describe()
-            _run_phases(
-                engine,
-                engine_name,
-                manifest,
-                environment,
-                keep,
-                artifacts,
-                environ,
-                console,
-                phases,
-                ownership,
-            )
+            try:
+                engine.start()
+                engine_started = True
+            except (
+                ConcertPlatformError
+            ) as exc:  # unreachable or misconfigured: nothing ran, reports still written
+                report["errors"].append({"phase": "deploy", "reason": f"engine {engine_name}: {exc}"})
+                report["exit_code"] = exc.exit_code
+                report["teardown"] = {"clean": None, "remaining": [], "leftovers": [], "not_run": True}
+                report["not_run"] = dict.fromkeys(PHASES[:-1], "the engine never started")
+            else:
+                report["engine_version"] = engine.version()
+                ownership = _claim(engine, manifest, environment, run_id, adopt)
+                report["ownership"] = ownership.describe()
+                _run_phases(
+                    engine, manifest, environment, keep, artifacts, environ, console, phases, ownership
+                )
+        except Interrupted as exc:  # while the engine started, or a second signal outside the teardown
+            _record_interruption(report, phases, exc, during=phases.current or "engine start")
+            if (
+                engine_started and "teardown" not in report
+            ):  # stopped before its teardown: say what may be there
+                report["teardown"] = {
+                    "clean": False,
+                    "interrupted": True,
+                    "remaining": [],
+                    "leftovers": [],
+                    "stack_failures": [],
+                    "may_remain": may_remain(manifest, environment, None),
+                }
+            report.setdefault("teardown", {"clean": None, "remaining": [], "leftovers": [], "not_run": True})
         finally:
-            engine.stop()
+            with suppress(BaseException):  # a half-started engine too; a signal now ends nothing more
+                engine.stop()
     report.setdefault("stacks", [])
     report.setdefault("post_deploy", [])
     report.setdefault(
@@ -169,11 +246,39 @@ def run_e2e(
     report.setdefault("smoke", {"passed": 0, "failed": 0, "checks": [], "ran": False})
     report.setdefault("iam", {"enforced": False, "denied": [], "unused": []})
     report.setdefault("canaries", {"ran": False, "passed": 0, "failed": 0, "skipped": 0, "results": []})
+    report.setdefault("not_run", {})
+    report.setdefault("not_finished", {})
     report["seconds"] = round(time.monotonic() - started, 3)
+    report["finished_at"] = utc_now()
     report["failures"] = collect_failures(report)
     report["ok"] = not report["failures"]
     report["reason"] = one_line_reason(report["failures"])
+    report["verdict"] = "interrupted" if report["interrupted"] else "passed" if report["ok"] else "failed"
+    report["left"] = what_was_left(report, engine, manifest)
     return report
+
+
+def _record_interruption(report: dict[str, Any], phases: _Phases, exc: Any, during: str) -> None:
+    """The first signal decides the verdict and the exit code; a later one is noted beside it."""
+    if report["interrupted"] is None:
+        report["interrupted"] = {"signal": exc.signal_name, "phase": during, "exit_code": exc.exit_code}
+        report["exit_code"] = exc.exit_code
+        report["errors"].append(
+            {
+                "phase": during if during in PHASES else "deploy",
+                "reason": f"interrupted by {exc.signal_name} during {during}",
+            }
+        )
+    else:
+        report["interrupted"]["again"] = f"{exc.signal_name} during {during}"
+    first = report["interrupted"]
+    not_run = report.setdefault("not_run", {})
+    not_finished = report.setdefault("not_finished", {})
+    if during in PHASES and during not in not_run:
+        not_finished.setdefault(during, f"interrupted by {exc.signal_name}")
+    for phase in PHASES[:-1]:  # the teardown still runs after the first signal, or says why not
+        if phases.seconds[phase] is None and phase not in not_run:
+            not_run[phase] = f"interrupted by {first['signal']} during {first['phase']}"
 
 
 def _claim(engine: Any, manifest: Any, environment: str, run_id: str, adopt: bool) -> Any:
@@ -188,7 +293,6 @@ def _claim(engine: Any, manifest: Any, environment: str, run_id: str, adopt: boo
 
 def _run_phases(
     engine: Any,
-    engine_name: str,
     manifest: Any,
     environment: str,
     keep: bool,
@@ -198,7 +302,69 @@ def _run_phases(
     phases: _Phases,
     ownership: Any,
 ) -> None:
-    """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report."""
+    """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report.
+    An interruption before the teardown still ends in the teardown (unless kept); a second one
+    during the teardown ends it, and the report says what may remain."""
+    from concert_platform.interrupt import Interrupted
+
+    report = phases.report
+    try:
+        _deploy_verify_smoke(engine, manifest, environment, artifacts, environ, console, phases, ownership)
+    except Interrupted as exc:
+        _record_interruption(report, phases, exc, during=phases.current or "deploy")
+        if not report.get("stacks"):
+            report["stacks"] = _stack_rows(engine, manifest, environment, phases)
+        if report["interrupted"] and not keep:
+            console.print(
+                f"e2e: interrupted by {exc.signal_name} during {report['interrupted']['phase']}; "
+                "tearing down what this run created (a second Ctrl-C stops the teardown too)",
+                soft_wrap=True,
+            )
+    if keep and not engine.capabilities.ephemeral:
+        report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
+        report.setdefault("not_run", {})["teardown"] = "kept (--keep)"
+        return
+    record: dict[str, Any] = {}
+    try:
+        torn_ok, teardown = phases.run(
+            "teardown",
+            lambda: teardown_environment(engine, manifest, environment, console, record, ownership=ownership),
+        )
+    except Interrupted as exc:
+        _record_interruption(report, phases, exc, during="teardown")
+        report["teardown"] = {
+            "clean": False,
+            "interrupted": True,
+            "remaining": [],
+            "leftovers": [],
+            "stack_failures": [],
+            "may_remain": may_remain(manifest, environment, record.get("inventory")),
+        }
+        return
+    report["teardown"] = (
+        teardown
+        if torn_ok
+        else {
+            "clean": False,
+            "remaining": [],
+            "leftovers": [],
+            "stack_failures": [],
+            "failed": report["errors"][-1]["reason"],
+            "may_remain": may_remain(manifest, environment, record.get("inventory")),
+        }
+    )
+
+
+def _deploy_verify_smoke(
+    engine: Any,
+    manifest: Any,
+    environment: str,
+    artifacts: Any,
+    environ: dict[str, str],
+    console: Any,
+    phases: _Phases,
+    ownership: Any,
+) -> None:
     from concert_platform.canaries import run_canaries
     from concert_platform.execution_roles import iam_section
     from concert_platform.ownership import run_tags
@@ -222,73 +388,128 @@ def _run_phases(
             tags=run_tags(ownership.run_id, "e2e"),
         ),
     )
-    if deployed_ok:
-        report["stacks"] = deployed["stacks"]
-        report["post_deploy"] = deployed["post_deploy"]
-        # deploy_environment runs the post-deployment steps; it says how long they took
-        post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
-        phases.seconds["deploy"] = round((phases.seconds["deploy"] or 0.0) - post_seconds, 3)
-        phases.seconds["post_deploy"] = round(post_seconds, 3)
-        # the functions' execution environments boot in their own processes while verify runs
-        cold_starts = start_cold_starts(engine, manifest, environment)
-        verified_ok, resources = phases.run(
-            "verify", lambda: verify_environment(engine, manifest, environment)
-        )
-        if verified_ok:
-            report["resources"] = resources
-        # the engine proves the guarantees the smoke run relies on (concert_platform.canaries)
-        canaries_ok, canaries = phases.run("canaries", lambda: run_canaries(engine, environment))
-        if canaries_ok:
-            report["canaries"] = canaries
+    if not deployed_ok:
+        report["stacks"] = _stack_rows(engine, manifest, environment, phases)
+        report["not_run"] = dict.fromkeys(("post_deploy", "verify", "canaries", "smoke"), "the deploy failed")
+        return
+    report["stacks"] = deployed["stacks"]
+    report["post_deploy"] = deployed["post_deploy"]
+    # deploy_environment runs the post-deployment steps; it says how long they took
+    post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
+    phases.seconds["deploy"] = round((phases.seconds["deploy"] or 0.0) - post_seconds, 3)
+    phases.seconds["post_deploy"] = round(post_seconds, 3)
+    # the functions' execution environments boot in their own processes while verify runs
+    cold_starts = start_cold_starts(engine, manifest, environment)
+    verified_ok, resources = phases.run("verify", lambda: verify_environment(engine, manifest, environment))
+    if verified_ok:
+        report["resources"] = resources
+    # the engine proves the guarantees the smoke run relies on (concert_platform.canaries)
+    canaries_ok, canaries = phases.run("canaries", lambda: run_canaries(engine, environment))
+    if canaries_ok:
+        report["canaries"] = canaries
 
-        def smoke_run() -> dict[str, Any]:
-            if cold_starts is not None:
-                cold_starts.join()  # what is left of the cold starts counts as smoke time
-            return run_smoke(engine, manifest, environment)
+    def smoke_run() -> dict[str, Any]:
+        if cold_starts is not None:
+            cold_starts.join()  # what is left of the cold starts counts as smoke time
+        return run_smoke(engine, manifest, environment)
 
-        smoked_ok, smoke = phases.run("smoke", smoke_run)
-        if smoked_ok:
-            report["smoke"] = smoke
-        # what the functions' own calls were allowed and denied (IAM, enforced on the embedded engine)
-        iam_ok, iam = phases.run("smoke", lambda: iam_section(engine))
-        if iam_ok:
-            report["iam"] = iam
-            # the canaries' expected denials, apart from the platform's own calls
-            report["iam"]["canary_denied"] = report.get("canaries", {}).get("denied", [])
-    else:
-        report["stacks"] = _stack_rows(engine, manifest, environment)
-    if keep and not engine.capabilities.ephemeral:
-        report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
-    else:
-        torn_ok, teardown = phases.run(
-            "teardown", lambda: teardown_environment(engine, manifest, environment, console, ownership)
-        )
-        report["teardown"] = (
-            teardown if torn_ok else {"clean": False, "remaining": [], "leftovers": [], "stack_failures": []}
-        )
+    smoked_ok, smoke = phases.run("smoke", smoke_run)
+    if smoked_ok:
+        report["smoke"] = smoke
+    # what the functions' own calls were allowed and denied (IAM, enforced on the embedded engine)
+    iam_ok, iam = phases.run("smoke", lambda: iam_section(engine))
+    if iam_ok:
+        report["iam"] = iam
+        # the canaries' expected denials, apart from the platform's own calls
+        report["iam"]["canary_denied"] = report.get("canaries", {}).get("denied", [])
 
 
-def _stack_rows(engine: Any, manifest: Any, environment: str) -> list[dict[str, Any]]:
-    """After a failed deploy: what each stack is now (best effort, for the report)."""
+def may_remain(manifest: Any, environment: str, inventory: Any) -> list[str]:
+    """After a teardown that did not finish: the environment's stacks, and what they had created."""
+    names = [f"stack {manifest.stack_name(spec.key, environment)}" for spec in manifest.stacks]
+    return names + [
+        f"{item.type} {item.physical_id} ({item.stack}/{item.logical_id})" for item in inventory or []
+    ]
+
+
+def destroy_command(report: dict[str, Any], engine: Any) -> str:
+    """The exact command that removes what this run left."""
+    parts = ["concert-platform", "destroy", "--engine", report["engine"]]
+    if engine.endpoint_url:
+        parts += ["--endpoint-url", engine.endpoint_url]
+    parts += ["--environment", report["environment"], "--region", report["region"], "--yes"]
+    return " ".join(parts)
+
+
+def what_was_left(report: dict[str, Any], engine: Any, manifest: Any) -> dict[str, Any]:
+    """What this run leaves behind on its engine, and how to remove it; nothing on the embedded
+    engine, whose state ends with this process."""
+    teardown = report.get("teardown", {})
+    if engine.capabilities.ephemeral:
+        return {"items": [], "note": "the embedded engine's state ended with this process: nothing is left"}
+    if teardown.get("clean") or (teardown.get("not_run") and not report.get("stacks")):
+        return {"items": [], "note": "nothing is left"}
+    items = teardown_remains(teardown)
+    if teardown.get("kept"):
+        items = [
+            f"stack {s['name']}"
+            for s in report.get("stacks", [])
+            if s.get("status") not in (None, "not deployed")
+        ]
+    return {"items": items, "destroy": destroy_command(report, engine)}
+
+
+def teardown_remains(teardown: dict[str, Any]) -> list[str]:
+    """Everything a teardown that is not clean knows may remain, one line each."""
+    items = [
+        f"{r['type']} {r['physical_id']} ({r['stack']}/{r['logical_id']}): {r['detail']}"
+        for r in teardown.get("remaining", [])
+    ]
+    items += list(teardown.get("leftovers", []))
+    items += [f"stack deletion: {line}" for line in teardown.get("stack_failures", [])]
+    items += list(teardown.get("may_remain", []))
+    return items
+
+
+def _stack_rows(engine: Any, manifest: Any, environment: str, phases: _Phases) -> list[dict[str, Any]]:
+    """After a failed or interrupted deploy: what each stack is now (best effort, for the report).
+    The stack the deploy rejected says so (never the engine's CREATE_COMPLETE), with the time the
+    deploy spent on it; stacks deployed before it keep their times; others have none."""
     from concert_platform.deploy import StackOperator
 
-    rows = []
+    error = phases.last_error
+    done = {row["key"]: row for row in getattr(error, "completed", None) or []}
+    failed_key = getattr(error, "stack_key", None)
+    rows: list[dict[str, Any]] = []
     try:
         operator = StackOperator(engine, manifest, environment)
         for spec in manifest.stacks:
+            if spec.key in done:
+                rows.append(done[spec.key])
+                continue
             name = operator.stack_name(spec.key)
             stack = operator.describe(name)
             status = stack["StackStatus"] if stack else "not deployed"
-            rows.append({"key": spec.key, "name": name, "status": status, "seconds": 0.0})
+            if spec.key == failed_key:
+                status = f"failed (engine: {status})"
+            seconds = getattr(error, "stack_seconds", None) if spec.key == failed_key else None
+            rows.append({"key": spec.key, "name": name, "status": status, "seconds": seconds})
     except Exception:  # the engine may be the thing that broke; the error is already reported
         return rows
     return rows
 
 
 def teardown_environment(
-    engine: Any, manifest: Any, environment: str, console: Any, ownership: Any = None
+    engine: Any,
+    manifest: Any,
+    environment: str,
+    console: Any,
+    record: dict[str, Any] | None = None,
+    *,
+    ownership: Any = None,
 ) -> dict[str, Any]:
     """Record what exists, destroy, then prove each recorded resource gone through its service.
+    `record["inventory"]` holds what was recorded, for a caller whose teardown is cut short.
 
     With `ownership`, only the stacks this run created (or adopted) are deleted; another run's
     stack that appeared meanwhile is left in place and named as a failure."""
@@ -317,13 +538,15 @@ def teardown_environment(
             for item in record_inventory(engine, manifest, environment)
             if only is None or item.stack in only
         ]
+        if record is not None:
+            record["inventory"] = inventory
     except Exception as exc:  # still destroy what can be destroyed; the run cannot be called clean
         inventory = []
         problems.append(f"could not record what the stacks created: {describe_exception(exc)}")
     destroyed = (
         destroy_environment(engine, manifest, environment, console=console, only=only)
         if only is None or only
-        else {"failures": []}
+        else {"failures": [], "stacks": []}
     )
     problems += destroyed["failures"]
     remaining, confirmed = confirm_gone(engine, inventory)
@@ -442,6 +665,14 @@ def collect_failures(report: dict[str, Any]) -> list[dict[str, str]]:
     failures += [
         {"phase": "teardown", "check": "leftover", "reason": item} for item in teardown.get("leftovers", [])
     ]
+    if teardown.get("interrupted") and teardown.get("clean") is False:
+        failures.append(
+            {
+                "phase": "teardown",
+                "check": "interrupted",
+                "reason": "stopped by a signal; may remain: " + "; ".join(teardown.get("may_remain", [])),
+            }
+        )
     return failures
 
 
@@ -462,7 +693,13 @@ def run(args: argparse.Namespace) -> int:
     from concert_platform.reports import print_summary, write_reports
 
     report = run_e2e(
-        args.engine, args.environment, args.region, args.endpoint_url, args.keep, adopt=args.adopt
+        args.engine,
+        args.environment,
+        args.region,
+        args.endpoint_url,
+        args.keep,
+        handle_signals=True,
+        adopt=args.adopt,
     )
     paths = write_reports(report, args.reports_dir)
     if args.json:

@@ -14,6 +14,12 @@ class UsageError(ConcertPlatformError):
 
 
 class DeployError(ConcertPlatformError):
-    """A stack operation failed; the message names the stack, the resources and the reasons."""
+    """A stack operation failed; the message names the stack, the resources and the reasons.
+
+    A deploy that stopped at a stack also says which (`stack_key`), how long it spent on it
+    (`stack_seconds`) and the report rows of the stacks it had completed before (`completed`)."""
 
     exit_code = 1
+    stack_key: str | None = None
+    stack_seconds: float | None = None
+    completed: tuple[dict[str, object], ...] = ()

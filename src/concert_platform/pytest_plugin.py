@@ -155,7 +155,9 @@ def concert_deployment(
         yield deployment
     finally:
         if not keep:
-            teardown = teardown_environment(concert_engine, concert_manifest, environment, None, ownership)
+            teardown = teardown_environment(
+                concert_engine, concert_manifest, environment, None, ownership=ownership
+            )
             if deployment is not None:
                 deployment.teardown = teardown
             if not teardown["clean"]:

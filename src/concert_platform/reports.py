@@ -12,19 +12,94 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from concert_platform import canaries
 from concert_platform.execution_roles import junit_cases, markdown_lines, summary_lines
 
 
 def _teardown_word(teardown: dict[str, Any]) -> str:
+    """One phrase for the teardown; `NOT CLEAN` always names what remains (or may remain)."""
     if teardown.get("kept"):
-        return "kept"
+        return "kept (--keep)"
     if teardown.get("not_run"):
-        return "not run (the engine never started)"
-    return "clean" if teardown.get("clean") else "NOT CLEAN"
+        return "not run (the engine never started)" if not teardown.get("interrupted") else "not run"
+    if teardown.get("clean"):
+        return "clean"
+    from concert_platform.e2e import teardown_remains
+
+    remains = teardown_remains(teardown)
+    if teardown.get("interrupted"):
+        return "NOT CLEAN (interrupted); may remain: " + "; ".join(remains)
+    if teardown.get("failed"):
+        return f"NOT CLEAN (the teardown failed: {teardown['failed']}); may remain: " + "; ".join(remains)
+    return "NOT CLEAN; remains: " + ("; ".join(remains) or "(nothing named: a bug in the teardown report)")
+
+
+def verdict_word(report: dict[str, Any]) -> str:
+    verdict = report.get("verdict") or ("passed" if report["ok"] else "failed")
+    return str(verdict).upper()
+
+
+def run_line(report: dict[str, Any]) -> str:
+    """When, with what tool, against which engine version."""
+    engine_version = report.get("engine_version") or "not reported"
+    return (
+        f"run: {report.get('started_at', '?')} to {report.get('finished_at', '?')} (UTC), "
+        f"concert-platform {report.get('tool_version', '?')}, engine {report['engine']} version {engine_version}"
+    )
+
+
+#: report sections checked within a phase of the run
+_PHASE_OF = {"cross_stack": "verify", "iam": "smoke"}
+
+
+def _not_run(report: dict[str, Any], phase: str) -> str | None:
+    """`not run: why` for a phase (or a section checked within it) that never ran, `not finished:
+    why` for one a signal cut short; None when it ran to its end."""
+    phase = _PHASE_OF.get(phase, phase)
+    if phase in (report.get("not_finished") or {}):
+        return f"not finished: {report['not_finished'][phase]}"
+    reason = (report.get("not_run") or {}).get(phase)
+    return f"not run: {reason}" if reason else None
+
+
+def _resources_line(report: dict[str, Any]) -> str:
+    reason = _not_run(report, "verify")
+    if reason:
+        return f"resources: {reason}"
+    res = report["resources"]
+    return f"resources: {res['verified']} of {res['declared']} declared resources verified"
+
+
+def _smoke_line(report: dict[str, Any]) -> str:
+    reason = _not_run(report, "smoke")
+    if reason:
+        return f"smoke: {reason}"
+    smoke = report["smoke"]
+    skipped = f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""
+    return f"smoke: {smoke['passed']} passed, {smoke['failed']} failed{skipped}"
+
+
+def _seconds(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.2f}"
+
+
+def interruption_lines(report: dict[str, Any]) -> list[str]:
+    """What a stopped run says: the signal, the phase, what was left and how to remove it."""
+    lines = []
+    interrupted = report.get("interrupted")
+    if interrupted:
+        again = f" ({interrupted['again']} as well)" if interrupted.get("again") else ""
+        lines.append(f"interrupted: {interrupted['signal']} during {interrupted['phase']}{again}")
+    left = report.get("left") or {}
+    if left.get("items"):
+        lines.append(f"left on the engine ({len(left['items'])}): " + "; ".join(left["items"]))
+        lines.append(f"remove it with: {left['destroy']}")
+    elif interrupted and left.get("note"):
+        lines.append(left["note"])
+    return lines
 
 
 #: stack statuses of a deploy that succeeded (a failed deploy's rows say ROLLBACK_COMPLETE, not deployed, ...)
@@ -40,24 +115,16 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
     resources = report["resources"]
     smoke = report["smoke"]
     teardown = report.get("teardown", {})
+    # case names never carry counts or statuses: CI keeps a case's history by its name
     passed: dict[str, list[tuple[str, str | None]]] = {
-        "deploy": [(f"{s['key']} {s['status']}", None) for s in report["stacks"] if s["status"] in DEPLOYED],
+        "deploy": [(s["key"], None) for s in report["stacks"] if s["status"] in DEPLOYED],
         "post_deploy": [(p["name"], None) for p in report["post_deploy"] if p["ok"] and not p.get("skipped")],
-        "verify": [(f"{resources['verified']} of {resources['declared']} declared resources verified", None)]
-        if resources.get("declared")
-        else [],
+        "verify": [("declared resources verified", None)] if resources.get("declared") else [],
         "cross_stack": [
             (f"{c['stack']} {c['name']}", None) for c in resources.get("cross_stack", []) if c["ok"]
         ],
         "smoke": [(c["name"], None) for c in smoke["checks"] if c["ok"] and not c.get("skipped")],
-        "teardown": [
-            (
-                f"{teardown.get('confirmed_gone', 0)} of {teardown.get('recorded', 0)} recorded resources gone",
-                None,
-            )
-        ]
-        if teardown.get("clean")
-        else [],
+        "teardown": [("recorded resources gone", None)] if teardown.get("clean") else [],
     }
     passed["iam"] = [case for case in junit_cases(report.get("iam")) if case[1] is None]
     passed["canaries"] = [
@@ -69,8 +136,35 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
     return [(phase, passed.get(phase, []) + failed_by_phase.get(phase, [])) for phase in phases]
 
 
+def _case_properties(report: dict[str, Any], suite: str, case: str) -> dict[str, str]:
+    """The counts and statuses a passed case's name leaves out."""
+    resources, teardown = report["resources"], report.get("teardown", {})
+    if suite == "deploy":
+        row = next((s for s in report["stacks"] if s["key"] == case), None)
+        return {"status": str(row["status"]), "seconds": str(row["seconds"])} if row else {}
+    if suite == "verify" and case == "declared resources verified":
+        return {"verified": str(resources["verified"]), "declared": str(resources["declared"])}
+    if suite == "teardown" and case == "recorded resources gone":
+        return {
+            "confirmed_gone": str(teardown.get("confirmed_gone", 0)),
+            "recorded": str(teardown.get("recorded", 0)),
+        }
+    return {}
+
+
 def junit_xml(report: dict[str, Any]) -> str:
-    suites = ET.Element("testsuites", name=f"concert-platform e2e ({report['engine']})")
+    suites = ET.Element(
+        "testsuites",
+        name=f"concert-platform e2e ({report['engine']})",
+        timestamp=str(report.get("started_at", "")),
+    )
+    run_properties = {
+        "verdict": str(report.get("verdict") or ("passed" if report["ok"] else "failed")),
+        "tool_version": str(report.get("tool_version")),
+        "engine_version": str(report.get("engine_version") or "not reported"),
+        "started_at": str(report.get("started_at")),
+        "finished_at": str(report.get("finished_at")),
+    }
     for suite_name, cases in _cases(report):
         failures = sum(1 for _, failure in cases if failure)
         seconds = report["phases"].get(suite_name)
@@ -81,9 +175,18 @@ def junit_xml(report: dict[str, Any]) -> str:
             tests=str(len(cases)),
             failures=str(failures),
             time=f"{seconds or 0:.3f}",
+            timestamp=str(report.get("started_at", "")),
         )
+        properties = ET.SubElement(suite, "properties")
+        for key, value in run_properties.items():
+            ET.SubElement(properties, "property", name=key, value=value)
         for case_name, failure in cases:
             case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=case_name)
+            counts = _case_properties(report, suite_name, case_name) if not failure else {}
+            if counts:
+                case_properties = ET.SubElement(case, "properties")
+                for key, value in counts.items():
+                    ET.SubElement(case_properties, "property", name=key, value=value)
             if failure:
                 ET.SubElement(case, "failure", message=failure[:500]).text = failure
         # checks not run on this engine and steps not taken by choice, with the reason
@@ -91,7 +194,12 @@ def junit_xml(report: dict[str, Any]) -> str:
         for check in skipped:
             case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=check["name"])
             ET.SubElement(case, "skipped", message=check["detail"][:500])
-        if suite_name in ("smoke", "post_deploy", "canaries"):
+        reason = _not_run(report, suite_name)
+        if reason and not cases:  # a phase that never ran is one skipped case, never a pass
+            case = ET.SubElement(suite, "testcase", classname=f"e2e.{suite_name}", name=f"{suite_name} phase")
+            ET.SubElement(case, "skipped", message=reason)
+            skipped.append({"name": f"{suite_name} phase"})
+        if skipped or suite_name in ("smoke", "post_deploy", "canaries"):
             suite.set("skipped", str(len(skipped)))
             suite.set("tests", str(len(cases) + len(skipped)))
     return ET.tostring(suites, encoding="unicode")
@@ -128,13 +236,13 @@ def markdown(report: dict[str, Any]) -> str:
         f"{name} {seconds:.1f}s" for name, seconds in report["phases"].items() if seconds is not None
     )
     lines = [
-        f"# Concert Platform e2e: {'PASSED' if report['ok'] else 'FAILED'}",
+        f"# Concert Platform e2e: {verdict_word(report)}",
         "",
         f"- engine: `{report['engine']}`, environment: `{report['environment']}`, {report['seconds']:.1f}s ({phases})",
-        f"- resources: {res['verified']} of {res['declared']} verified",
+        f"- {run_line(report)}",
+        f"- {_resources_line(report)}",
         *[f"- {line}" for line in [canaries.summary_line(report.get("canaries"))] if line],
-        f"- smoke: {smoke['passed']} passed, {smoke['failed']} failed"
-        + (f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""),
+        f"- {_smoke_line(report)}",
         f"- teardown: {_teardown_word(teardown)}"
         + (
             f" ({teardown['removed_directly']} removed directly after the stack deletion left them)"
@@ -143,6 +251,9 @@ def markdown(report: dict[str, Any]) -> str:
         )
         + (f"; not listable here: {', '.join(teardown['unlisted'])}" if teardown.get("unlisted") else ""),
     ]
+    if report.get("post_deploy") == [] and _not_run(report, "post_deploy"):
+        lines.insert(4, f"- post-deploy: {_not_run(report, 'post_deploy')}")
+    lines += [f"- {line}" for line in interruption_lines(report)]
     if report.get("reason"):
         lines += ["", "## Reason", "", f"```\n{report['reason']}\n```"]
     if report["failures"]:
@@ -152,7 +263,9 @@ def markdown(report: dict[str, Any]) -> str:
             for f in report["failures"]
         ]
     lines += ["", "## Stacks", "", "| stack | name | status | seconds |", "| --- | --- | --- | --- |"]
-    lines += [f"| {s['key']} | `{s['name']}` | {s['status']} | {s['seconds']} |" for s in report["stacks"]]
+    lines += [
+        f"| {s['key']} | `{s['name']}` | {s['status']} | {_seconds(s['seconds'])} |" for s in report["stacks"]
+    ]
     if report["post_deploy"]:
         lines += ["", "## Post-deployment steps", "", "| step | result | detail |", "| --- | --- | --- |"]
         lines += [
@@ -219,13 +332,16 @@ def write_reports(report: dict[str, Any], directory: Path) -> list[Path]:
 
 
 def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
-    console = Console(highlight=False)
+    from concert_platform.console import output_console
+
+    console = output_console()
     table = Table("stack", "status", "seconds", title=f"e2e on {report['engine']} ({report['environment']})")
     for stack in report["stacks"]:
-        table.add_row(stack["name"], stack["status"], f"{stack['seconds']:.2f}")
+        table.add_row(Text(stack["name"]), Text(str(stack["status"])), _seconds(stack["seconds"]))
     console.print(table)
+    console.print(run_line(report), soft_wrap=True)
     res = report["resources"]
-    console.print(f"resources: {res['verified']} of {res['declared']} declared resources verified")
+    console.print(_resources_line(report), soft_wrap=True)
     for item in res["unverified"]:
         if item.get("exempt"):
             console.print(
@@ -238,8 +354,7 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
     for line in canaries.console_lines(report.get("canaries")):
         console.print(line, soft_wrap=True)
     smoke = report["smoke"]
-    skipped = f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""
-    console.print(f"smoke: {smoke['passed']} passed, {smoke['failed']} failed{skipped}")
+    console.print(_smoke_line(report), soft_wrap=True)
     for check in (c for c in smoke["checks"] if c.get("skipped")):
         console.print(f"  [yellow]skipped[/yellow] {check['name']}: {check['detail']}", soft_wrap=True)
     for step in (p for p in report["post_deploy"] if p.get("skipped")):
@@ -258,13 +373,17 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
             word += f"; {teardown['removed_directly']} of them removed directly after the stack deletion left them"
         if teardown.get("unlisted"):
             word += f"; not listable on this engine (only recorded ids were asked for): {', '.join(teardown['unlisted'])}"
-    console.print(f"teardown: {word}")
+    console.print(f"teardown: {word}", soft_wrap=True)
     for failure in report["failures"]:
         where = f"{failure['phase']}: {failure['check']}" if failure["check"] else failure["phase"]
         console.print(f"  [red]FAIL[/red] {where}: {failure['reason']}", soft_wrap=True)
+    for line in interruption_lines(report):
+        console.print(line, soft_wrap=True)
     console.print(f"reports: {', '.join(str(p) for p in paths)}", soft_wrap=True)
     phases = ", ".join(f"{k} {v:.1f}s" for k, v in report["phases"].items() if v is not None)
     if report["ok"]:
         console.print(f"[green]PASSED[/green] in {report['seconds']:.1f}s ({phases})")
+    elif report.get("verdict") == "interrupted":
+        console.print(f"[red]INTERRUPTED[/red]: {report['reason']}", soft_wrap=True)
     else:
         console.print(f"[red]FAILED[/red]: {report['reason']}", soft_wrap=True)

@@ -78,7 +78,10 @@ def deploy_environment(
     try:
         results = operator.deploy(stacks, inputs, artifacts=artifact_factory)
     except DeployError as exc:
-        raise DeployError(redact(str(exc), secrets)) from None
+        redacted = DeployError(redact(str(exc), secrets))
+        redacted.stack_key, redacted.stack_seconds = exc.stack_key, exc.stack_seconds
+        redacted.completed = exc.completed
+        raise redacted from None
     post_started = time.monotonic()
     outputs = operator.all_outputs()
     changed = {r.key for r in results if r.status != "no changes"}

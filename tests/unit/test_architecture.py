@@ -24,6 +24,7 @@ FOUNDATION = frozenset(
     {
         "concert_platform",
         "concert_platform.errors",
+        "concert_platform.interrupt",
         "concert_platform.manifest",
         "concert_platform.naming",
         "concert_platform.filter_pattern",

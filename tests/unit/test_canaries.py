@@ -183,7 +183,7 @@ def test_reports_carry_a_line_per_canary_and_keep_canary_denials_apart() -> None
     assert not report["ok"]
     assert [(f["phase"], f["check"]) for f in report["failures"]] == [("canaries", "lambda-timeout")]
     suite = next(s for s in ET.fromstring(junit_xml(report)) if s.get("name") == "canaries")  # noqa: S314 - our own report
-    cases = {c.get("name"): [child.tag for child in c] for c in suite}
+    cases = {c.get("name"): [child.tag for child in c] for c in suite.findall("testcase")}
     assert cases == {
         "iam-action-denied": [],
         "lambda-timeout": ["failure"],

@@ -256,3 +256,27 @@ def test_the_console_command_fails_when_its_output_cannot_be_written() -> None:
             stdout=full, stderr=subprocess.PIPE, text=True, check=False, timeout=120, env=env,
         )  # fmt: skip
     assert done.returncode == 120, done.stderr
+
+
+def test_engine_serve_on_a_taken_port_is_one_line_and_exit_2() -> None:
+    """Before: werkzeug's own two lines ("Address already in use", "Port N is in use by another
+    program...") and exit 1."""
+    import subprocess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "concert-platform"), "engine", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"error: cannot listen on 127.0.0.1:{port} (Address already in use)")
+    assert "--port" in lines[0] and "Traceback" not in done.stderr

@@ -98,7 +98,9 @@ def test_something_named_for_the_environment_that_no_record_holds_fails_the_dest
     aws: None, state: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     boto3.client("sqs").create_queue(QueueName=f"concert-chatbot-jobs-dlq-{ENVIRONMENT}")
-    boto3.client("sqs").create_queue(QueueName=f"concert-chatbot-jobs-dlq-{ENVIRONMENT}0")  # another environment's
+    boto3.client("sqs").create_queue(
+        QueueName=f"concert-chatbot-jobs-dlq-{ENVIRONMENT}0"
+    )  # another environment's
     code = main(["destroy", "--engine", "aws", "--environment", ENVIRONMENT, "--yes"])
     err = capsys.readouterr().err
     assert code == 1

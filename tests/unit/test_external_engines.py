@@ -8,6 +8,7 @@ resource, write its reports, and leave nothing behind that it could delete.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -143,11 +144,31 @@ def test_an_engine_that_reports_complete_without_creating_is_named_and_cleaned_u
     )
     assert "declared resource LambdaHttpsEgress (AWS::EC2::SecurityGroupEgress) does not exist" in reason
     assert "LambdaDeploymentBucketName" not in reason  # the old, misleading message
+    # every missing item is in the JSON: the list is never cut ("and 4 more")
+    count = int(re.search(r"but (\d+) declared item\(s\) are not there", reason).group(1))  # type: ignore[union-attr]
+    assert count > 12 and reason.count("declared resource ") + reason.count("declared output ") == count
+    assert not re.search(r"and \d+ more(?! failure)", reason), reason
+    # the rejected stack is not shown CREATE_COMPLETE in 0.00 s
+    networking = report["stacks"][0]
+    assert networking["status"] == "failed (engine: CREATE_COMPLETE)" and networking["seconds"] > 0
+    assert all(row["seconds"] is None for row in report["stacks"][1:])
+    assert "0.00" not in out and "CREATE_COMPLETE │ 0.00" not in out
+    # phases that never ran say so, and why
+    assert "resources: not run: the deploy failed" in out and "smoke: not run: the deploy failed" in out
+    assert "0 of 0" not in out and "0 passed" not in out
+    assert report["engine_version"] is None and "version not reported" in out
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["started_at"])
     teardown = report["teardown"]
     assert teardown["recorded"] > 0
     assert teardown["remaining"] == [] and teardown["confirmed_gone"] == teardown["recorded"], teardown
     assert teardown["clean"] is False  # the engine's own stack deletion failed, and the report says so
     assert teardown["stack_failures"]
+    # NOT CLEAN names what remains
+    line = next(x for x in out.splitlines() if x.startswith("teardown:"))
+    assert (
+        line.startswith("teardown: NOT CLEAN; remains: stack deletion: ")
+        and teardown["stack_failures"][0] in line
+    )
 
 
 def test_an_unreachable_endpoint_still_ends_with_the_three_reports(

@@ -229,6 +229,10 @@ class Engine:
         engine has such a switch; see engines/moto_ext/faults.py)."""
         return False
 
+    def version(self) -> str | None:
+        """What the engine says it is, for the reports; None where it reports no version."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "region": self.region, "endpoint_url": self.endpoint_url}
 

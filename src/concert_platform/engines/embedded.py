@@ -132,6 +132,11 @@ class EmbeddedEngine(Engine):
         self.endpoint_url = f"http://{host}:{port}"
         lambda_runtime.bind(self)  # functions the engine's services invoke run against it
 
+    def version(self) -> str | None:
+        from moto import __version__ as moto_version
+
+        return f"moto {moto_version} (embedded)"
+
     def stop(self) -> None:
         from concert_platform.engines.moto_ext import lambda_runtime
 
@@ -224,8 +229,11 @@ def _dispatch_in_process(request: Any, **_kwargs: Any) -> Any:
     if _STUBBER is None:
         _STUBBER = BotocoreStubber()
         _STUBBER.enabled = True
+    from concert_platform.interrupt import deferred
+
     try:
-        response = _STUBBER("before-send", request)
+        with deferred():  # a Ctrl-C waits until moto has answered: its state is never half-changed
+            response = _STUBBER("before-send", request)
     except ConcertPlatformError:
         raise
     except Exception as exc:
@@ -263,6 +271,7 @@ def health_document() -> dict[str, object]:
         "status": "running",
         "engine": "embedded",
         "edition": "concert-platform embedded (moto " + moto_version + ")",
+        "version": f"moto {moto_version} (concert-platform engine serve)",
         "services": dict.fromkeys(SERVED_SERVICES, "running"),
         "capabilities": ["has_warehouse"],  # its Redshift Data API runs SQL (moto_ext.redshift_data)
     }
@@ -365,16 +374,26 @@ def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
     access_control.install()
     logging.getLogger("moto").setLevel(logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    import contextlib
+    import io
+
+    said = io.StringIO()
     try:
-        server = make_server(
-            host,
-            port,
-            _WithHealthRoute(DomainDispatcherApplication(create_backend_app)),
-            threaded=True,
-            request_handler=MotoRequestHandler,
-        )
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        # werkzeug prints its own lines and exits 1 when it cannot bind: one line of ours instead
+        with contextlib.redirect_stderr(said):
+            server = make_server(
+                host,
+                port,
+                _WithHealthRoute(DomainDispatcherApplication(create_backend_app)),
+                threaded=True,
+                request_handler=MotoRequestHandler,
+            )
+    except (OSError, SystemExit) as exc:
+        why = (said.getvalue().strip().splitlines() or [getattr(exc, "strerror", None) or str(exc)])[0]
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({why}): stop what listens there, or pick another "
+            "port with --port (0 picks a free one)"
+        ) from None
     bound_host, bound_port = server.server_address[:2]
 
     def stop(_signum: int, _frame: Any) -> None:

@@ -109,6 +109,17 @@ class LocalStackEngine(Engine):
             self.canary_exemptions = SERVED_CANARY_EXEMPTIONS  # type: ignore[misc]
         self.capabilities = declared_capabilities(self.capabilities, health)
 
+    def version(self) -> str | None:
+        """The version the endpoint's health route reports (LocalStack's and `engine serve`'s)."""
+        document = _health(self.endpoint_url or DEFAULT_ENDPOINT, "/_localstack/health") or {}
+        if not document.get("version"):
+            return None
+        if document.get("engine") == "embedded":  # `engine serve` says what it is in its version
+            return str(document["version"])
+        edition = f" ({document['edition']})" if document.get("edition") else ""
+        return f"LocalStack {document['version']}{edition}"
+        return None
+
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "served_embedded": getattr(self, "served_embedded", False)}
 
@@ -158,3 +169,17 @@ def _concert_health(endpoint: str) -> dict[str, Any]:
     except (urllib.error.URLError, OSError, ValueError):
         return {}
     return document if isinstance(document, dict) else {}
+
+
+def _health(endpoint: str, path: str) -> dict[str, Any] | None:
+    """The endpoint's health document at `path`, or None when it answers none."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{endpoint.rstrip('/')}{path}", timeout=3) as response:  # noqa: S310 - http(s) checked by require_reachable
+            document = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None

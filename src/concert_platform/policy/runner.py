@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,21 +169,50 @@ def _cfn_lint_severity(rule_id: str) -> str:
     return {"E": "error", "W": "warning"}.get(rule_id[:1], "note")
 
 
+#: what one tool run over a set of templates gives: its findings, and the ids of the checks it ran
+ToolRun = tuple[list[Finding], set[str]]
+
+
+def run_isolating(
+    tool: str, templates: list[Template], run_set: Callable[[list[Template]], ToolRun], report: PolicyReport
+) -> None:
+    """Run `tool` once over every template; when that run fails, run it again file by file (only
+    then) to find the template(s) that break it. The tool's error is reported against those files
+    alone; every other file's findings are kept."""
+    if not templates:
+        return
+    try:
+        findings, checks = run_set(templates)
+    except Exception as exc:  # a crash inside the tool must not abort the other tools
+        if len(templates) == 1:
+            report.errors.append(CheckError(tool, templates[0].name, "(template)", _one_line(exc), tool))
+            return
+        findings, checks = [], set()
+        for template in templates:
+            try:
+                one_findings, one_checks = run_set([template])
+            except Exception as one_exc:  # this file breaks the tool: its result alone is unknown
+                report.errors.append(CheckError(tool, template.name, "(template)", _one_line(one_exc), tool))
+                continue
+            findings += one_findings
+            checks |= one_checks
+    report.findings.extend(findings)
+    report.checks_run += len(checks)
+
+
 def run_cfn_lint(templates: list[Template], report: PolicyReport) -> None:
     """cfn-lint once over every template: one runner, its rules loaded once."""
+    run_isolating("cfn-lint", templates, _cfn_lint_over, report)
+
+
+def _cfn_lint_over(templates: list[Template]) -> ToolRun:
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner import Runner
 
-    if not templates:
-        return
     by_path = _by_path(templates)
-    try:
-        runner = Runner(ConfigMixIn([], templates=[str(t.path) for t in templates]))
-        matches = list(runner.run())
-    except Exception as exc:  # a crash inside cfn-lint must not abort the other tools
-        report.errors.append(CheckError("cfn-lint", "(all)", "(all)", _one_line(exc), "cfn-lint"))
-        return
-    for match in matches:
+    runner = Runner(ConfigMixIn([], templates=[str(t.path) for t in templates]))
+    findings = []
+    for match in list(runner.run()):
         rule_id = match.rule.id
         if rule_id.startswith("I"):
             continue  # informational
@@ -191,7 +221,7 @@ def run_cfn_lint(templates: list[Template], report: PolicyReport) -> None:
             continue
         path = getattr(match, "path", None) or []
         resource = path[1] if len(path) > 1 and path[0] == "Resources" else "(template)"
-        report.findings.append(
+        findings.append(
             Finding(
                 rule_id,
                 match.rule.shortdesc,
@@ -203,7 +233,7 @@ def run_cfn_lint(templates: list[Template], report: PolicyReport) -> None:
                 _cfn_lint_severity(rule_id),
             )
         )
-    report.checks_run += 1
+    return findings, {"cfn-lint"}
 
 
 CHECKOV_SEVERITY = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "LOW": "note", "INFO": "note"}
@@ -211,14 +241,16 @@ CHECKOV_SEVERITY = {"CRITICAL": "error", "HIGH": "error", "MEDIUM": "warning", "
 
 def run_checkov(templates: list[Template], report: PolicyReport) -> None:
     """checkov over exactly the templates we read (never their whole folder)."""
+    run_isolating("checkov", templates, _checkov_over, report)
+
+
+def _checkov_over(templates: list[Template]) -> ToolRun:
     os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")  # no network: do not fetch guideline mappings
     os.environ.setdefault("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
     logging.getLogger("checkov").setLevel(logging.ERROR)
     from checkov.cloudformation.runner import Runner
     from checkov.runner_filter import RunnerFilter
 
-    if not templates:
-        return
     by_path = _by_path(templates)
     root_logger = logging.getLogger()
     level = root_logger.level
@@ -229,20 +261,17 @@ def run_checkov(templates: list[Template], report: PolicyReport) -> None:
             files=[str(t.path) for t in templates],
             runner_filter=RunnerFilter(framework=["cloudformation"]),
         )
-    except Exception as exc:  # a crash inside checkov must not abort the other tools
-        report.errors.append(CheckError("checkov", "(all)", "(all)", _one_line(exc), "checkov"))
-        return
     finally:
         root_logger.setLevel(level)
     results = result if isinstance(result, list) else [result]
     checks = {c.check_id for r in results for c in r.passed_checks + r.failed_checks + r.skipped_checks}
-    report.checks_run += len(checks)
+    findings = []
     for failed in (c for r in results for c in r.failed_checks):
         template = by_path.get(os.path.realpath(failed.file_abs_path or failed.file_path))
         if template is None:
             continue
         severity = getattr(failed.severity, "name", None) if failed.severity else None
-        report.findings.append(
+        findings.append(
             Finding(
                 failed.check_id,
                 failed.check_name,
@@ -254,6 +283,7 @@ def run_checkov(templates: list[Template], report: PolicyReport) -> None:
                 CHECKOV_SEVERITY.get(str(severity), "error"),
             )
         )
+    return findings, checks
 
 
 def _one_line(exc: BaseException) -> str:
