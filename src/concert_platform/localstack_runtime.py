@@ -166,10 +166,6 @@ class Running:
         return f"http://127.0.0.1:{self.port}"
 
 
-def _say_nothing(message: str) -> None:
-    del message
-
-
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -660,7 +656,11 @@ def run(args: Any) -> int:
 
     paths = LocalStackPaths(project_root())
     if args.localstack_command == "start":
-        running = start(paths, port=args.port, timeout=args.timeout)
+        try:
+            running = start(paths, port=args.port, timeout=args.timeout)
+        except KeyboardInterrupt:  # start() has already ended LocalStack's process group
+            _stderr(f"interrupted: LocalStack stopped, nothing left running; log: {paths.log}")
+            return 130
         print(running.endpoint, flush=True)  # stdout: the endpoint, for scripts
         return 0
     if args.localstack_command == "stop":

@@ -430,7 +430,9 @@ def test_a_failed_build_leaves_no_stamp_and_names_the_log(
     (tmp_path / "localstack").mkdir()
     (tmp_path / "localstack" / "requirements.txt").write_text("no-such-package-xyz==1 --hash=sha256:00\n")
     paths = lr.LocalStackPaths(tmp_path)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no machine-wide index or find-links
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # fails fast, without a package index
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
     with pytest.raises(lr.LocalStackError) as caught:
         lr.ensure_environment(paths, quiet, sys.executable)
     assert f"could not install {paths.requirements}" in str(caught.value)
@@ -493,3 +495,14 @@ def test_real_localstack_starts_answers_and_stops_leaving_no_process() -> None:
     assert left_behind(running.pid) == []
     assert lr.health(port) is None
     assert (paths.filesystem / "var" / "lib" / "localstack").is_dir()  # under build/, not /var/lib
+
+
+def test_ctrl_c_during_the_cli_start_says_localstack_was_stopped(
+    fake: lr.LocalStackPaths, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> lr.Running:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lr, "start", interrupted)
+    assert main(["localstack", "start"]) == 130
+    assert capsys.readouterr().err.startswith("interrupted: LocalStack stopped, nothing left running; log: ")
