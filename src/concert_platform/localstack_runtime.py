@@ -240,23 +240,36 @@ def _extension_files(extension: Path) -> list[Path]:
     return found
 
 
-def environment_digest(paths: LocalStackPaths, interpreter_version: str) -> str:
-    """The content hash the stamp holds: the pins, every file of the extension, the interpreter."""
-    digest = hashlib.sha256()
-    digest.update(f"python {interpreter_version}\n".encode())
-    digest.update(paths.requirements.read_bytes())
-    if paths.extension.is_dir():
+def environment_digests(paths: LocalStackPaths, interpreter_version: str) -> dict[str, str]:
+    """What the stamp holds: the hash of the pins with the interpreter (a change rebuilds the
+    environment) and of every file of the extension (a change reinstalls only the extension)."""
+    pins = hashlib.sha256(f"python {interpreter_version}\n".encode() + paths.requirements.read_bytes())
+    extension = "absent"
+    if (paths.extension / "pyproject.toml").is_file():
+        files = hashlib.sha256()
         for file in _extension_files(paths.extension):
-            digest.update(b"\0" + file.relative_to(paths.extension).as_posix().encode() + b"\0")
-            digest.update(file.read_bytes())
-    return digest.hexdigest()
+            files.update(b"\0" + file.relative_to(paths.extension).as_posix().encode() + b"\0")
+            files.update(file.read_bytes())
+        extension = files.hexdigest()
+    return {"requirements": pins.hexdigest(), "extension": extension}
 
 
 def _run_logged(command: list[str], log: Path, what: str) -> None:
+    # pip's unpacked wheels and builds in a folder of ours: a /tmp cleaner running meanwhile on a
+    # shared machine once removed a wheel mid-install (OSError: No such file or directory)
+    scratch = log.parent / "build-tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
     with log.open("a") as out:
         out.write(f"$ {' '.join(command)}\n")
         out.flush()
-        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+        code = subprocess.run(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TMPDIR": str(scratch)},
+            check=False,
+        ).returncode
+    shutil.rmtree(scratch, ignore_errors=True)
     if code != 0:
         raise LocalStackError(f"could not {what}: {_last_line(log)}; log: {log}")
 
@@ -273,12 +286,19 @@ def ensure_environment(
         raise LocalStackError(
             f"{interpreter} is not a Python {PYTHON_VERSION}; LocalStack's pins are for {PYTHON_VERSION}"
         )
-    digest = environment_digest(paths, found[0])
+    wanted = environment_digests(paths, found[0])
     paths.base.mkdir(parents=True, exist_ok=True)
+    pip = [str(paths.venv_python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     # one builder at a time (two terminals, parallel CI steps): a lock file of its own
     with open(paths.base / "venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _stamp(paths) == digest and paths.venv_python.exists():
+        built = _stamp(paths) if paths.venv_python.exists() else {}
+        if built == wanted:
+            return paths.venv_python
+        if built.get("requirements") == wanted["requirements"] and wanted["extension"] != "absent":
+            progress(f"reinstalling the LocalStack extension from {paths.extension} (its content changed)")
+            _install_extension(paths, [*pip, "--force-reinstall"], progress)
+            _write_stamp(paths, wanted)
             return paths.venv_python
         started = time.monotonic()
         progress(
@@ -287,14 +307,13 @@ def ensure_environment(
         shutil.rmtree(paths.venv, ignore_errors=True)
         paths.build_log.write_text("")
         _run_logged([interpreter, "-m", "venv", str(paths.venv)], paths.build_log, "create LocalStack's venv")
-        pip = [str(paths.venv_python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
         _run_logged(
             [*pip, "--require-hashes", "--requirement", str(paths.requirements)],
             paths.build_log,
             f"install {paths.requirements}",
         )
         _install_extension(paths, pip, progress)
-        paths.stamp.write_text(digest + "\n")
+        _write_stamp(paths, wanted)
         progress(f"LocalStack's environment built in {time.monotonic() - started:.0f} s")
     return paths.venv_python
 
@@ -317,11 +336,15 @@ def _install_extension(paths: LocalStackPaths, pip: list[str], progress: Progres
     )
 
 
-def _stamp(paths: LocalStackPaths) -> str | None:
+def _stamp(paths: LocalStackPaths) -> dict[str, str]:
     try:
-        return paths.stamp.read_text().strip()
+        return dict(line.split(" ", 1) for line in paths.stamp.read_text().splitlines() if " " in line)
     except OSError:
-        return None
+        return {}
+
+
+def _write_stamp(paths: LocalStackPaths, digests: dict[str, str]) -> None:
+    paths.stamp.write_text("".join(f"{name} {value}\n" for name, value in sorted(digests.items())))
 
 
 # --- starting and stopping ----------------------------------------------------------------------
