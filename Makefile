@@ -17,20 +17,22 @@ $(STAMP): pyproject.toml
 e2e: $(STAMP)
 	$(BIN)/concert-platform e2e --engine embedded --environment e2e-local
 
-## The whole gate: every tox environment except localstack.
+## The whole gate: every tox environment except localstack (`make localstack` runs that one).
 test: $(STAMP)
 	$(BIN)/tox run-parallel --parallel auto --parallel-no-spinner
 
 policy unit integration lint type: $(STAMP)
 	$(BIN)/tox -e $@
 
-## Needs Docker: docker compose -f docker-compose.localstack.yml up -d
+## Real LocalStack without Docker (concert-platform localstack start; docs/localstack.md): a start/stop
+## check, then the integration layer (tox -e localstack) and the e2e run on it; stopped in every case
 localstack: $(STAMP)
-	$(BIN)/tox -e localstack
+	tools/localstack-run
 
 ## The same integration layer against `concert-platform engine serve` (no Docker): the external-endpoint path
 localstack-serve: $(STAMP)
 	tools/localstack-serve
 
 clean:
+	-$(BIN)/concert-platform localstack stop 2>/dev/null
 	rm -rf $(VENV) .tox build reports

@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_run_engine_serve)
 
+    from concert_platform import localstack_runtime
+
+    localstack_parser = commands.add_parser(
+        "localstack", help="start, stop or check LocalStack on this machine (no Docker)"
+    )
+    localstack_runtime.add_arguments(localstack_parser)
+
     from concert_platform import graph
 
     graph_parser = commands.add_parser("graph", help="write the stack dependency graph as Mermaid")
