@@ -309,3 +309,36 @@ def test_lambda_errors_as_lambda_reports_them(client: Any, function: Any) -> Non
 def test_lambda_environment_is_kept_warm(client: Any, function: Any) -> None:
     name = function("count", "N = 0\ndef handler(event, context):\n    global N\n    N += 1\n    return N\n")
     assert [_invoke(client, name)[1] for _ in range(3)] == [1, 2, 3]
+
+
+def test_lambda_runs_the_updated_code(client: Any, function: Any) -> None:
+    name = function("updated", "def handler(event, context):\n    return 'first'\n")
+    assert _invoke(client, name)[1] == "first"
+    lam = client("lambda")
+    lam.update_function_code(
+        FunctionName=name, ZipFile=_zip({"app.py": "def handler(event, context):\n    return 'second'\n"})
+    )
+    for _ in range(240):
+        if lam.get_function(FunctionName=name)["Configuration"].get("LastUpdateStatus") != "InProgress":
+            break
+        time.sleep(0.25)
+    assert _invoke(client, name)[1] == "second"
+
+
+def test_lambda_keeps_its_layer_across_a_configuration_update(client: Any, function: Any) -> None:
+    lam = client("lambda")
+    layer = lam.publish_layer_version(
+        LayerName=f"kept-{SUFFIX}", Content={"ZipFile": _zip({"python/kept.py": "VALUE = 'kept'\n"})}
+    )["LayerVersionArn"]
+    code = "import os, kept\ndef handler(event, context):\n    return [kept.VALUE, os.environ.get('MODE')]\n"
+    name = function("configured", code, env={"MODE": "one"}, layers=(layer,))
+    assert _invoke(client, name)[1] == ["kept", "one"]
+    # the old version is cleaned up after the new one is prepared with the same code and layers
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"MODE": "two"}})
+    for _ in range(240):
+        if lam.get_function(FunctionName=name)["Configuration"].get("LastUpdateStatus") != "InProgress":
+            break
+        time.sleep(0.25)
+    time.sleep(1)
+    error, result, _ = _invoke(client, name)
+    assert (error, result) == (None, ["kept", "two"])

@@ -58,6 +58,9 @@ class PreparedVersion:
     task_root: Path
     path: list[str]
     sdk: Path
+    #: LocalStack's version managers holding it (a configuration update prepares the new version
+    #: before it cleans up the old one, and both have the same code and layers)
+    holders: int = 0
 
 
 _PREPARED: dict[str, PreparedVersion] = {}
@@ -77,14 +80,50 @@ def _layer_archive(layer: Any) -> bytes:
     return buffer.getvalue()
 
 
-def prepare(function_version: FunctionVersion) -> PreparedVersion:
+def _version_key(function_version: FunctionVersion) -> str:
+    """What the prepared files depend on: the version, its code and its layers ($LATEST keeps
+    its ARN across UpdateFunctionCode, so the ARN alone would serve the old code)."""
+    code = function_version.config.code
+    layers = ",".join(layer.layer_version_arn for layer in function_version.config.layers)
+    return f"{function_version.qualified_arn}|{getattr(code, 'code_sha256', id(code))}|{layers}"
+
+
+def prepare(function_version: FunctionVersion, hold: bool = False) -> PreparedVersion:
+    """The version's files, unpacked on first use; `hold` counts a version manager holding them."""
+    key = _version_key(function_version)
+    with _PREPARED_LOCK:
+        prepared = _PREPARED.get(key)
+        if prepared is not None:
+            prepared.holders += int(hold)
+            return prepared
+    prepared = _unpack(function_version)
+    with _PREPARED_LOCK:
+        existing = _PREPARED.get(key)
+        if existing is not None:  # unpacked meanwhile by another thread: keep one copy
+            shutil.rmtree(prepared.root, ignore_errors=True)
+            prepared = existing
+        _PREPARED[key] = prepared
+        prepared.holders += int(hold)
+        return prepared
+
+
+def release(function_version: FunctionVersion) -> None:
+    key = _version_key(function_version)
+    with _PREPARED_LOCK:
+        prepared = _PREPARED.get(key)
+        if prepared is None:
+            return
+        prepared.holders -= 1
+        if prepared.holders > 0:
+            return
+        del _PREPARED[key]
+    shutil.rmtree(prepared.root, ignore_errors=True)
+
+
+def _unpack(function_version: FunctionVersion) -> PreparedVersion:
     from concert_platform.local_invoke import _extract_layer
     from concert_platform.packaging import local_dependencies, runtime_sdk
 
-    key = function_version.qualified_arn
-    with _PREPARED_LOCK:
-        if key in _PREPARED:
-            return _PREPARED[key]
     code = function_version.config.code
     code.prepare_for_execution()
     root = Path(tempfile.mkdtemp(prefix="concert-lambda-", dir=config.dirs.tmp))
@@ -95,15 +134,12 @@ def prepare(function_version: FunctionVersion) -> PreparedVersion:
     local_build = local_dependencies(sorted(third_party), cache_dir()) / "python"
     sdk = runtime_sdk(cache_dir()) / "python"
     task_root = Path(code.get_unzipped_code_location())
-    prepared = PreparedVersion(
+    return PreparedVersion(
         root=root,
         task_root=task_root,
         path=[str(task_root), str(root / "opt" / "python"), str(local_build), str(sdk)],
         sdk=sdk,
     )
-    with _PREPARED_LOCK:
-        _PREPARED[key] = prepared
-    return prepared
 
 
 def gateway_host() -> str:
@@ -137,14 +173,11 @@ class ConcertRuntimeExecutor(RuntimeExecutor):
             raise LambdaRuntimeException(
                 f"the concert executor runs Python functions only, not runtime {config_.runtime}"
             )
-        prepare(function_version)
+        prepare(function_version, hold=True)
 
     @classmethod
     def cleanup_version(cls, function_version: FunctionVersion) -> None:
-        with _PREPARED_LOCK:
-            prepared = _PREPARED.pop(function_version.qualified_arn, None)
-        if prepared is not None:
-            shutil.rmtree(prepared.root, ignore_errors=True)
+        release(function_version)
 
     def start(self, env_vars: dict[str, str]) -> None:
         prepared = prepare(self.function_version)
