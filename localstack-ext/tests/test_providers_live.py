@@ -103,6 +103,14 @@ def template(phase: int, *, xray_phase: int = 1) -> dict[str, Any]:
                     ],
                 },
             },
+            "Query": {
+                "Type": "AWS::Logs::QueryDefinition",
+                "Properties": {
+                    "Name": f"lsext/{SUFFIX}",
+                    "QueryString": "fields @message | limit 20" if two else "fields @message | limit 10",
+                    "LogGroupNames": [{"Ref": "LogGroup"}],
+                },
+            },
             "Dashboard": {
                 "Type": "AWS::CloudWatch::Dashboard",
                 "Properties": {"DashboardName": f"lsext-{SUFFIX}", "DashboardBody": json.dumps(dashboard)},
@@ -200,6 +208,7 @@ def template(phase: int, *, xray_phase: int = 1) -> dict[str, Any]:
             "EgressRef": {"Value": {"Ref": "Egress"}},
             "FlowLogRef": {"Value": {"Ref": "FlowLog"}},
             "FilterRef": {"Value": {"Ref": "Filter"}},
+            "QueryRef": {"Value": {"Ref": "Query"}},
             "DashboardRef": {"Value": {"Ref": "Dashboard"}},
             "TrailRef": {"Value": {"Ref": "Trail"}},
             "TrailArn": {"Value": {"Fn::GetAtt": ["Trail", "Arn"]}},
@@ -307,6 +316,13 @@ def _read_back(aws: Any, out: dict[str, str]) -> dict[str, Any]:
         "egress": rules[out["EgressRef"]],
         "flow": flow,
         "filter": metric_filter,
+        "query": next(
+            d
+            for d in logs.describe_query_definitions(queryDefinitionNamePrefix=f"lsext/{SUFFIX}")[
+                "queryDefinitions"
+            ]
+            if d["queryDefinitionId"] == out["QueryRef"]
+        ),
         "dashboard": json.loads(cw.get_dashboard(DashboardName=out["DashboardRef"])["DashboardBody"]),
         "trail": trail.get_trail(Name=out["TrailRef"])["Trail"],
         "trail_status": trail.get_trail_status(Name=out["TrailRef"]),
@@ -356,6 +372,8 @@ def test_every_provider_creates_reads_updates_and_deletes(aws: Any) -> None:
         assert seen["flow"]["TrafficType"] == "REJECT" and seen["flow"]["LogGroupName"] == f"/lsext/{SUFFIX}"
         assert seen["filter"]["filterPattern"] == '{ $.level = "WARN" }'
         assert seen["filter"]["metricTransformations"][0]["dimensions"] == {"Function": "$.function"}
+        assert seen["query"]["queryString"] == "fields @message | limit 10"
+        assert seen["query"]["logGroupNames"] == [f"/lsext/{SUFFIX}"]
         assert seen["dashboard"]["widgets"][0]["properties"]["markdown"] == "phase one"
         assert seen["trail"]["TrailARN"] == out["TrailArn"] and seen["trail"]["LogFileValidationEnabled"]
         assert seen["trail_status"]["IsLogging"] is True
@@ -377,6 +395,7 @@ def test_every_provider_creates_reads_updates_and_deletes(aws: Any) -> None:
             "EgressRef",
             "FlowLogRef",
             "FilterRef",
+            "QueryRef",
             "TrailArn",
             "XRayGroupArn",
             "SamplingRuleArn",
@@ -391,6 +410,7 @@ def test_every_provider_creates_reads_updates_and_deletes(aws: Any) -> None:
         # LocalStack's EC2 (moto) updates descriptions of CIDR rules only (docs/localstack.md)
         assert seen["egress"]["Description"] == "https out 2"
         assert seen["filter"]["filterPattern"] == '{ $.level = "ERROR" }'
+        assert seen["query"]["queryString"] == "fields @message | limit 20"
         assert seen["dashboard"]["widgets"][0]["properties"]["markdown"] == "phase two"
         assert seen["trail_status"]["IsLogging"] is False
         assert seen["database"]["Description"] == "phase 2"
@@ -410,6 +430,15 @@ def test_every_provider_creates_reads_updates_and_deletes(aws: Any) -> None:
             ]
         ),
         "flow": _gone(lambda: ec2.describe_flow_logs(FlowLogIds=[out["FlowLogRef"]])["FlowLogs"]),
+        "query": _gone(
+            lambda: [
+                d
+                for d in aws("logs").describe_query_definitions(queryDefinitionNamePrefix=f"lsext/{SUFFIX}")[
+                    "queryDefinitions"
+                ]
+                if d["queryDefinitionId"] == out["QueryRef"]
+            ]
+        ),
         "dashboard": _gone(lambda: aws("cloudwatch").get_dashboard(DashboardName=out["DashboardRef"])),
         "trail": _gone(lambda: aws("cloudtrail").get_trail(Name=out["TrailRef"])),
         "database": _gone(lambda: aws("glue").get_database(Name=out["DatabaseRef"])),
@@ -458,8 +487,8 @@ def test_xray_group_and_sampling_rule_update_in_place(aws: Any) -> None:
 
 @pytest.mark.parametrize("phase", [1])
 def test_template_declares_every_provider(phase: int) -> None:
-    """The live test covers every type the extension provides except QueryDefinition (tested apart)."""
+    """The live test covers every type the extension provides."""
     from concert_localstack_ext.cfn.plugins import PROVIDERS
 
     declared = {r["Type"] for r in template(phase)["Resources"].values()}
-    assert set(PROVIDERS) - declared == {"AWS::Logs::QueryDefinition"}
+    assert set(PROVIDERS) - declared == set()

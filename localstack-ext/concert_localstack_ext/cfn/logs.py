@@ -1,12 +1,19 @@
 """CloudWatch Logs: AWS::Logs::MetricFilter and AWS::Logs::QueryDefinition, on LocalStack's own
 Logs API (PutMetricFilter / DescribeMetricFilters / DeleteMetricFilter and PutQueryDefinition /
-DescribeQueryDefinitions / DeleteQueryDefinition)."""
+DescribeQueryDefinitions / DeleteQueryDefinition).
+
+LocalStack's Logs hands every operation it does not implement to its bundled moto, which has no
+query definitions. ``concert_logs_query_definitions`` (an ``on_infra_start`` hook) adds the three
+query-definition operations to moto's Logs wire, with the project's moto extension that the
+embedded engine uses (``concert_platform.engines.moto_ext.logs.patch_wire``): definitions are
+stored and described, Logs Insights queries do not run."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from botocore.exceptions import ClientError
+from localstack.runtime import hooks
 from localstack.services.cloudformation.provider_utils import generate_default_name
 
 from ._base import ExtensionProvider, ResourceRequest, done, failed, is_not_found, schema
@@ -111,7 +118,8 @@ class QueryDefinitionProvider(ExtensionProvider):
         if response is None:
             return failed(
                 "AWS::Logs::QueryDefinition needs the Logs API PutQueryDefinition, which this "
-                "LocalStack does not implement (install the extension's logs service provider)"
+                "LocalStack does not answer (is the concert_logs_query_definitions hook installed, "
+                "and concert-platform beside LocalStack?)"
             )
         model["QueryDefinitionId"] = response["queryDefinitionId"]
         return done(model, request)
@@ -147,3 +155,10 @@ class QueryDefinitionProvider(ExtensionProvider):
             if not is_not_found(e):
                 raise
         return done(model, request)
+
+
+@hooks.on_infra_start()
+def concert_logs_query_definitions() -> None:
+    from concert_platform.engines.moto_ext import logs as moto_logs
+
+    moto_logs.patch_wire()
