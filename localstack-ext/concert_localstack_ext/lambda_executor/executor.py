@@ -124,15 +124,25 @@ def _unpack(function_version: FunctionVersion) -> PreparedVersion:
     from concert_platform.local_invoke import _extract_layer
     from concert_platform.packaging import local_dependencies, runtime_sdk
 
+    started = time.monotonic()
     code = function_version.config.code
     code.prepare_for_execution()
+    unzipped = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="concert-lambda-", dir=config.dirs.tmp))
     (root / "opt" / "python").mkdir(parents=True)
     third_party: set[str] = set()
     for layer in function_version.config.layers:  # later layers overwrite earlier ones, as in /opt
         third_party |= _extract_layer(_layer_archive(layer), root)
+    layers = time.monotonic()
     local_build = local_dependencies(sorted(third_party), cache_dir()) / "python"
     sdk = runtime_sdk(cache_dir()) / "python"
+    LOG.debug(
+        "prepared %s: code %.2fs, layers %.2fs, their distributions and the SDK %.2fs",
+        function_version.qualified_arn,
+        unzipped - started,
+        layers - unzipped,
+        time.monotonic() - layers,
+    )
     task_root = Path(code.get_unzipped_code_location())
     return PreparedVersion(
         root=root,
