@@ -196,6 +196,20 @@ def test_dynamodb_without_dynamodb_local(client: Any) -> None:
     assert (
         ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
     )
+    # the conversation store's optimistic writes: the reasons of a cancelled transaction survive
+    # LocalStack's re-serialisation of moto's answer
+    put = {
+        "TableName": table,
+        "Item": {"pk": {"S": "a"}, "sk": {"S": "1"}},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+    fresh = {"TableName": table, "Item": {"pk": {"S": "b"}, "sk": {"S": "1"}}}
+    with pytest.raises(ddb.exceptions.TransactionCanceledException) as cancelled:
+        ddb.transact_write_items(TransactItems=[{"Put": put}, {"Put": fresh}])
+    reasons = [r.get("Code") for r in cancelled.value.response["CancellationReasons"]]
+    assert reasons[0] == "ConditionalCheckFailed"
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(**put)
     ddb.delete_table(TableName=table)
 
 
