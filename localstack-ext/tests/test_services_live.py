@@ -82,6 +82,22 @@ def test_xray_groups_and_sampling_rules(client: Any) -> None:
     xray.create_sampling_rule(SamplingRule=rule)
     names = [r["SamplingRule"]["RuleName"] for r in xray.get_sampling_rules()["SamplingRuleRecords"]]
     assert rule["RuleName"] in names
+    # CloudFormation updates both in place
+    arn = xray.get_group(GroupName=group)["Group"]["GroupARN"]
+    updated = xray.update_group(GroupARN=arn, FilterExpression='service("web")')["Group"]
+    assert updated["FilterExpression"] == 'service("web")'
+    assert xray.get_group(GroupName=group)["Group"]["FilterExpression"] == 'service("web")'
+    xray.update_sampling_rule(
+        SamplingRuleUpdate={"RuleName": rule["RuleName"], "FixedRate": 0.5, "Priority": 5}
+    )
+    record = next(
+        r
+        for r in xray.get_sampling_rules()["SamplingRuleRecords"]
+        if r["SamplingRule"]["RuleName"] == rule["RuleName"]
+    )
+    assert (record["SamplingRule"]["FixedRate"], record["SamplingRule"]["Priority"]) == (0.5, 5)
+    with pytest.raises(xray.exceptions.InvalidRequestException):
+        xray.update_sampling_rule(SamplingRuleUpdate={"RuleName": f"absent-{SUFFIX}", "FixedRate": 0.1})
     xray.delete_sampling_rule(RuleName=rule["RuleName"])
     xray.delete_group(GroupName=group)
     assert group not in [g["GroupName"] for g in xray.get_groups()["Groups"]]

@@ -53,10 +53,10 @@ def application_autoscaling() -> Service:
 def xray() -> Service:
     # moto's X-Ray keeps traces only; the project's moto extension adds groups and sampling rules
     # (CreateGroup, GetGroup, GetGroups, DeleteGroup, CreateSamplingRule, GetSamplingRules,
-    # DeleteSamplingRule) to the same backend and URL map.
-    from concert_platform.engines.moto_ext import xray as xray_ext
+    # DeleteSamplingRule) to the same backend and URL map, and services/xray.py their updates.
+    from concert_localstack_ext.services import xray as xray_updates
 
-    xray_ext.patch_wire()
+    xray_updates.patch_wire()
 
     def backends() -> list[Any]:
         from moto.xray.models import xray_backends
