@@ -61,6 +61,10 @@ def localstack_without_one_provider(tmp_path: Path) -> Iterator[str]:
     env = {
         **os.environ,
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "GATEWAY_SERVER": "hypercorn",  # the default server listens on 0.0.0.0 (docs/localstack.md)
+        "LOCALSTACK_HOST": f"127.0.0.1:{port}",
+        "DNS_ADDRESS": "0",
+        "SKIP_SSL_CERT_DOWNLOAD": "1",
         "OVERRIDE_IN_DOCKER": "0",
         "FILESYSTEM_ROOT": str(tmp_path / "localstack"),
         "LOCALSTACK_VOLUME_DIR": str(tmp_path / "localstack" / "volume"),
