@@ -14,6 +14,11 @@ from concert_platform.engines.base import Engine
 from concert_platform.manifest import Manifest
 from concert_platform.resolve import Resolver
 
+# Physical ids an engine answers for a resource it did not create. LocalStack's community
+# edition marks a type it has no CloudFormation provider for CREATE_COMPLETE with the physical id
+# "unknown" (its MOCKED_REFERENCE); anything that refers to it then gets "unknown" too.
+PLACEHOLDER_PHYSICAL_IDS = frozenset({"unknown"})
+
 
 def missing_declared(engine: Engine, manifest: Manifest, key: str, name: str) -> list[str]:
     """One phrase per declared (condition-enabled) resource or output the engine does not show."""
@@ -33,6 +38,11 @@ def missing_declared(engine: Engine, manifest: Manifest, key: str, name: str) ->
         for s in summaries
         if s.get("LogicalResourceId") and s.get("PhysicalResourceId")
     }
+    placeholders = {
+        s["LogicalResourceId"]: s["PhysicalResourceId"]
+        for s in summaries
+        if s.get("LogicalResourceId") in present and s["PhysicalResourceId"] in PLACEHOLDER_PHYSICAL_IDS
+    }
     # conditions only depend on parameters and pseudo parameters here
     resolver = Resolver(
         template,
@@ -41,11 +51,18 @@ def missing_declared(engine: Engine, manifest: Manifest, key: str, name: str) ->
         {},
         {},
     )
-    problems = [
-        f"declared resource {logical_id} ({resource.get('Type', '?')}) does not exist"
-        for logical_id, resource in template.get("Resources", {}).items()
-        if resolver.resource_enabled(resource) and logical_id not in present
-    ]
+    problems = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if not resolver.resource_enabled(resource):
+            continue
+        kind = resource.get("Type", "?")
+        if logical_id not in present:
+            problems.append(f"declared resource {logical_id} ({kind}) does not exist")
+        elif logical_id in placeholders:
+            problems.append(
+                f"declared resource {logical_id} ({kind}) was not created: the engine reports the "
+                f"placeholder physical id {placeholders[logical_id]!r} (it has no provider for {kind})"
+            )
     outputs = {o["OutputKey"] for o in stack.get("Outputs", []) if o.get("OutputValue")}
     problems += [
         f"declared output {output_key} is missing"

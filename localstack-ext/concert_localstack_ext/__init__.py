@@ -1,0 +1,1 @@
+"""The Concert Data Platform's extension to community LocalStack (see docs/localstack.md)."""
