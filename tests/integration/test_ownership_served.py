@@ -7,48 +7,23 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.served_engine import served_engine
 
 pytestmark = pytest.mark.integration
 
 CLI = [sys.executable, "-m", "concert_platform.cli"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with log.open("w") as out:
-        server = subprocess.Popen([*CLI, "engine", "serve", "--port", str(port)], stdout=out, stderr=out)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/_concert/health", timeout=1)  # noqa: S310 - loopback
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"engine serve did not come up: {log.read_text()[-2000:]}")
-                time.sleep(0.3)
+    with served_engine(tmp_path_factory.mktemp("serve") / "serve.log") as endpoint:
         yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _cli(endpoint: str, *argv: str, reports: Path | None = None) -> subprocess.CompletedProcess[str]:

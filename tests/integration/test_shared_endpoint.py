@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.served_engine import served_engine
 
 from concert_platform.engines import create_engine
 from concert_platform.manifest import load_manifest
@@ -65,31 +64,8 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A served embedded engine of this module's own, on a free loopback port."""
     if os.environ.get("CONCERT_ENGINE") == "aws":
         pytest.skip("deploys three environments to a served embedded engine, never to AWS")
-    log = tmp_path_factory.mktemp("engine") / "serve.log"
-    with open(log, "w") as errors:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "concert_platform.cli", "engine", "serve", "--port", "0"],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-        )
-    try:
-        assert server.stdout is not None
-        ready, _, _ = select.select([server.stdout], [], [], 120)
-        line = server.stdout.readline() if ready else ""
-        assert line.startswith("embedded engine serving on "), (
-            f"engine serve did not start: {log.read_text()[-2000:]}"
-        )
-        yield line.rsplit(" ", 1)[-1].strip()
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with served_engine(tmp_path_factory.mktemp("engine") / "serve.log", cwd=ROOT) as served:
+        yield served
 
 
 def test_e2e_of_a_third_environment_passes_and_leaves_its_neighbours_whole(
