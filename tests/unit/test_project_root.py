@@ -82,13 +82,11 @@ def test_project_option_without_a_platform_is_one_line_exit_2(
 
 def test_variable_without_a_platform_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONCERT_PLATFORM_HOME", str(tmp_path))
-    with pytest.raises(UsageError, match="CONCERT_PLATFORM_HOME: .* holds no stacks.yaml"):
+    with pytest.raises(UsageError, match=r"CONCERT_PLATFORM_HOME: .* holds no stacks\.yaml"):
         project_root()
 
 
-def test_project_option_chooses_what_graph_reads(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_project_option_chooses_what_graph_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     copy = platform_copy(tmp_path / "copy")
     text = (copy / "stacks.yaml").read_text().replace("- key: logging", "- key: journal", 1)
     assert "key: journal" in text, "stacks.yaml no longer has a logging stack; update this test"
