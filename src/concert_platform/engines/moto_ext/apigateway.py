@@ -416,12 +416,12 @@ def test_invoke_answer(
     engine: Any, api_id: str, resource_id: str, http_method: str, request: dict[str, Any]
 ) -> dict[str, Any]:
     """TestInvokeMethod's answer: the method run through the path the smoke run's requests take
-    (concert_platform.api_gateway.DeployedStage), its integration's function in the engine's local
+    (concert_platform.engines.api_stage.DeployedStage), its integration's function in the engine's local
     Lambda runtime. LookupError for an unknown resource or method (API Gateway's 404)."""
     import time
     import uuid
 
-    from concert_platform.api_gateway import TEST_INVOKE_STAGE, DeployedStage, WiringError
+    from concert_platform.engines.api_stage import TEST_INVOKE_STAGE, DeployedStage, WiringError
 
     started = time.monotonic()
     runtime = engine.function_runtime()
@@ -443,7 +443,7 @@ def test_invoke_answer(
         )
         failure = response.error
     except WiringError as exc:
-        from concert_platform.api_gateway import ApiResponse
+        from concert_platform.engines.api_stage import ApiResponse
 
         response = ApiResponse(
             500, {"content-type": "application/json"}, '{"message": "Internal server error"}'
