@@ -19,15 +19,32 @@ from concert_platform.console import output_console
 from concert_platform.errors import ConcertPlatformError, UsageError
 from concert_platform.interrupt import Interrupted
 
+#: the engine every command (deploy, destroy, status, outputs) asks when --engine is not given
+DEFAULT_ENGINE = "embedded"
 
-def _add_target_arguments(parser: argparse.ArgumentParser, default_engine: str = "embedded") -> None:
+
+def _add_project_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project",
+        type=Path,
+        metavar="DIR",
+        help="the platform to use: a directory holding stacks.yaml, templates/ and handlers/ "
+        "(default: $CONCERT_PLATFORM_HOME, else the checkout containing the current directory, "
+        "else the copy installed with the tool)",
+    )
+
+
+def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_project_argument(parser)
     parser.add_argument(
         "--environment", "-e", default="development", help="environment slug (default: development)"
     )
     from concert_platform.engines import ENGINE_NAMES, default_region
 
     parser.add_argument("--region", "-r", default=default_region())
-    parser.add_argument("--engine", choices=ENGINE_NAMES, default=default_engine)
+    parser.add_argument(
+        "--engine", choices=ENGINE_NAMES, default=DEFAULT_ENGINE, help=f"default: {DEFAULT_ENGINE}"
+    )
     parser.add_argument("--endpoint-url", help="override the engine's endpoint (e.g. http://localhost:4566)")
 
 
@@ -61,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     policy = commands.add_parser("policy", help="run cfn-lint, checkov and our checks over templates")
     policy_command.add_arguments(policy)
+    _add_project_argument(policy)
     policy.set_defaults(handler=policy_command.run)
 
     deploy = commands.add_parser(
@@ -85,12 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     destroy.set_defaults(handler=_run_destroy)
 
     status = commands.add_parser("status", help="show each stack's status")
-    _add_target_arguments(status, default_engine="aws")
+    _add_target_arguments(status)
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_run_status)
 
     outputs = commands.add_parser("outputs", help="show each stack's outputs")
-    _add_target_arguments(outputs, default_engine="aws")
+    _add_target_arguments(outputs)
     outputs.add_argument("--json", action="store_true")
     outputs.set_defaults(handler=_run_outputs)
 
@@ -98,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e2e_parser = commands.add_parser("e2e", help="deploy, verify every resource, smoke-test, destroy")
     e2e.add_arguments(e2e_parser)
+    _add_project_argument(e2e_parser)
     e2e_parser.set_defaults(handler=e2e.run)
 
     engine_parser = commands.add_parser("engine", help="run the embedded engine for other tools")
@@ -113,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=int, default=4566, help="port to listen on (default: 4566; 0 picks one)"
     )
+    _add_project_argument(serve)
     serve.set_defaults(handler=_run_engine_serve)
 
     from concert_platform import localstack_runtime
@@ -126,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     graph_parser = commands.add_parser("graph", help="write the stack dependency graph as Mermaid")
     graph.add_arguments(graph_parser)
+    _add_project_argument(graph_parser)
     graph_parser.set_defaults(handler=graph.run)
     return parser
 
@@ -160,6 +181,42 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, Any]:
     return manifest, engine
 
 
+def inputs_before_engine(manifest: Any, engine: Any, args: argparse.Namespace, flags: Any) -> dict[str, str]:
+    """Check the deploy inputs before the engine starts (an engine takes seconds to start).
+
+    On an ephemeral engine nothing exists yet, so every input of the selected stacks is needed
+    now: a missing one is asked for (on a terminal) or refused here, and the answers are handed
+    to the deploy as environment values so nothing is asked twice. Elsewhere which inputs are
+    needed depends on the stacks that exist; the values given are still checked now."""
+    from concert_platform.inputs import read_parameters_file, resolve_inputs
+
+    stacks = manifest.select(args.only)
+    ephemeral = engine.capabilities.ephemeral
+    required = set().union(*(s.input_names() for s in stacks))
+    values = resolve_inputs(
+        manifest.inputs_for(stacks),
+        flags=flags,
+        file_values=read_parameters_file(args.parameters_file, manifest) if args.parameters_file else {},
+        skip_required=set() if ephemeral else required,
+        environ=os.environ,
+        interactive=None if ephemeral else False,
+    )
+    if not ephemeral:
+        return dict(os.environ)
+    return {**os.environ, **{manifest.inputs[name].env: value for name, value in values.items()}}
+
+
+def ephemeral_note(engine: Any, what: str) -> str | None:
+    """What an operator should know about an engine that ends with the command, or None."""
+    if not engine.capabilities.ephemeral:
+        return None
+    return (
+        f"note: the {engine.name} engine lives only as long as this command: {what}; for stacks "
+        "that stay, run `concert-platform engine serve` and use --engine localstack "
+        "--endpoint-url http://127.0.0.1:4566"
+    )
+
+
 def _run_deploy(args: argparse.Namespace) -> int:
     from concert_platform.workflow import deploy_environment
 
@@ -170,6 +227,7 @@ def _run_deploy(args: argparse.Namespace) -> int:
         "bedrock_agent_alias_id": args.bedrock_agent_alias_id,
         "log_retention_days": args.log_retention_days,
     }
+    environ = inputs_before_engine(manifest, engine, args, flags)
     console = stderr_console()
     with engine:
         report = deploy_environment(
@@ -182,7 +240,11 @@ def _run_deploy(args: argparse.Namespace) -> int:
             confirm=confirm_on_terminal(args.yes),
             console=console,
             load_sample=args.load_sample_data,
+            environ=environ,
         )
+    note = ephemeral_note(engine, "the stacks it deployed are gone when it exits")
+    if note:
+        console.print(note, soft_wrap=True)
     if args.json:
         print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
@@ -289,10 +351,25 @@ def _run_engine_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_label(engine: Any) -> str:
+    return f"{engine.name} ({engine.endpoint_url})" if engine.endpoint_url else engine.name
+
+
+def _say_engine_asked(engine: Any, args: argparse.Namespace) -> None:
+    """status and outputs name the engine they ask (stderr, so --json stays one document); on an
+    engine that starts empty they say so."""
+    console = stderr_console()
+    console.print(f"asking the {_engine_label(engine)} engine in {engine.region}", soft_wrap=True)
+    note = ephemeral_note(engine, "it starts empty, so it shows no stack another command deployed")
+    if note:
+        console.print(note, soft_wrap=True)
+
+
 def _run_status(args: argparse.Namespace) -> int:
     from concert_platform.deploy import StackOperator
 
     manifest, engine = _prepare(args)
+    _say_engine_asked(engine, args)
     with engine:
         operator = StackOperator(engine, manifest, args.environment)
         rows = []
@@ -314,7 +391,12 @@ def _run_status(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         table = Table(
-            "stack", "name", "status", "updated", "reason", title=f"{args.environment} on {args.engine}"
+            "stack",
+            "name",
+            "status",
+            "updated",
+            "reason",
+            title=f"{args.environment} on {_engine_label(engine)}",
         )
         for row in rows:
             table.add_row(*(Text(str(row[k])) for k in ("key", "name", "status", "updated", "reason")))
@@ -326,12 +408,15 @@ def _run_outputs(args: argparse.Namespace) -> int:
     from concert_platform.deploy import StackOperator
 
     manifest, engine = _prepare(args)
+    _say_engine_asked(engine, args)
     with engine:
         outputs = StackOperator(engine, manifest, args.environment).all_outputs()
     if args.json:
         print(json.dumps(outputs, indent=2))
     else:
-        table = Table("stack", "output", "value", title=f"{args.environment} outputs")
+        table = Table(
+            "stack", "output", "value", title=f"{args.environment} outputs on {_engine_label(engine)}"
+        )
         for key, values in outputs.items():
             for name, value in sorted(values.items()):
                 table.add_row(Text(key), Text(name), Text(value))
@@ -358,6 +443,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from concert_platform.manifest import use_project
+
+        use_project(getattr(args, "project", None))
         check_file_arguments(args)
         return int(args.handler(args))
     except ConcertPlatformError as exc:

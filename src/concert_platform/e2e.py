@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from concert_platform.errors import ConcertPlatformError
+from concert_platform.errors import ConcertPlatformError, UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-url", help="override the engine's endpoint")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
-        "--keep", action="store_true", help="leave the stacks deployed (not for the embedded engine)"
+        "--keep",
+        action="store_true",
+        help="leave the stacks deployed (refused on an engine that ends with the run: embedded)",
     )
     parser.add_argument(
         "--adopt",
@@ -184,7 +186,15 @@ def run_e2e(
     manifest = manifest or load_manifest()
     validate_target(manifest, environment, region)
     refuse_protected(manifest, environment, "run e2e against")
+    environ = dict(os.environ)
+    environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
+    check_inputs(manifest, environ)  # before the engine starts: they need none
     engine = create_engine(engine_name, region, endpoint_url)
+    if keep and engine.capabilities.ephemeral:  # as the pytest plugin refuses --concert-keep
+        raise UsageError(
+            f"--keep: the {engine.name} engine ends with this run, so nothing can be kept; "
+            "run `concert-platform engine serve` and pass --engine localstack --endpoint-url URL"
+        )
     started = time.monotonic()
     run_id = new_run_id("e2e")
     report: dict[str, Any] = {
@@ -199,8 +209,6 @@ def run_e2e(
         "interrupted": None,
     }
     phases = _Phases(report, console)
-    environ = dict(os.environ)
-    environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
     engine_started = False
     with SignalGuard() if handle_signals else nullcontext():
         try:
@@ -279,6 +287,15 @@ def _record_interruption(report: dict[str, Any], phases: _Phases, exc: Any, duri
     for phase in PHASES[:-1]:  # the teardown still runs after the first signal, or says why not
         if phases.seconds[phase] is None and phase not in not_run:
             not_run[phase] = f"interrupted by {first['signal']} during {first['phase']}"
+
+
+def check_inputs(manifest: Any, environ: dict[str, str]) -> None:
+    """The deploy inputs from the environment, checked as the deploy will check them (UsageError)."""
+    from concert_platform.inputs import resolve_inputs
+
+    resolve_inputs(
+        manifest.inputs_for(manifest.stacks), flags={}, file_values={}, environ=environ, interactive=False
+    )
 
 
 def _claim(engine: Any, manifest: Any, environment: str, run_id: str, adopt: bool) -> Any:

@@ -21,18 +21,68 @@ MANIFEST_FILE = "stacks.yaml"
 _SOURCE_KINDS = ("environment", "stack", "input", "artifact")
 
 
+#: the platform the wheel carries (stacks.yaml, templates/, handlers/), copied in by the build (setup.py)
+BUNDLED_ROOT = Path(__file__).resolve().parent / "_platform"
+#: the environment variable naming a platform directory (a checkout, or a copy with edits)
+HOME_VARIABLE = "CONCERT_PLATFORM_HOME"
+
+_explicit_root: Path | None = None
+
+
+def use_project(directory: Path | None) -> None:
+    """The platform every later `project_root()` answers (the `--project DIR` option); None forgets it."""
+    global _explicit_root
+    if directory is None:
+        _explicit_root = None
+        return
+    _explicit_root = _require_platform(directory, f"--project {directory}")
+
+
+def _is_platform(directory: Path) -> bool:
+    return (directory / MANIFEST_FILE).is_file() and (directory / "templates").is_dir()
+
+
+def _require_platform(directory: Path, origin: str) -> Path:
+    resolved = directory.expanduser().resolve()
+    if not _is_platform(resolved):
+        raise UsageError(
+            f"{origin}: {resolved} holds no {MANIFEST_FILE} and templates/; "
+            "give the directory of a concert-platform checkout"
+        )
+    return resolved
+
+
 def project_root() -> Path:
-    """The directory holding stacks.yaml: $CONCERT_PLATFORM_HOME, else the source checkout."""
-    override = os.environ.get("CONCERT_PLATFORM_HOME")
+    """The platform the tool deploys and tests, first found of (docs/deploy.md, "Which platform"):
+
+    1. `--project DIR` (`use_project`);
+    2. $CONCERT_PLATFORM_HOME;
+    3. a checkout containing the current directory (it or a parent holds stacks.yaml and templates/);
+    4. the copy installed with the tool: the checkout of an editable install, else the wheel's
+       bundled copy (BUNDLED_ROOT).
+    """
+    if _explicit_root is not None:
+        return _explicit_root
+    override = os.environ.get(HOME_VARIABLE)
     if override:
-        return Path(override).resolve()
+        return _require_platform(Path(override), HOME_VARIABLE)
+    cwd = Path.cwd().resolve()
+    for candidate in (cwd, *cwd.parents):
+        if _is_platform(candidate):
+            return candidate
     here = Path(__file__).resolve()
-    for candidate in (Path.cwd(), *here.parents):
-        if (candidate / MANIFEST_FILE).is_file() and (candidate / "templates").is_dir():
+    for candidate in (BUNDLED_ROOT, *here.parents):
+        if _is_platform(candidate):
             return candidate
     raise UsageError(
-        f"cannot find {MANIFEST_FILE}: run from the project checkout or set CONCERT_PLATFORM_HOME"
+        f"cannot find {MANIFEST_FILE}: run from a concert-platform checkout, pass --project DIR "
+        f"or set {HOME_VARIABLE}"
     )
+
+
+def is_bundled(root: Path) -> bool:
+    """Whether `root` is the copy inside the installed package (read-only: caches live elsewhere)."""
+    return root.resolve() == BUNDLED_ROOT
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from concert_platform.errors import UsageError
-from concert_platform.manifest import ArtifactSpec, Manifest
+from concert_platform.manifest import ArtifactSpec, Manifest, is_bundled
 
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", "tests"}
@@ -164,7 +164,19 @@ def runtime_sdk(cache_dir: Path) -> Path:
     return _pip_install(pins, cache_dir / f"runtime-sdk-py{LOCAL_PYTHON}-{digest}", "the runtime's boto3")
 
 
+#: where the layers' built dependencies are kept, when set (else: see default_cache_dir)
+CACHE_VARIABLE = "CONCERT_PLATFORM_CACHE"
+
+
 def default_cache_dir(root: Path) -> Path:
+    """$CONCERT_PLATFORM_CACHE; else a checkout's build/layer-cache; else, for the copy installed
+    with the tool (read-only site-packages), the user's cache ($XDG_CACHE_HOME or ~/.cache)."""
+    override = os.environ.get(CACHE_VARIABLE)
+    if override:
+        return Path(override).expanduser()
+    if is_bundled(root):
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "concert-platform" / "layer-cache"
     return root / "build" / "layer-cache"
 
 

@@ -1,13 +1,19 @@
 """pytest plugin (entry point `pytest11`): a deployed Concert Data Platform as a fixture.
 
-    def test_my_dashboard(concert_deployment):
-        outputs = concert_deployment.outputs()
-        cloudwatch = concert_deployment.engine.client("cloudwatch")
-        ...
+    def test_health(concert_deployment):
+        response = concert_deployment.call_api("GET", "/health")
+        assert response.status == 200
+
+The fixture's API (docs/pytest-plugin.md; tests/integration/test_plugin_example.py runs the
+example there): `outputs()`, `output(stack, key)`, `call_api(method, path, ...)`,
+`invoke(stack, function_output, event)`, `client(service)`, and `engine`, `manifest`,
+`environment`, `report`.
 
 Options: --concert-engine (default $CONCERT_ENGINE, else embedded), --concert-environment
 (default it-<random>), --concert-keep (leave the stacks deployed; not for the embedded engine,
-which lives only as long as the test session). The endpoint of an external engine comes from
+which lives only as long as the test session), --concert-project (the platform to deploy; default
+as the command's --project: $CONCERT_PLATFORM_HOME, a checkout containing the current directory,
+the copy installed with the package). The endpoint of an external engine comes from
 --concert-endpoint-url, else AWS_ENDPOINT_URL / LOCALSTACK_HOST (localstack-client conventions).
 
 One session deploys the six stacks with the sample data, and at the end destroys them and proves
@@ -21,6 +27,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +54,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--concert-endpoint-url", default=None, help="endpoint of an external engine")
     group.addoption(
+        "--concert-project",
+        default=None,
+        metavar="DIR",
+        help="the platform to deploy (default: $CONCERT_PLATFORM_HOME, a checkout containing the "
+        "current directory, else the copy installed with the package)",
+    )
+    group.addoption(
         "--concert-region",
         default=None,
         help="region (default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1)",
@@ -63,11 +77,53 @@ class Deployment:
     report: dict[str, Any]
     deploy_seconds: float
     teardown: dict[str, Any] = field(default_factory=dict)
+    _platform: Any = field(default=None, repr=False)
 
     def outputs(self) -> dict[str, dict[str, str]]:
+        """Every stack's outputs, by stack key (`{"compute": {"ApiEndpointUrl": ...}, ...}`)."""
         from concert_platform.deploy import StackOperator
 
         return StackOperator(self.engine, self.manifest, self.environment).all_outputs()
+
+    def output(self, stack: str, key: str) -> str:
+        """One output; LookupError naming it when the stack has none."""
+        value = self.outputs().get(stack, {}).get(key)
+        if not value:
+            raise LookupError(f"the {stack} stack of {self.environment} has no {key} output")
+        return value
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the engine (its endpoint, region and credentials)."""
+        return self.engine.client(service)
+
+    def _reach(self) -> Any:
+        if self._platform is None:
+            from concert_platform.smoke import Platform
+
+            self._platform = Platform(self.engine, self.manifest, self.environment)
+        return self._platform
+
+    def call_api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        *,
+        raw_body: str | None = None,
+        with_key: bool = True,
+    ) -> Any:
+        """A request to the deployed REST API stage, with the deployed API key unless
+        `with_key=False`; `body` is sent as JSON. Returns `.status`, `.headers` (lower-case
+        names) and `.body` (parsed JSON, else text), and `.error` (why a 5xx, when the engine
+        can tell). On an engine whose Lambda runs no code the request enters the stage in this
+        process and the function runs in the local runtime; elsewhere it is an HTTPS call."""
+        return self._reach().call_api(method, path, body, query, raw_body=raw_body, with_key=with_key)
+
+    def invoke(self, stack: str, function_output: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke the function a stack output names (e.g. `("compute", "HealthCheckFunctionName")`)
+        with `event`; returns its result, RuntimeError with Lambda's error when it fails."""
+        return dict(self._reach().invoke(stack, function_output, event))
 
 
 @pytest.fixture(scope="session")
@@ -76,10 +132,17 @@ def concert_engine_name(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def concert_manifest() -> Any:
-    from concert_platform.manifest import load_manifest
+def concert_manifest(pytestconfig: pytest.Config) -> Any:
+    from concert_platform.errors import UsageError
+    from concert_platform.manifest import load_manifest, project_root, use_project
 
-    return load_manifest()
+    try:
+        project = pytestconfig.getoption("concert_project")
+        if project:
+            use_project(Path(project))
+        return load_manifest(project_root())
+    except UsageError as exc:  # no platform to deploy: one line, not a traceback
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture(scope="session")

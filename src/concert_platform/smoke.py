@@ -6,7 +6,7 @@
   an alert on the right SNS topic.
 
 Where the engine's Lambda runs no code (the embedded engine), API requests enter at the deployed
-REST API stage (concert_platform.api_gateway: routes, API keys, validators and integrations read
+REST API stage (concert_platform.engines.api_stage: routes, API keys, validators and integrations read
 back from the engine) and the functions run in their own isolated execution environments
 (concert_platform.engines.local_lambda); elsewhere (LocalStack, AWS) through the deployed API
 Gateway stage (with the deployed API key) and Lambda Invoke.
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from concert_platform.api_gateway import DeployedStage
 from concert_platform.deploy import StackOperator
+from concert_platform.engines.api_stage import DeployedStage
 from concert_platform.engines.base import Engine
 from concert_platform.manifest import Manifest
 from concert_platform.packaging import default_cache_dir

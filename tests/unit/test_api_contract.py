@@ -99,3 +99,13 @@ def test_each_handler_module_serves_its_documented_route_with_the_documented_fie
     assert where == ("body" if method == "POST" else "query"), f"{method} {path}: request in the {where}?"
     assert len(models) == 1, f"{module_name} should define exactly one request model"
     assert list(models[0].model_fields) == [f.strip() for f in fields.split(",")]
+
+
+def test_every_output_the_api_doc_names_is_an_output_of_the_compute_stack() -> None:
+    """docs/api.md sends readers to stack outputs by name (`ApiEndpointUrl`, `ApiKeyId`): each
+    must be an output of the compute template, or a reader's lookup finds nothing."""
+    text = " ".join(API_DOC.read_text().split())
+    named = re.findall(r"(?:stack output|API key) `(\w+)`", text)
+    outputs = load_cfn_yaml(COMPUTE.read_text())["Outputs"]
+    assert named, "docs/api.md no longer names the API's outputs; update this test"
+    assert [name for name in named if name not in outputs] == []

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from concert_platform.api_gateway import DeployedStage, WiringError
+from concert_platform.engines.api_stage import DeployedStage, WiringError
 from concert_platform.engines.local_lambda import Invocation
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:items-fn"

@@ -103,6 +103,8 @@ class Invocation:
     logs: str = ""
     seconds: float = 0.0
     cold_start: bool = False
+    #: the handler's traceback lines, when it raised (Lambda's `stackTrace`)
+    stack_trace: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -498,6 +500,7 @@ class LocalLambdaRuntime:
                 logs=worker.logs_since(mark),
                 seconds=seconds,
                 cold_start=cold,
+                stack_trace=[str(line) for line in reply.get("stackTrace") or []],
             )
         return Invocation(
             function.name,

@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--templates",
         type=Path,
-        default=Path("templates"),
-        help="directory (searched recursively) or one file of CloudFormation templates",
+        default=None,
+        help="directory (searched recursively) or one file of CloudFormation templates "
+        "(default: the platform's templates/, see --project)",
     )
     parser.add_argument("--format", choices=("text", "json", "junit", "sarif"), default="text")
     parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
@@ -42,7 +43,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output:
         check_output_path(args.output)
-    report = run_policy(args.templates)
+    templates = args.templates
+    if templates is None:
+        from concert_platform.manifest import project_root
+
+        templates = project_root() / "templates"
+        if templates.is_relative_to(Path.cwd().resolve()):  # reported as before: templates/...
+            templates = templates.relative_to(Path.cwd().resolve())
+    report = run_policy(templates)
     if args.format == "text" and not args.output:
         print_text(report, Console(highlight=False))
     else:

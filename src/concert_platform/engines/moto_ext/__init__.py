@@ -144,6 +144,7 @@ def register() -> None:
     s3.patch_bucket_model()
     ec2.patch_security_group_model()
     apigateway.patch_method_model()
+    apigateway.patch_test_invoke()
     awslambda.patch_models()
     kms.patch_key_model()
     iam.patch_role_model()

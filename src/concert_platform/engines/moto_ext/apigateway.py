@@ -410,3 +410,88 @@ def patch_rest_api_model() -> None:
             api.api_key_source = properties["ApiKeySourceType"]
 
     after_cloudformation_create(rest_api_cls, apply)
+
+
+def test_invoke_answer(
+    engine: Any, api_id: str, resource_id: str, http_method: str, request: dict[str, Any]
+) -> dict[str, Any]:
+    """TestInvokeMethod's answer: the method run through the path the smoke run's requests take
+    (concert_platform.engines.api_stage.DeployedStage), its integration's function in the engine's local
+    Lambda runtime. LookupError for an unknown resource or method (API Gateway's 404)."""
+    import time
+    import uuid
+
+    from concert_platform.engines.api_stage import TEST_INVOKE_STAGE, DeployedStage, WiringError
+
+    started = time.monotonic()
+    runtime = engine.function_runtime()
+    stage = DeployedStage(
+        engine,
+        api_id,
+        TEST_INVOKE_STAGE,
+        runtime.invoke,
+        runtime.routes,
+        stage_variables=request.get("stageVariables"),
+    )
+    headers = dict(request.get("headers") or {})
+    for name, values in (request.get("multiValueHeaders") or {}).items():
+        headers.setdefault(name, ",".join(values))
+    request_id = str(uuid.uuid4())
+    try:
+        response = stage.test_invoke(
+            resource_id, http_method, request.get("pathWithQueryString"), headers, request.get("body")
+        )
+        failure = response.error
+    except WiringError as exc:
+        from concert_platform.engines.api_stage import ApiResponse
+
+        response = ApiResponse(
+            500, {"content-type": "application/json"}, '{"message": "Internal server error"}'
+        )
+        failure = str(exc)
+    latency = int((time.monotonic() - started) * 1000)
+    stamp = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())
+    log = [
+        f"Execution log for request {request_id}",
+        f"{stamp} : Starting execution for request: {request_id}",
+        f"{stamp} : HTTP Method: {http_method}, Resource Path: {request.get('pathWithQueryString') or ''}",
+    ]
+    if response.function:
+        log.append(f"{stamp} : Endpoint request URI: lambda function {response.function}")
+    if failure:
+        log.append(f"{stamp} : {failure}")
+    log.append(f"{stamp} : Method completed with status: {response.status}")
+    return {
+        "status": response.status,
+        "body": response.body,
+        "headers": dict(response.headers),
+        "multiValueHeaders": {name: [value] for name, value in response.headers.items()},
+        "log": "\n".join(log) + "\n",
+        "latency": latency,
+    }
+
+
+def patch_test_invoke() -> None:
+    """TestInvokeMethod (moto has no handler for it: HTTP 500) answers as API Gateway does, for
+    the engine bound to run functions (moto_ext.lambda_runtime); unbound, it stays unsupported."""
+    from moto.apigateway.exceptions import NotFoundException
+    from moto.apigateway.responses import APIGatewayResponse
+
+    from concert_platform.engines.moto_ext.lambda_runtime import bound_engine
+
+    def test_invoke_method(self: Any) -> Any:
+        parts = self.path.split("/")
+        api_id, resource_id, http_method = parts[2], parts[4], parts[6]
+        engine = bound_engine()
+        if engine is None:
+            return 501, {}, json.dumps({"message": "TestInvokeMethod needs a bound engine to run functions"})
+        _backend(self.current_account, self.region).get_rest_api(api_id)  # NotFoundException if none
+        try:
+            answer = test_invoke_answer(
+                engine, api_id, resource_id, http_method, json.loads(self.body or "{}")
+            )
+        except LookupError as exc:
+            raise NotFoundException(str(exc)) from None
+        return 200, {"content-type": "application/json"}, json.dumps(answer)
+
+    APIGatewayResponse.test_invoke_method = test_invoke_method  # type: ignore[attr-defined]

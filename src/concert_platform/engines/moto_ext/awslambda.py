@@ -7,16 +7,25 @@ checks Lambda's CreateFunction makes that moto skips:
 - a function in a VPC needs an execution role allowed to manage its network interfaces.
 
 Both fail CREATE with Lambda's own message, and the stack rolls back (stack_lifecycle).
+
+Invoke (moto would run the function in Docker, absent here: "error running docker") runs the
+deployed function in the engine's local Lambda runtime, as its execution role, and answers as
+Lambda does: the payload, `FunctionError: Unhandled` with Lambda's error document when the
+handler raised or timed out, the last 4 KB of the log (START/END/REPORT included) as
+`LogResult` when `LogType=Tail`; `Event` runs it in the background (202), `DryRun` runs nothing
+(204).
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import threading
 import uuid
 from typing import Any
 
 from moto.awslambda import models as lambda_models
-from moto.awslambda.exceptions import InvalidParameterValueException
+from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 
 # What Lambda checks on the execution role of a function with VpcConfig, in the order it reports.
 VPC_ROLE_ACTIONS = (
@@ -89,6 +98,87 @@ def deployed_layer(account_id: str, region_name: str, layer_version_arn: str) ->
     if layer is None:
         raise LookupError(f"layer version {layer_version_arn} does not exist")
     return bytes(layer.code_bytes)
+
+
+#: how much of the log Lambda returns in LogResult
+LOG_RESULT_BYTES = 4096
+
+
+def log_result(invocation: Any, memory_size: int, max_memory_mb: int) -> str:
+    """Lambda's `LogResult`: the invocation's log between START and REPORT, its last 4 KB, base64."""
+    request = invocation.request_id
+    duration = invocation.seconds * 1000
+    lines = [
+        f"START RequestId: {request} Version: $LATEST",
+        *([invocation.logs] if invocation.logs else []),
+        f"END RequestId: {request}",
+        f"REPORT RequestId: {request}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, round(duration))} ms"
+        f"\tMemory Size: {memory_size} MB\tMax Memory Used: {max_memory_mb} MB",
+    ]
+    text = ("\n".join(lines) + "\n").encode()
+    return base64.b64encode(text[-LOG_RESULT_BYTES:]).decode()
+
+
+def error_document(invocation: Any) -> dict[str, Any]:
+    """The payload Lambda answers for a function error (with `FunctionError: Unhandled`)."""
+    return {
+        "errorMessage": invocation.error_message,
+        "errorType": invocation.error_type,
+        "requestId": invocation.request_id,
+        "stackTrace": list(invocation.stack_trace),
+    }
+
+
+class InvalidRequestContent(LambdaClientError):
+    """Lambda's answer (400) to a payload that is not JSON."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidRequestContentException", message)
+
+
+def invoke_locally(
+    engine: Any, function: Any, body: Any, request_headers: Any, response_headers: dict[str, str]
+) -> bytes:
+    """Lambda's Invoke of `function` (moto's model) in `engine`'s local runtime (module docstring)."""
+    headers = {str(k).lower(): str(v) for k, v in dict(request_headers or {}).items()}
+    try:
+        event = json.loads(body) if body else {}
+    except ValueError:
+        raise InvalidRequestContent("Could not parse request body into json") from None
+    invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
+    if invocation_type == "DryRun":
+        return b""
+    runtime = engine.function_runtime()
+    if invocation_type == "Event":  # queued: Lambda answers 202 at once and runs it later
+        threading.Thread(target=runtime.invoke, args=(function.function_name, event), daemon=True).start()
+        return b""
+    invocation = runtime.invoke(function.function_name, event)
+    stats = runtime.stats.get(invocation.function)
+    response_headers["x-amz-executed-version"] = "$LATEST"
+    response_headers["x-amz-log-result"] = log_result(
+        invocation, int(function.memory_size or 128), stats.max_memory_used_mb if stats else 0
+    )
+    if not invocation.ok:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(error_document(invocation)).encode()
+    return json.dumps(invocation.result, default=str).encode()
+
+
+def patch_invoke() -> None:
+    """Invoke runs the function in the bound engine's local runtime (module docstring); without
+    a bound engine (moto used on its own) moto's own behaviour stays."""
+    from concert_platform.engines.moto_ext.lambda_runtime import bound_engine
+
+    function_cls = lambda_models.LambdaFunction
+    original = function_cls.invoke
+
+    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
+        engine = bound_engine()
+        if engine is None:
+            return original(self, body, request_headers, response_headers)
+        return invoke_locally(engine, self, body, request_headers, response_headers)
+
+    function_cls.invoke = invoke
 
 
 def patch_models() -> None:
@@ -189,6 +279,7 @@ def patch_models() -> None:
 
     function_cls.get_configuration = get_configuration
     patch_layer_model()
+    patch_invoke()
 
 
 def patch_layer_model() -> None:

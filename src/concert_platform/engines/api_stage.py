@@ -71,6 +71,10 @@ class WiringError(RuntimeError):
     """A method integrated with a function that does not serve its route."""
 
 
+#: the stage name API Gateway's TestInvokeMethod runs a method in (`$context.stage`, source ARNs)
+TEST_INVOKE_STAGE = "test-invoke-stage"
+
+
 def _message(status: int, message: str) -> ApiResponse:
     return ApiResponse(status, {"content-type": "application/json"}, json.dumps({"message": message}))
 
@@ -86,6 +90,7 @@ class DeployedStage:
         invoke: Callable[[str, dict[str, Any]], Invocation],
         routes_of: Callable[[str], tuple[str, dict[str, list[str]] | None, Invocation | None]] | None = None,
         check_permissions: bool = True,
+        stage_variables: dict[str, str] | None = None,
     ) -> None:
         self.engine = engine
         self.api_id = api_id
@@ -94,7 +99,13 @@ class DeployedStage:
         self._routes_of = routes_of
         self._check_permissions = check_permissions
         client = engine.client("apigateway")
-        self._stage = client.get_stage(restApiId=api_id, stageName=stage)
+        testing = stage == TEST_INVOKE_STAGE
+        # TestInvokeMethod runs a method outside any deployed stage, with the variables it is given
+        self._stage = (
+            {"stageName": stage, "variables": dict(stage_variables or {})}
+            if testing
+            else client.get_stage(restApiId=api_id, stageName=stage)
+        )
         self._resources = _all(client.get_resources, "items", restApiId=api_id)
         self._methods: dict[tuple[str, str], dict[str, Any]] = {}
         for resource in self._resources:
@@ -105,7 +116,7 @@ class DeployedStage:
         self._validators = {
             v["id"]: v for v in _all(client.get_request_validators, "items", restApiId=api_id)
         }
-        self._keys = self._stage_keys(client)
+        self._keys = {} if testing else self._stage_keys(client)
         self.account_id = self._stage_account()
         # customised gateway responses (the template's), by type; the rest answer API Gateway's default
         self._gateway_responses = {
@@ -193,6 +204,47 @@ class DeployedStage:
             key = self._keys.get(lower.get("x-api-key", ""))
             if key is None or not key.get("enabled", False):
                 return self._refuse("INVALID_API_KEY", 403, "Forbidden")
+        return self._serve(route, method, path, headers, query, body, key)
+
+    def test_invoke(
+        self,
+        resource_id: str,
+        method: str,
+        path_with_query: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: str | None = None,
+    ) -> ApiResponse:
+        """API Gateway's TestInvokeMethod: the method of `resource_id`, called as `path_with_query`
+        (default: the resource's path), through validation and the integration; API keys and
+        authorisation are not checked, as the test invoke skips them. LookupError: no such
+        resource or method."""
+        from urllib.parse import parse_qsl
+
+        resource = next((r for r in self._resources if r["id"] == resource_id), None)
+        if resource is None:
+            raise LookupError(f"Invalid Resource identifier specified: {resource_id}")
+        route_method = method if (resource_id, method) in self._methods else "ANY"
+        settings = self._methods.get((resource_id, route_method))
+        if settings is None:
+            raise LookupError(f"Invalid Method identifier specified: {method} on {resource['path']}")
+        raw_path, _, query_string = (path_with_query or resource["path"]).partition("?")
+        parameters = _match_path(resource["path"], raw_path) or {}
+        route = Route(resource_id, resource["path"], route_method, settings, parameters)
+        query = dict(parse_qsl(query_string, keep_blank_values=True)) or None
+        return self._serve(route, method, raw_path, dict(headers or {}), query, body, None)
+
+    def _serve(
+        self,
+        route: Route,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        query: dict[str, str] | None,
+        body: str | None,
+        key: dict[str, Any] | None,
+    ) -> ApiResponse:
+        """A routed (and, where required, keyed) request: validation, then the integration."""
+        lower = {k.lower(): v for k, v in headers.items()}
         refused = self._validate(route, lower, query or {}, body)
         if refused is not None:
             return refused
