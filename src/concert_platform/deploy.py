@@ -353,10 +353,25 @@ class StackOperator:
             f"{e.get('LogicalResourceId')} ({e.get('ResourceType')}): {e.get('ResourceStatusReason') or 'no reason given'}"
             for e in self.failed_events(name, since)
         ]
-        if not reasons and extra:
-            reasons = [extra]
+        if not reasons:
+            # a refusal of the stack as a whole (an export in use) is the stack's own rollback reason
+            reasons = [extra] if extra else self._stack_refusals(name, since)
         detail = "; ".join(reasons) if reasons else "no failed resource events were recorded"
         return DeployError(f"stack {name} failed ({status}): {detail}")
+
+    def _stack_refusals(self, name: str, since: datetime) -> list[str]:
+        try:
+            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+        except ClientError:
+            return []
+        return [
+            e["ResourceStatusReason"]
+            for e in reversed(events)
+            if e["Timestamp"] >= since
+            and e.get("ResourceStatus") == "UPDATE_ROLLBACK_IN_PROGRESS"
+            and e.get("ResourceStatusReason")
+            and not e["ResourceStatusReason"].startswith("The following resource(s) failed")
+        ]
 
     # ---- destroy -------------------------------------------------------------------------
     def destroy(self, stacks: tuple[StackSpec, ...]) -> list[StackResult]:
