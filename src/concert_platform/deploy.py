@@ -85,6 +85,8 @@ class StackOperator:
         self.poll_seconds = poll_seconds if poll_seconds is not None else engine.capabilities.poll_seconds
         self.timeout_seconds = timeout_seconds
         self.cfn = engine.client("cloudformation")
+        #: stack key -> its change set as DescribeChangeSet answered, when the caller keeps them
+        self.change_sets: dict[str, dict[str, Any]] | None = None
 
     # ---- reading state -------------------------------------------------------------------
     def stack_name(self, key: str) -> str:
@@ -251,6 +253,8 @@ class StackOperator:
                 return self._unchanged(spec.key, name, status, started)
             raise DeployError(f"stack {name}: change set rejected: {message}") from None
         change_set = self._wait_change_set(created["Id"])
+        if self.change_sets is not None:
+            self.change_sets[spec.key] = self._all_changes(created["Id"], change_set)
         if change_set["Status"] == "FAILED":
             reason = change_set.get("StatusReason", "")
             self._discard_change_set(created["Id"], name, change_type)
@@ -288,6 +292,16 @@ class StackOperator:
         )
         self.progress.stack_finished(result)
         return result
+
+    def _all_changes(self, change_set_id: str, described: dict[str, Any]) -> dict[str, Any]:
+        """The change set with every page of its Changes (AWS pages them)."""
+        full = {**described, "Changes": list(described.get("Changes", []))}
+        token = described.get("NextToken")
+        while token:
+            page = self.cfn.describe_change_set(ChangeSetName=change_set_id, NextToken=token)
+            full["Changes"] += page.get("Changes", [])
+            token = page.get("NextToken")
+        return full
 
     def _wait_change_set(self, change_set_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout_seconds

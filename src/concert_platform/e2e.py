@@ -15,6 +15,7 @@ import secrets
 import string
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--reports-dir", type=Path, default=Path("reports"), help="where the JUnit XML and Markdown go"
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="test the update a merge makes: deploy git revision REF (its templates, handlers and "
+        "manifest), write data, update every stack to the working tree, then verify and smoke; "
+        "writes reports/update-review-ENV.{md,sarif} (docs/update-gate.md)",
     )
 
 
@@ -80,12 +88,16 @@ def describe_exception(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
+#: the phases of `e2e --base REF`: the base revision is deployed, then updated
+UPDATE_PHASES = ("deploy", "update", "post_deploy", "verify", "smoke", "teardown")
+
+
 class _Phases:
     """Times each phase and turns whatever it raises into a failure of that phase."""
 
-    def __init__(self, report: dict[str, Any]) -> None:
+    def __init__(self, report: dict[str, Any], names: tuple[str, ...] = PHASES) -> None:
         self.report = report
-        self.seconds: dict[str, float | None] = dict.fromkeys(PHASES)
+        self.seconds: dict[str, float | None] = dict.fromkeys(names)
         report["phases"] = self.seconds
         report["errors"] = []
 
@@ -109,22 +121,64 @@ def run_e2e(
     manifest: Any = None,
     artifacts: Any = None,
     adopt: bool = False,
+    base: str | None = None,
 ) -> dict[str, Any]:
     """The whole run; never raises for a failure after the inputs were validated (UsageError before).
 
     It also raises UsageError, after starting the engine but before changing anything, for an
-    environment it may not take over (concert_platform.ownership)."""
-    from rich.console import Console
+    environment it may not take over (concert_platform.ownership).
 
-    from concert_platform.engines import create_engine
+    With `base` (a git revision) the run deploys that revision first and updates it to the working
+    tree (concert_platform.update_gate); a revision git does not know is a UsageError before the
+    engine starts."""
     from concert_platform.manifest import load_manifest
     from concert_platform.naming import validate_target
-    from concert_platform.ownership import new_run_id, refuse_protected
+    from concert_platform.ownership import refuse_protected
 
-    console = Console(stderr=True, highlight=False)
     manifest = manifest or load_manifest()
     validate_target(manifest, environment, region)
     refuse_protected(manifest, environment, "run e2e against")
+    update = _UpdateRun.prepare(base, manifest) if base else None
+    try:
+        return _run(engine_name, environment, region, endpoint_url, keep, manifest, artifacts, adopt, update)
+    finally:
+        if update is not None:
+            update.base.remove()
+
+
+@dataclass
+class _UpdateRun:
+    """What `--base` adds to the run: the exported base revision and the acknowledgements."""
+
+    base: Any  # update_gate.BaseRevision
+    acknowledgements: dict[str, dict[str, str]]
+
+    @classmethod
+    def prepare(cls, ref: str, manifest: Any) -> _UpdateRun:
+        from concert_platform.update_gate import export_base
+        from concert_platform.update_review import load_acknowledgements
+
+        acknowledgements = load_acknowledgements(manifest.root)  # a malformed file: exit 2 before anything
+        return cls(export_base(ref, manifest.root), acknowledgements)
+
+
+def _run(
+    engine_name: str,
+    environment: str,
+    region: str,
+    endpoint_url: str | None,
+    keep: bool,
+    manifest: Any,
+    artifacts: Any,
+    adopt: bool,
+    update: _UpdateRun | None,
+) -> dict[str, Any]:
+    from rich.console import Console
+
+    from concert_platform.engines import create_engine
+    from concert_platform.ownership import new_run_id
+
+    console = Console(stderr=True, highlight=False)
     engine = create_engine(engine_name, region, endpoint_url)
     started = time.monotonic()
     run_id = new_run_id("e2e")
@@ -134,7 +188,9 @@ def run_e2e(
         "region": region,
         "run_id": run_id,
     }
-    phases = _Phases(report)
+    if update is not None:
+        report["base"] = {"ref": update.base.ref, "commit": update.base.commit}
+    phases = _Phases(report, UPDATE_PHASES if update is not None else PHASES)
     environ = dict(os.environ)
     environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
     try:
@@ -158,6 +214,7 @@ def run_e2e(
                 console,
                 phases,
                 ownership,
+                update,
             )
         finally:
             engine.stop()
@@ -196,8 +253,10 @@ def _run_phases(
     console: Any,
     phases: _Phases,
     ownership: Any,
+    update: _UpdateRun | None = None,
 ) -> None:
-    """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report."""
+    """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report.
+    With `update`, the deploy is the base revision's followed by the update to `manifest`."""
     from concert_platform.execution_roles import iam_section
     from concert_platform.ownership import run_tags
     from concert_platform.smoke import run_smoke, start_cold_starts
@@ -205,28 +264,38 @@ def _run_phases(
     from concert_platform.workflow import deploy_environment
 
     report = phases.report
-    deployed_ok, deployed = phases.run(
-        "deploy",
-        lambda: deploy_environment(
-            engine,
-            manifest,
-            environment,
-            console=console,
-            load_sample=True,
-            environ=environ,
-            interactive=False,
-            confirm=lambda _q: True,
-            artifacts=artifacts,
-            tags=run_tags(ownership.run_id, "e2e"),
-        ),
-    )
+
+    def deploy(target: Any, phase: str, load_sample: bool, change_sets: Any = None) -> tuple[bool, Any]:
+        done, deployed = phases.run(
+            phase,
+            lambda: deploy_environment(
+                engine,
+                target,
+                environment,
+                console=console,
+                load_sample=load_sample,
+                environ=environ,
+                interactive=False,
+                confirm=lambda _q: True,
+                artifacts=artifacts if target is manifest else None,
+                tags=run_tags(ownership.run_id, "e2e"),
+                change_sets=change_sets,
+            ),
+        )
+        if done:
+            report["stacks"] = deployed["stacks"]
+            report["post_deploy"] = report.get("post_deploy", []) + deployed["post_deploy"]
+            # deploy_environment runs the post-deployment steps; it says how long they took
+            post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
+            phases.seconds[phase] = round((phases.seconds[phase] or 0.0) - post_seconds, 3)
+            phases.seconds["post_deploy"] = round((phases.seconds["post_deploy"] or 0.0) + post_seconds, 3)
+        return done, deployed
+
+    if update is None:
+        deployed_ok, _ = deploy(manifest, "deploy", load_sample=True)
+    else:
+        deployed_ok = _deploy_and_update(engine, manifest, environment, phases, update, deploy)
     if deployed_ok:
-        report["stacks"] = deployed["stacks"]
-        report["post_deploy"] = deployed["post_deploy"]
-        # deploy_environment runs the post-deployment steps; it says how long they took
-        post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
-        phases.seconds["deploy"] = round((phases.seconds["deploy"] or 0.0) - post_seconds, 3)
-        phases.seconds["post_deploy"] = round(post_seconds, 3)
         # the functions' execution environments boot in their own processes while verify runs
         cold_starts = start_cold_starts(engine, manifest, environment)
         verified_ok, resources = phases.run(
@@ -258,6 +327,48 @@ def _run_phases(
         report["teardown"] = (
             teardown if torn_ok else {"clean": False, "remaining": [], "leftovers": [], "stack_failures": []}
         )
+
+
+def _deploy_and_update(
+    engine: Any,
+    manifest: Any,
+    environment: str,
+    phases: _Phases,
+    update: _UpdateRun,
+    deploy: Callable[..., Any],
+) -> bool:
+    """The base revision deployed with the sample data and a user's writes, then every stack
+    updated to `manifest` through change sets; the update review goes into the report."""
+    from concert_platform.manifest import load_manifest
+    from concert_platform.update_gate import write_as_a_user
+    from concert_platform.update_review import build_review, snapshot
+
+    report = phases.report
+    base_manifest = load_manifest(update.base.root)
+    based, _ = deploy(base_manifest, "deploy", load_sample=True)
+    if not based:
+        return False
+    wrote, writes = phases.run("deploy", lambda: write_as_a_user(engine, base_manifest, environment))
+    if not wrote:
+        return False
+    report["base"]["user_writes"] = writes
+    counted, before = phases.run("update", lambda: snapshot(engine, base_manifest, environment))
+    change_sets: dict[str, dict[str, Any]] = {}
+    updated, _ = deploy(manifest, "update", load_sample=False, change_sets=change_sets)
+    counted_after, after = phases.run("update", lambda: snapshot(engine, manifest, environment))
+    if counted and counted_after:
+        refusals = [e["reason"] for e in report["errors"] if e["phase"] == "update"]
+        report["update_review"] = build_review(
+            change_sets,
+            before,
+            after,
+            update.acknowledgements,
+            manifest,
+            update.base.root,
+            refusals,
+            f"{update.base.ref} ({update.base.commit[:12]})",
+        )
+    return bool(updated)
 
 
 def _stack_rows(engine: Any, manifest: Any, environment: str) -> list[dict[str, Any]]:
@@ -391,6 +502,16 @@ def collect_failures(report: dict[str, Any]) -> list[dict[str, str]]:
         {"phase": "iam", "check": f"{d['function']} {d['action']}", "reason": line}
         for d, line in zip(iam["denied"], denial_lines(iam), strict=True)
     ]
+    review = report.get("update_review") or {}
+    failures += [
+        {
+            "phase": "update_review",
+            "check": f"{f['stack']}/{f['logical_id']}",
+            "reason": f"{f['id']}: {f['message']}",
+        }
+        for f in review.get("findings", [])
+        if not f["acknowledged"] and f["rule"] != "update-refused"  # a refusal is the update phase's failure
+    ]
     teardown = report.get("teardown", {})
     failures += [
         {"phase": "teardown", "check": "stack deletion", "reason": reason}
@@ -427,9 +548,22 @@ def run(args: argparse.Namespace) -> int:
     from concert_platform.reports import print_summary, write_reports
 
     report = run_e2e(
-        args.engine, args.environment, args.region, args.endpoint_url, args.keep, adopt=args.adopt
+        args.engine,
+        args.environment,
+        args.region,
+        args.endpoint_url,
+        args.keep,
+        adopt=args.adopt,
+        base=args.base,
     )
     paths = write_reports(report, args.reports_dir)
+    if report.get("update_review"):
+        from concert_platform.manifest import load_manifest
+        from concert_platform.update_review import write_review
+
+        paths += write_review(
+            report["update_review"], args.reports_dir, args.environment, load_manifest().root
+        )
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:

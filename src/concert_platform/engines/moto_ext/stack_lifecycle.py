@@ -507,7 +507,7 @@ def plan_update(
     old_values = {
         logical_id: _resolve(old_json[logical_id].get("Properties", {}), resource_map)
         for logical_id in new_json
-        if logical_id in old_json and logical_id not in plan
+        if logical_id in old_json and logical_id not in plan and live(logical_id) is not None
     }
     while True:
         planning._parsed_resources.update(
