@@ -29,7 +29,12 @@ class BaseRevision:
     root: Path  # the exported tree; removed by `remove()`
 
     def remove(self) -> None:
-        shutil.rmtree(self.root.parent, ignore_errors=True)
+        # only the temporary holder export_base made (never its parent: with the project at the
+        # repository's top, root IS the holder, and root.parent was the whole temp directory)
+        for candidate in (self.root, *self.root.parents):
+            if candidate.name.startswith("concert-base-"):
+                shutil.rmtree(candidate, ignore_errors=True)
+                return
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -58,6 +58,7 @@ def test_the_base_is_exported_from_git_without_touching_the_working_tree(tmp_pat
     finally:
         base.remove()
     assert not base.root.exists()
+    assert base.root.parent.exists()  # only the export goes: never the temporary directory holding it
     with pytest.raises(UsageError, match="no such commit"):
         export_base("HEAD~5", root)
 
