@@ -59,14 +59,17 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
         else [],
     }
     passed["iam"] = [case for case in junit_cases(report.get("iam")) if case[1] is None]
-    phases = ("deploy", "post_deploy", "verify", "cross_stack", "smoke", "iam", "teardown")
+    phases: tuple[str, ...] = ("deploy", "post_deploy", "verify", "cross_stack", "smoke", "iam", "teardown")
     if "update" in report["phases"]:  # e2e --base: the update and its review are suites too
         review = report.get("update_review") or {}
         passed["update_review"] = [
             (f"{f['stack']}/{f['logical_id']} {f['rule']} acknowledged: {f['acknowledged']}", None)
             for f in review.get("findings", [])
             if f["acknowledged"]
-        ] + [(f"{d['key']} {d['kind']} kept", None) for d in review.get("data", []) if not d["lost"]]
+        ]
+        passed["update_review"] += [
+            (f"{d['key']} {d['kind']} kept", None) for d in review.get("data", []) if not d["lost"]
+        ]
         phases = ("deploy", "update", "update_review", *phases[1:])
     return [(phase, passed.get(phase, []) + failed_by_phase.get(phase, [])) for phase in phases]
 
