@@ -562,7 +562,19 @@ def sarif(review: Mapping[str, Any], root: Path) -> dict[str, Any]:
                     "driver": {
                         "name": "concert-platform update review",
                         "rules": [
-                            {"id": r.id, "name": r.name, "shortDescription": {"text": r.text}}
+                            {
+                                "id": r.id,
+                                "name": r.name,
+                                "shortDescription": {"text": r.text},
+                                "help": {
+                                    "text": f"docs/update-gate.md: {r.name}; acknowledge in {ACKNOWLEDGEMENTS_FILE}"
+                                    if r.acknowledgeable
+                                    else "docs/update-gate.md: " + r.name
+                                },
+                                "defaultConfiguration": {"level": "error"},
+                                # every finding blocks: the level the policy layer's errors carry
+                                "properties": {"tags": ["update", r.name], "security-severity": "7.5"},
+                            }
                             for r in RULES.values()
                         ],
                     }

@@ -131,7 +131,11 @@ def test_stateful_replacements_removals_and_rekeys_block_unless_acknowledged() -
     acknowledged = review_of(changes, same, same, acks)
     assert acknowledged["blocking"] == 2
     assert "re-keyed on purpose" in markdown(acknowledged, "e2e")
-    results = sarif(acknowledged, load_manifest().root)["runs"][0]["results"]
+    from tests.policy.sarif_validation import sarif_errors
+
+    log = sarif(acknowledged, load_manifest().root)
+    assert sarif_errors(log) == []  # SARIF 2.1.0, and what code scanning reads
+    results = log["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == ["UPD001", "UPD002", "UPD003"]
     assert results[0]["suppressions"][0]["justification"] == "re-keyed on purpose"
     assert results[0]["locations"][0]["physicalLocation"]["region"]["startLine"] > 1
