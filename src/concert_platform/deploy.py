@@ -85,6 +85,8 @@ class StackOperator:
         self.poll_seconds = poll_seconds if poll_seconds is not None else engine.capabilities.poll_seconds
         self.timeout_seconds = timeout_seconds
         self.cfn = engine.client("cloudformation")
+        #: stack key -> its change set as DescribeChangeSet answered, when the caller keeps them
+        self.change_sets: dict[str, dict[str, Any]] | None = None
 
     # ---- reading state -------------------------------------------------------------------
     def stack_name(self, key: str) -> str:
@@ -261,6 +263,8 @@ class StackOperator:
                 return self._unchanged(spec.key, name, status, started)
             raise DeployError(f"stack {name}: change set rejected: {message}") from None
         change_set = self._wait_change_set(created["Id"])
+        if self.change_sets is not None:
+            self.change_sets[spec.key] = self._all_changes(created["Id"], change_set)
         if change_set["Status"] == "FAILED":
             reason = change_set.get("StatusReason", "")
             self._discard_change_set(created["Id"], name, change_type)
@@ -298,6 +302,16 @@ class StackOperator:
         )
         self.progress.stack_finished(result)
         return result
+
+    def _all_changes(self, change_set_id: str, described: dict[str, Any]) -> dict[str, Any]:
+        """The change set with every page of its Changes (AWS pages them)."""
+        full = {**described, "Changes": list(described.get("Changes", []))}
+        token = described.get("NextToken")
+        while token:
+            page = self.cfn.describe_change_set(ChangeSetName=change_set_id, NextToken=token)
+            full["Changes"] += page.get("Changes", [])
+            token = page.get("NextToken")
+        return full
 
     def _wait_change_set(self, change_set_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout_seconds
@@ -363,10 +377,25 @@ class StackOperator:
             f"{e.get('LogicalResourceId')} ({e.get('ResourceType')}): {e.get('ResourceStatusReason') or 'no reason given'}"
             for e in self.failed_events(name, since)
         ]
-        if not reasons and extra:
-            reasons = [extra]
+        if not reasons:
+            # a refusal of the stack as a whole (an export in use) is the stack's own rollback reason
+            reasons = [extra] if extra else self._stack_refusals(name, since)
         detail = "; ".join(reasons) if reasons else "no failed resource events were recorded"
         return DeployError(f"stack {name} failed ({status}): {detail}")
+
+    def _stack_refusals(self, name: str, since: datetime) -> list[str]:
+        try:
+            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+        except ClientError:
+            return []
+        return [
+            e["ResourceStatusReason"]
+            for e in reversed(events)
+            if e["Timestamp"] >= since
+            and e.get("ResourceStatus") == "UPDATE_ROLLBACK_IN_PROGRESS"
+            and e.get("ResourceStatusReason")
+            and not e["ResourceStatusReason"].startswith("The following resource(s) failed")
+        ]
 
     # ---- destroy -------------------------------------------------------------------------
     def destroy(self, stacks: tuple[StackSpec, ...]) -> list[StackResult]:

@@ -16,6 +16,7 @@ import string
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "never for a protected environment",
     )
     parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="test the update a merge makes: deploy git revision REF (its templates, handlers and "
+        "manifest), write data, update every stack to the working tree, then verify and smoke; "
+        "writes reports/update-review-ENV.{md,sarif} (docs/update-gate.md)",
+    )
+    parser.add_argument(
         "--reports-dir",
         type=Path,
         default=Path("reports"),
@@ -69,6 +77,8 @@ def ephemeral_password() -> str:
 
 
 PHASES = ("deploy", "post_deploy", "verify", "canaries", "smoke", "teardown")
+#: the phases of `e2e --base REF`: the base revision is deployed, then updated
+UPDATE_PHASES = ("deploy", "update", "post_deploy", "verify", "canaries", "smoke", "teardown")
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -90,10 +100,10 @@ class _Phases:
     """Times each phase, says when one starts, and turns whatever it raises into a failure of that
     phase. `Interrupted` (a signal) is not a failure of the phase: it passes through."""
 
-    def __init__(self, report: dict[str, Any], console: Any = None) -> None:
+    def __init__(self, report: dict[str, Any], console: Any = None, names: tuple[str, ...] = PHASES) -> None:
         self.report = report
         self.console = console
-        self.seconds: dict[str, float | None] = dict.fromkeys(PHASES)
+        self.seconds: dict[str, float | None] = dict.fromkeys(names)
         self.current: str | None = None
         self.last_error: BaseException | None = None
         report["phases"] = self.seconds
@@ -165,6 +175,60 @@ def run_e2e(
     artifacts: Any = None,
     handle_signals: bool = False,
     adopt: bool = False,
+    base: str | None = None,
+) -> dict[str, Any]:
+    """The whole run (see `_run_e2e`). With `base` (a git revision) the run deploys that revision
+    first and updates it to the working tree (concert_platform.update_gate); a revision git does
+    not know, or a malformed acknowledgements file, is a UsageError before any engine starts."""
+    from concert_platform.manifest import load_manifest
+
+    manifest = manifest or load_manifest()
+    update = _UpdateRun.prepare(base, manifest) if base else None
+    try:
+        return _run_e2e(
+            engine_name,
+            environment,
+            region,
+            endpoint_url,
+            keep,
+            manifest,
+            artifacts,
+            handle_signals,
+            adopt,
+            update,
+        )
+    finally:
+        if update is not None:
+            update.base.remove()
+
+
+@dataclass
+class _UpdateRun:
+    """What `--base` adds to the run: the exported base revision and the acknowledgements."""
+
+    base: Any  # update_gate.BaseRevision
+    acknowledgements: dict[str, dict[str, str]]
+
+    @classmethod
+    def prepare(cls, ref: str, manifest: Any) -> _UpdateRun:
+        from concert_platform.update_gate import export_base
+        from concert_platform.update_review import load_acknowledgements
+
+        acknowledgements = load_acknowledgements(manifest.root)  # a malformed file: exit 2 before anything
+        return cls(export_base(ref, manifest.root), acknowledgements)
+
+
+def _run_e2e(
+    engine_name: str,
+    environment: str,
+    region: str,
+    endpoint_url: str | None,
+    keep: bool,
+    manifest: Any,
+    artifacts: Any,
+    handle_signals: bool,
+    adopt: bool,
+    update: _UpdateRun | None,
 ) -> dict[str, Any]:
     """The whole run; never raises for a failure after the inputs were validated (UsageError before).
 
@@ -178,12 +242,10 @@ def run_e2e(
     from concert_platform.console import output_console
     from concert_platform.engines import create_engine
     from concert_platform.interrupt import Interrupted, SignalGuard
-    from concert_platform.manifest import load_manifest
     from concert_platform.naming import validate_target
     from concert_platform.ownership import new_run_id, refuse_protected
 
     console = output_console(stderr=True)
-    manifest = manifest or load_manifest()
     validate_target(manifest, environment, region)
     refuse_protected(manifest, environment, "run e2e against")
     environ = dict(os.environ)
@@ -208,7 +270,9 @@ def run_e2e(
         "verdict": None,
         "interrupted": None,
     }
-    phases = _Phases(report, console)
+    if update is not None:
+        report["base"] = {"ref": update.base.ref, "commit": update.base.commit}
+    phases = _Phases(report, console, UPDATE_PHASES if update is not None else PHASES)
     engine_started = False
     with SignalGuard() if handle_signals else nullcontext():
         try:
@@ -227,7 +291,16 @@ def run_e2e(
                 ownership = _claim(engine, manifest, environment, run_id, adopt)
                 report["ownership"] = ownership.describe()
                 _run_phases(
-                    engine, manifest, environment, keep, artifacts, environ, console, phases, ownership
+                    engine,
+                    manifest,
+                    environment,
+                    keep,
+                    artifacts,
+                    environ,
+                    console,
+                    phases,
+                    ownership,
+                    update,
                 )
         except Interrupted as exc:  # while the engine started, or a second signal outside the teardown
             _record_interruption(report, phases, exc, during=phases.current or "engine start")
@@ -318,15 +391,19 @@ def _run_phases(
     console: Any,
     phases: _Phases,
     ownership: Any,
+    update: _UpdateRun | None = None,
 ) -> None:
     """Deploy (with post-deploy), verify, smoke, teardown on a started engine, into phases.report.
+    With `update`, the deploy is the base revision's followed by the update to `manifest`.
     An interruption before the teardown still ends in the teardown (unless kept); a second one
     during the teardown ends it, and the report says what may remain."""
     from concert_platform.interrupt import Interrupted
 
     report = phases.report
     try:
-        _deploy_verify_smoke(engine, manifest, environment, artifacts, environ, console, phases, ownership)
+        _deploy_verify_smoke(
+            engine, manifest, environment, artifacts, environ, console, phases, ownership, update
+        )
     except Interrupted as exc:
         _record_interruption(report, phases, exc, during=phases.current or "deploy")
         if not report.get("stacks"):
@@ -381,6 +458,7 @@ def _deploy_verify_smoke(
     console: Any,
     phases: _Phases,
     ownership: Any,
+    update: _UpdateRun | None = None,
 ) -> None:
     from concert_platform.canaries import run_canaries
     from concert_platform.execution_roles import iam_section
@@ -390,31 +468,41 @@ def _deploy_verify_smoke(
     from concert_platform.workflow import deploy_environment
 
     report = phases.report
-    deployed_ok, deployed = phases.run(
-        "deploy",
-        lambda: deploy_environment(
-            engine,
-            manifest,
-            environment,
-            console=console,
-            load_sample=True,
-            environ=environ,
-            interactive=False,
-            confirm=lambda _q: True,
-            artifacts=artifacts,
-            tags=run_tags(ownership.run_id, "e2e"),
-        ),
-    )
+
+    def deploy(target: Any, phase: str, load_sample: bool, change_sets: Any = None) -> tuple[bool, Any]:
+        done, deployed = phases.run(
+            phase,
+            lambda: deploy_environment(
+                engine,
+                target,
+                environment,
+                console=console,
+                load_sample=load_sample,
+                environ=environ,
+                interactive=False,
+                confirm=lambda _q: True,
+                artifacts=artifacts if target is manifest else None,
+                tags=run_tags(ownership.run_id, "e2e"),
+                change_sets=change_sets,
+            ),
+        )
+        if done:
+            report["stacks"] = deployed["stacks"]
+            report["post_deploy"] = report.get("post_deploy", []) + deployed["post_deploy"]
+            # deploy_environment runs the post-deployment steps; it says how long they took
+            post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
+            phases.seconds[phase] = round((phases.seconds[phase] or 0.0) - post_seconds, 3)
+            phases.seconds["post_deploy"] = round((phases.seconds["post_deploy"] or 0.0) + post_seconds, 3)
+        return done, deployed
+
+    if update is None:
+        deployed_ok, _ = deploy(manifest, "deploy", load_sample=True)
+    else:
+        deployed_ok = _deploy_and_update(engine, manifest, environment, phases, update, deploy)
     if not deployed_ok:
         report["stacks"] = _stack_rows(engine, manifest, environment, phases)
         report["not_run"] = dict.fromkeys(("post_deploy", "verify", "canaries", "smoke"), "the deploy failed")
         return
-    report["stacks"] = deployed["stacks"]
-    report["post_deploy"] = deployed["post_deploy"]
-    # deploy_environment runs the post-deployment steps; it says how long they took
-    post_seconds = float(deployed.get("post_deploy_seconds", 0.0))
-    phases.seconds["deploy"] = round((phases.seconds["deploy"] or 0.0) - post_seconds, 3)
-    phases.seconds["post_deploy"] = round(post_seconds, 3)
     # the functions' execution environments boot in their own processes while verify runs
     cold_starts = start_cold_starts(engine, manifest, environment)
     verified_ok, resources = phases.run("verify", lambda: verify_environment(engine, manifest, environment))
@@ -439,6 +527,48 @@ def _deploy_verify_smoke(
         report["iam"] = iam
         # the canaries' expected denials, apart from the platform's own calls
         report["iam"]["canary_denied"] = report.get("canaries", {}).get("denied", [])
+
+
+def _deploy_and_update(
+    engine: Any,
+    manifest: Any,
+    environment: str,
+    phases: _Phases,
+    update: _UpdateRun,
+    deploy: Callable[..., Any],
+) -> bool:
+    """The base revision deployed with the sample data and a user's writes, then every stack
+    updated to `manifest` through change sets; the update review goes into the report."""
+    from concert_platform.manifest import load_manifest
+    from concert_platform.update_gate import write_as_a_user
+    from concert_platform.update_review import build_review, snapshot
+
+    report = phases.report
+    base_manifest = load_manifest(update.base.root)
+    based, _ = deploy(base_manifest, "deploy", load_sample=True)
+    if not based:
+        return False
+    wrote, writes = phases.run("deploy", lambda: write_as_a_user(engine, base_manifest, environment))
+    if not wrote:
+        return False
+    report["base"]["user_writes"] = writes
+    counted, before = phases.run("update", lambda: snapshot(engine, base_manifest, environment))
+    change_sets: dict[str, dict[str, Any]] = {}
+    updated, _ = deploy(manifest, "update", load_sample=False, change_sets=change_sets)
+    counted_after, after = phases.run("update", lambda: snapshot(engine, manifest, environment))
+    if counted and counted_after:
+        refusals = [e["reason"] for e in report["errors"] if e["phase"] == "update"]
+        report["update_review"] = build_review(
+            change_sets,
+            before,
+            after,
+            update.acknowledgements,
+            manifest,
+            update.base.root,
+            refusals,
+            f"{update.base.ref} ({update.base.commit[:12]})",
+        )
+    return bool(updated)
 
 
 def may_remain(manifest: Any, environment: str, inventory: Any) -> list[str]:
@@ -663,6 +793,16 @@ def collect_failures(report: dict[str, Any]) -> list[dict[str, str]]:
         {"phase": "iam", "check": f"{d['function']} {d['action']}", "reason": line}
         for d, line in zip(iam["denied"], denial_lines(iam), strict=True)
     ]
+    review = report.get("update_review") or {}
+    failures += [
+        {
+            "phase": "update_review",
+            "check": f"{f['stack']}/{f['logical_id']}",
+            "reason": f"{f['id']}: {f['message']}",
+        }
+        for f in review.get("findings", [])
+        if not f["acknowledged"] and f["rule"] != "update-refused"  # a refusal is the update phase's failure
+    ]
     teardown = report.get("teardown", {})
     failures += [
         {"phase": "teardown", "check": "stack deletion", "reason": reason}
@@ -717,8 +857,16 @@ def run(args: argparse.Namespace) -> int:
         args.keep,
         handle_signals=True,
         adopt=args.adopt,
+        base=args.base,
     )
     paths = write_reports(report, args.reports_dir)
+    if report.get("update_review"):
+        from concert_platform.manifest import load_manifest
+        from concert_platform.update_review import write_review
+
+        paths += write_review(
+            report["update_review"], args.reports_dir, args.environment, load_manifest().root
+        )
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:

@@ -13,7 +13,9 @@ Options: --concert-engine (default $CONCERT_ENGINE, else embedded), --concert-en
 (default it-<random>), --concert-keep (leave the stacks deployed; not for the embedded engine,
 which lives only as long as the test session), --concert-project (the platform to deploy; default
 as the command's --project: $CONCERT_PLATFORM_HOME, a checkout containing the current directory,
-the copy installed with the package). The endpoint of an external engine comes from
+the copy installed with the package), --concert-base REF (deploy that git revision, write
+data, then update it to the working tree: the update a merge makes; a blocking finding of the
+update review fails the session). The endpoint of an external engine comes from
 --concert-endpoint-url, else AWS_ENDPOINT_URL / LOCALSTACK_HOST (localstack-client conventions).
 
 One session deploys the six stacks with the sample data, and at the end destroys them and proves
@@ -65,6 +67,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="region (default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1)",
     )
+    group.addoption(
+        "--concert-base",
+        default=None,
+        metavar="REF",
+        help="deploy git revision REF first, write data, then update it to the working tree "
+        "(the update a merge makes); a blocking finding of the update review fails the session",
+    )
 
 
 @dataclass
@@ -78,6 +87,8 @@ class Deployment:
     deploy_seconds: float
     teardown: dict[str, Any] = field(default_factory=dict)
     _platform: Any = field(default=None, repr=False)
+    #: with --concert-base: the update review (concert_platform.update_review)
+    update_review: dict[str, Any] | None = None
 
     def outputs(self) -> dict[str, dict[str, str]]:
         """Every stack's outputs, by stack key (`{"compute": {"ApiEndpointUrl": ...}, ...}`)."""
@@ -196,22 +207,58 @@ def concert_deployment(
     started = time.monotonic()
     deployment: Deployment | None = None
     failure = ""
-    try:
-        report = deploy_environment(
+    base_ref = pytestconfig.getoption("concert_base")
+    base = None
+    if base_ref:
+        from concert_platform.update_gate import export_base
+        from concert_platform.update_review import load_acknowledgements
+
+        try:
+            acknowledgements = load_acknowledgements(concert_manifest.root)
+            base = export_base(base_ref, concert_manifest.root)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def deploy(manifest: Any, change_sets: Any = None) -> dict[str, Any]:
+        return deploy_environment(
             concert_engine,
-            concert_manifest,
+            manifest,
             environment,
-            load_sample=True,
+            load_sample=change_sets is None,
             environ=environ,
             interactive=False,
             confirm=lambda _q: True,
             tags=run_tags(run_id, "pytest"),
+            change_sets=change_sets,
         )
+
+    review = None
+    try:
+        if base is None:
+            report = deploy(concert_manifest)
+        else:
+            review, report = _deploy_and_update(concert_engine, concert_manifest, environment, base, deploy)
         deployment = Deployment(
             concert_engine, concert_manifest, environment, report, time.monotonic() - started
         )
+        if review is not None:
+            from concert_platform.update_review import build_review
+
+            deployment.update_review = build_review(
+                review["change_sets"], review["before"], review["after"], acknowledgements,
+                concert_manifest, base.root, [], f"{base.ref} ({base.commit[:12]})",  # type: ignore[union-attr]
+            )  # fmt: skip
+            blocking = [f for f in deployment.update_review["findings"] if not f["acknowledged"]]
+            if blocking:
+                failure = "the update review blocks: " + "; ".join(
+                    f"{f['id']} {f['stack']}/{f['logical_id']}: {f['message']}" for f in blocking
+                )
+                deployment = None
     except Exception as exc:  # the tests that asked for it fail with one line; teardown still runs
         failure = describe_exception(exc)
+    finally:
+        if base is not None:
+            base.remove()
     try:
         if deployment is None:
             pytest.fail(f"deploying {environment} on {concert_engine.name} failed: {failure}", pytrace=False)
@@ -233,3 +280,22 @@ def concert_deployment(
                     + teardown["stack_failures"]
                 )
                 pytest.fail(f"teardown of {environment} is not clean: {'; '.join(rows)}", pytrace=False)
+
+
+def _deploy_and_update(
+    engine: Any, manifest: Any, environment: str, base: Any, deploy: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """--concert-base: the base revision with the sample data and a user's writes, then the update
+    to `manifest`; what the review needs, and the update's deploy report."""
+    from concert_platform.manifest import load_manifest
+    from concert_platform.update_gate import write_as_a_user
+    from concert_platform.update_review import snapshot
+
+    base_manifest = load_manifest(base.root)
+    deploy(base_manifest)
+    write_as_a_user(engine, base_manifest, environment)
+    before = snapshot(engine, base_manifest, environment)
+    change_sets: dict[str, Any] = {}
+    report = deploy(manifest, change_sets)
+    after = snapshot(engine, manifest, environment)
+    return {"change_sets": change_sets, "before": before, "after": after}, report

@@ -132,7 +132,27 @@ def _cases(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str | None
         for name, failure, skip in canaries.junit_cases(report.get("canaries"))
         if not (failure or skip)
     ]
-    phases = ("deploy", "post_deploy", "verify", "cross_stack", "canaries", "smoke", "iam", "teardown")
+    phases: tuple[str, ...] = (
+        "deploy",
+        "post_deploy",
+        "verify",
+        "cross_stack",
+        "canaries",
+        "smoke",
+        "iam",
+        "teardown",
+    )
+    if "update" in report["phases"]:  # e2e --base: the update and its review are suites too
+        review = report.get("update_review") or {}
+        passed["update_review"] = [
+            (f"{f['stack']}/{f['logical_id']} {f['rule']} acknowledged: {f['acknowledged']}", None)
+            for f in review.get("findings", [])
+            if f["acknowledged"]
+        ]
+        passed["update_review"] += [
+            (f"{d['key']} {d['kind']} kept", None) for d in review.get("data", []) if not d["lost"]
+        ]
+        phases = ("deploy", "update", "update_review", *phases[1:])
     return [(phase, passed.get(phase, []) + failed_by_phase.get(phase, [])) for phase in phases]
 
 
@@ -240,6 +260,20 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"- engine: `{report['engine']}`, environment: `{report['environment']}`, {report['seconds']:.1f}s ({phases})",
         f"- {run_line(report)}",
+        *(
+            [
+                f"- update from `{report['base']['ref']}` ({report['base']['commit'][:12]}): "
+                + (
+                    f"{report['update_review']['blocking']} blocking, {report['update_review']['acknowledged']} "
+                    f"acknowledged, {sum(d['lost'] for d in report['update_review']['data'])} data counts lost "
+                    f"(update-review-{report['environment']}.md)"
+                    if report.get("update_review")
+                    else "no review (the update could not be reviewed)"
+                )
+            ]
+            if report.get("base")
+            else []
+        ),
         f"- {_resources_line(report)}",
         *[f"- {line}" for line in [canaries.summary_line(report.get("canaries"))] if line],
         f"- {_smoke_line(report)}",

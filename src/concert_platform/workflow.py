@@ -43,15 +43,18 @@ def deploy_environment(
     artifacts: Mapping[str, Artifact] | None = None,
     interactive: bool | None = None,
     tags: Mapping[str, str] | None = None,
+    change_sets: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Resolve inputs, deploy the selected stacks, run the post-deployment steps; returns a report.
 
     Raises UsageError for bad input (before anything is created) and DeployError on failure.
+    `change_sets`, when given, receives each stack's change set as DescribeChangeSet answered.
     """
     import os
 
     progress = ConsoleProgress(console) if console else None
     operator = StackOperator(engine, manifest, environment, progress=progress, confirm=confirm, tags=tags)
+    operator.change_sets = change_sets
     stacks = manifest.select(only)
     existing = operator.existing()
     # Inputs only existing stacks use may be left out: CloudFormation keeps their previous value.

@@ -29,6 +29,7 @@ FOUNDATION = frozenset(
         "concert_platform.naming",
         "concert_platform.filter_pattern",
         "concert_platform.packaging",
+        "concert_platform.provider_schemas",
     }
 )
 ENGINES = "concert_platform.engines"

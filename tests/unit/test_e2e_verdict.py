@@ -205,3 +205,32 @@ def test_a_post_deploy_step_skipped_by_choice_is_reported_skipped_never_passed()
     assert case.find("skipped") is not None
     row = next(line for line in markdown(report).splitlines() if line.startswith("| alert-subscription"))
     assert "| skipped |" in row and "subscribe later" in row
+
+
+def test_an_update_review_finding_fails_the_run_and_shows_in_junit_unless_acknowledged() -> None:
+    from concert_platform.e2e import UPDATE_PHASES
+    from concert_platform.reports import junit_xml
+
+    report = passing_report()
+    report["phases"] = dict.fromkeys(UPDATE_PHASES, 1.0)
+    finding = {
+        "rule": "stateful-replacement",
+        "id": "UPD001",
+        "stack": "compute",
+        "logical_id": "ConversationHistoryTable",
+        "message": "ConversationHistoryTable (table) is replaced",
+        "acknowledged": None,
+    }
+    report["update_review"] = {"findings": [finding], "data": []}
+    failures = collect_failures(report)
+    assert failures == [
+        {
+            "phase": "update_review",
+            "check": "compute/ConversationHistoryTable",
+            "reason": "UPD001: ConversationHistoryTable (table) is replaced",
+        }
+    ]
+    report.update(failures=failures, engine="embedded", environment="e2e", seconds=6.0)
+    assert 'testsuite name="update_review"' in junit_xml(report)
+    finding["acknowledged"] = "on purpose"
+    assert collect_failures(report) == []

@@ -24,3 +24,10 @@ def test_a_bad_environment_slug_is_refused_before_anything_is_deployed(pytester:
     result = pytester.runpytest("--concert-environment", "Not_A_Slug", "-p", "no:cacheprovider")
     assert result.ret != 0
     assert "Not_A_Slug" in result.stdout.str()
+
+
+def test_a_base_git_does_not_know_is_refused_before_anything_is_deployed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_uses_the_platform(concert_deployment):\n    pass\n")
+    result = pytester.runpytest("--concert-base", "no-such-branch-xyz", "-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*--base no-such-branch-xyz: no such commit*"])

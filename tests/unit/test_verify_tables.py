@@ -236,14 +236,14 @@ def test_write_only_answers_are_kept_per_cfn_lint_version_and_read_back_without_
     import json
     import sys
 
+    from concert_platform import provider_schemas
     from concert_platform.verify import _base
 
-    cache_file = tmp_path / "write-only-cfn-lint-test.json"
-    monkeypatch.setattr(_base, "write_only_cache_file", lambda: cache_file)
+    cache_file = tmp_path / "provider-schemas-cfn-lint-test.json"
+    monkeypatch.setattr(provider_schemas, "cache_file", lambda: cache_file)
 
     def fresh_process() -> None:
-        _base.write_only.cache_clear()
-        _base._write_only_table.cache_clear()
+        provider_schemas.clear_caches()
 
     fresh_process()
     assert "AdminUserPassword" in _base.write_only("AWS::RedshiftServerless::Namespace")
@@ -256,7 +256,7 @@ def test_write_only_answers_are_kept_per_cfn_lint_version_and_read_back_without_
             _base.write_only("AWS::SecretsManager::Secret")  # not in the file: cfn-lint is asked
     fresh_process()
     assert _base.write_only("AWS::Not::AType") == ()
-    assert json.loads(cache_file.read_text())["AWS::Not::AType"] == []
+    assert json.loads(cache_file.read_text())["AWS::Not::AType"] == {"createOnly": [], "writeOnly": []}
     fresh_process()
 
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from concert_platform.engines.base import Engine
@@ -277,81 +275,12 @@ def lookup(observed: Mapping[str, Any], path: str) -> Any:
     return node
 
 
-@cache
 def write_only(resource_type: str) -> tuple[str, ...]:
-    """Write-only property paths (no read returns them), from the provider schemas cfn-lint ships.
+    """Write-only property paths (no read returns them), from the provider schemas cfn-lint ships
+    (concert_platform.provider_schemas keeps the answers per cfn-lint version)."""
+    from concert_platform import provider_schemas
 
-    Importing cfn-lint's schema manager takes about 0.6 s, more than verifying a whole stack, so
-    the answers are kept in the artifact cache in a file named by cfn-lint's version (a new
-    release starts a new file); cfn-lint is imported only for a type the file does not hold."""
-    table = _write_only_table()
-    if resource_type not in table:
-        table[resource_type] = _write_only_from_cfnlint(resource_type)
-        _store_write_only(resource_type, table[resource_type])
-    return tuple(table[resource_type])
-
-
-def _write_only_from_cfnlint(resource_type: str) -> list[str]:
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError
-
-    try:
-        # A type's write-only list is the same in every region; us-east-1 has every type.
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
-    except ResourceNotFoundError:
-        return []
-    return [p.removeprefix("/properties/") for p in schema.get("writeOnlyProperties", [])]
-
-
-def write_only_cache_file() -> Path | None:
-    """Where the answers are kept; None where there is no project checkout to keep them in."""
-    from importlib.metadata import version
-
-    from concert_platform.errors import ConcertPlatformError
-    from concert_platform.manifest import project_root
-    from concert_platform.packaging import default_cache_dir
-
-    try:
-        root = project_root()
-    except ConcertPlatformError:
-        return None
-    return default_cache_dir(root) / f"write-only-cfn-lint-{version('cfn-lint')}.json"
-
-
-@cache
-def _write_only_table() -> dict[str, list[str]]:
-    path = write_only_cache_file()
-    try:
-        data = json.loads(path.read_text()) if path else {}
-    except (OSError, ValueError):  # none yet, or unreadable: rebuilt from cfn-lint as types come
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _store_write_only(resource_type: str, paths: list[str]) -> None:
-    """Add one type to the cache file: read, merge and rename into place under a lock (test
-    workers and parallel runs share the file). A cache that cannot be written costs time only."""
-    import fcntl
-    import os
-    import tempfile
-
-    target = write_only_cache_file()
-    if target is None:
-        return
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target.with_name(f"{target.name}.lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                stored = json.loads(target.read_text())
-            except (OSError, ValueError):
-                stored = {}
-            stored[resource_type] = paths
-            handle, staging = tempfile.mkstemp(prefix=f"{target.name}.", dir=target.parent)
-            with os.fdopen(handle, "w") as stream:
-                json.dump(stored, stream, indent=1, sort_keys=True)
-            os.replace(staging, target)
-    except OSError:
-        return
+    return provider_schemas.write_only(resource_type)
 
 
 def _write_only_reason(resource_type: str, name: str, declared: Any) -> str | None:

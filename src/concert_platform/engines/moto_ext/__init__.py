@@ -11,7 +11,8 @@ through the normal AWS APIs, both under `mock_aws` and with `ThreadedMotoServer`
 - wire handlers where the backend lacks an API (X-Ray groups and sampling rules, Logs query
   definitions) and a whole service where moto has none (Redshift Serverless);
 - the Redshift Data API on a real SQL engine (DuckDB via sqlglot), replacing moto's canned one;
-- CloudFormation stack lifecycle semantics: resource events, failures, rollback (stack_lifecycle).
+- CloudFormation stack lifecycle semantics: resource events, failures, rollback, updates with
+  replacement (stack_lifecycle).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "AWS::EC2::VPCGatewayAttachment": "detached with its stack",
         "AWS::EC2::FlowLog": "deleted with its stack",
         "AWS::RedshiftServerless::Workgroup": "the Redshift Data API runs its SQL on DuckDB (redshift_data, replacing moto's canned backend)",
-        "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED (also for a type the engine cannot delete), exports of change-set stacks",
+        "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED (also for a type the engine cannot delete), exports of change-set stacks; updates replace on create-only properties, refuse custom-named replacements and exports in use, honour UpdateReplacePolicy/DeletionPolicy; change sets report Replacement and Details",
     },
     "partial": {
         "AWS::CloudWatch::Alarm": "evaluated on the engine's clock (metric math included); composite alarms and anomaly-detection operators are not evaluated; only SNS actions run",

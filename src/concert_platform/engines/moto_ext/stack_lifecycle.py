@@ -10,14 +10,20 @@ in ROLLBACK_COMPLETE (or UPDATE_ROLLBACK_COMPLETE for updates). This module emul
 - a failure is tagged with the failing resource's logical id, recorded as *_FAILED with the
   service's message as reason, and the stack is rolled back; the API call itself succeeds,
   as it does on AWS where execution is asynchronous;
-- a delete that fails ends in DELETE_FAILED with the resource and reason.
+- a delete that fails ends in DELETE_FAILED with the resource and reason;
+- an UPDATE change set replaces a resource when a create-only property changes, refuses what
+  CloudFormation refuses (custom-named replacement, an export in use), cleans up after success
+  under UpdateReplacePolicy/DeletionPolicy, and its description says all of it (see below).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import functools
 import json
+import re
 from typing import Any
 
 import yaml
@@ -210,36 +216,10 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None 
             _fail_create(stack, failure)
             return
     else:
-        previous = (stack.template, dict(stack.parameters or {}), stack.status)
-        old_exports = [export.name for export in stack.exports]
-        try:
-            stack.update(change_set.template, parameters=change_set.parameters)
-            _register_exports(self, stack, old_exports)
-        except ResourceFailure as failure:
+        if not _update_stack(self, stack, change_set):
             change_set.execution_status = "EXECUTE_FAILED"
-            _rollback_update(stack, previous, failure)
             return
     change_set.execution_status = "EXECUTE_COMPLETE"
-
-
-def _rollback_update(stack: Any, previous: tuple[str, dict[str, Any], str], failure: ResourceFailure) -> None:
-    template, parameters, _status = previous
-    stack._add_stack_event(
-        "UPDATE_ROLLBACK_IN_PROGRESS",
-        resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}].",
-    )
-    stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
-    try:
-        stack.resource_map.update(stack.parse_template(template), parameters)
-    except Exception as exc:
-        stack.status = "UPDATE_ROLLBACK_FAILED"
-        stack._add_stack_event("UPDATE_ROLLBACK_FAILED", resource_status_reason=_reason(exc))
-        return
-    stack.template = template
-    stack._parse_template()
-    stack.output_map = stack._create_output_map()
-    stack.status = "UPDATE_ROLLBACK_COMPLETE"
-    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
 
 
 def _patched_create_stack(original: Any) -> Any:
@@ -366,6 +346,519 @@ def _exports_in_use(backend: Any, stack: Any) -> tuple[str, str] | None:
     return None
 
 
+# ---- updates as CloudFormation makes them ---------------------------------------------------
+#
+# moto updates a stack by comparing raw template text and calling each model's update in place;
+# a model without one leaves the resource as None (gone from the stack), a removed resource is
+# deleted before anything else, and nothing is ever replaced. CloudFormation compares resolved
+# property values, replaces a resource when a create-only property changes (the new one first,
+# the old one deleted at cleanup, after the update succeeded), refuses to replace a custom-named
+# resource, refuses to change or remove an export another stack imports, rolls everything back
+# on a failure, and honours UpdateReplacePolicy and DeletionPolicy at cleanup.
+
+CUSTOM_NAMED_REPLACEMENT = (
+    "CloudFormation cannot update a stack when a custom-named resource requires replacing. "
+    "Rename {name} and update the stack again."
+)
+_PENDING = "{{pending:"
+
+
+class _Pending:
+    """A resource the update has not made yet: its id and attributes are known only then."""
+
+    def __init__(self, logical_id: str) -> None:
+        self.logical_resource_id = logical_id
+        self.physical_resource_id = f"{_PENDING}{logical_id}}}}}"
+
+    def get_cfn_attribute(self, name: str) -> str:
+        return f"{_PENDING}{self.logical_resource_id}.{name}}}}}"
+
+    def is_created(self) -> bool:
+        return False
+
+
+class _PlanningMap(parsing.ResourceMap):
+    """The new template's view of the stack: existing resources as they are, the rest pending."""
+
+    pending: set[str]
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._parsed_resources:
+            return self._parsed_resources[key]
+        if key in self._resource_json_map:
+            return _Pending(key)
+        raise KeyError(key)
+
+
+@dataclasses.dataclass
+class PlannedChange:
+    """One resource's change, as DescribeChangeSet reports it."""
+
+    action: str  # Add | Modify | Remove
+    logical_id: str
+    resource_type: str
+    physical_id: str = ""
+    replacement: str = "False"  # True | Conditional | False (Modify only)
+    details: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @property
+    def changed_properties(self) -> list[str]:
+        return [d["Target"]["Name"] for d in self.details]
+
+
+def _resolve(properties: Any, resource_map: Any) -> Any:
+    try:
+        return parsing.clean_json(copy.deepcopy(properties), resource_map)
+    except Exception as exc:  # an unresolvable value still compares (as its reason)
+        return f"{_PENDING}unresolvable: {_reason(exc)}}}}}"
+
+
+def _is_pending(value: Any) -> bool:
+    return _PENDING in json.dumps(value, default=str)
+
+
+def _at(value: Any, path: list[str]) -> Any:
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _recreation(resource_type: str, name: str, old: Any, new: Any) -> str:
+    """Always, Conditionally or Never: whether changing property `name` replaces the resource."""
+    from concert_platform.provider_schemas import create_only
+
+    verdict = "Never"
+    for path in create_only(resource_type):
+        head, *rest = path.split("/")
+        if head != name:
+            continue
+        before, after = _at({name: old}, [head, *rest]), _at({name: new}, [head, *rest])
+        if _is_pending(after):
+            verdict = "Conditionally"
+        elif before != after:
+            return "Always"
+    return verdict
+
+
+def _references(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("Ref"), str):
+            found.add(node["Ref"])
+        if "Fn::Sub" in node:
+            text = node["Fn::Sub"][0] if isinstance(node["Fn::Sub"], list) else node["Fn::Sub"]
+            if isinstance(text, str):
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+        for value in node.values():
+            found |= _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _references(value)
+    return found
+
+
+def _is_live(resource: Any) -> bool:
+    return resource is not None and not isinstance(resource, str | dict | list | int | float)
+
+
+def plan_update(
+    resource_map: Any,
+    template: dict[str, Any],
+    parameters: dict[str, Any],
+    pending: set[str] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, PlannedChange]:
+    """What updating `resource_map` to `template` with `parameters` does, resource by resource."""
+    old_json = resource_map._resource_json_map
+    new_json = template.get("Resources", {})
+    planning = _PlanningMap(
+        resource_map.stack_id,
+        resource_map["AWS::StackName"],
+        dict(parameters),
+        resource_map.tags,
+        region_name=resource_map._region_name,
+        account_id=resource_map._account_id,
+        template=template,
+        cross_stack_resources=resource_map.cross_stack_resources,
+    )
+    planning.load_mapping()
+    planning.load_parameters()
+    planning.load_conditions()
+    old_parameters = dict(resource_map.resolved_parameters)
+    changed_parameters = {
+        name for name, value in planning.resolved_parameters.items() if old_parameters.get(name) != value
+    }
+
+    def live(logical_id: str) -> Any:
+        resource = resource_map._parsed_resources.get(logical_id)
+        return resource if _is_live(resource) else None
+
+    def wanted(logical_id: str) -> bool:
+        condition = new_json[logical_id].get("Condition")
+        return not condition or bool(planning.lazy_condition_map[condition])
+
+    plan: dict[str, PlannedChange] = {}
+    for logical_id in new_json:
+        if wanted(logical_id) and (logical_id not in old_json or live(logical_id) is None):
+            plan[logical_id] = PlannedChange("Add", logical_id, new_json[logical_id]["Type"])
+    for logical_id in old_json:
+        if live(logical_id) is not None and (logical_id not in new_json or not wanted(logical_id)):
+            plan[logical_id] = PlannedChange(
+                "Remove", logical_id, old_json[logical_id]["Type"], _physical_id(live(logical_id))
+            )
+    waiting = set(plan) | set(pending)
+    old_values = {
+        logical_id: _resolve(old_json[logical_id].get("Properties", {}), resource_map)
+        for logical_id in new_json
+        if logical_id in old_json and logical_id not in plan and live(logical_id) is not None
+    }
+    while True:
+        planning._parsed_resources.update(
+            {lid: live(lid) for lid in old_values if lid not in waiting and live(lid) is not None}
+        )
+        for lid in waiting:
+            planning._parsed_resources.pop(lid, None)
+        newly_replaced = False
+        for logical_id, before in old_values.items():
+            resource_type = new_json[logical_id]["Type"]
+            raw_before = old_json[logical_id].get("Properties", {})
+            raw_after = new_json[logical_id].get("Properties", {})
+            after = _resolve(raw_after, planning)
+            details: list[dict[str, Any]] = []
+            for name in (
+                sorted(set(before) | set(after))
+                if isinstance(before, dict) and isinstance(after, dict)
+                else []
+            ):
+                if before.get(name) == after.get(name):
+                    continue
+                if raw_before.get(name) != raw_after.get(name):
+                    source = "DirectModification"
+                elif _references(raw_after.get(name)) & changed_parameters:
+                    source = "ParameterReference"
+                else:
+                    source = "ResourceReference"
+                details.append(
+                    {
+                        "Target": {
+                            "Attribute": "Properties",
+                            "Name": name,
+                            "RequiresRecreation": _recreation(
+                                resource_type, name, before.get(name), after.get(name)
+                            ),
+                        },
+                        "Evaluation": "Dynamic" if _is_pending(after.get(name)) else "Static",
+                        "ChangeSource": source,
+                    }
+                )
+            other_keys_changed = {k: v for k, v in old_json[logical_id].items() if k != "Properties"} != {
+                k: v for k, v in new_json[logical_id].items() if k != "Properties"
+            }
+            if not details and not other_keys_changed:
+                plan.pop(logical_id, None)
+                continue
+            recreation = {d["Target"]["RequiresRecreation"] for d in details}
+            replacement = (
+                "True"
+                if "Always" in recreation
+                else "Conditional"
+                if "Conditionally" in recreation
+                else "False"
+            )
+            plan[logical_id] = PlannedChange(
+                "Modify", logical_id, resource_type, _physical_id(live(logical_id)), replacement, details
+            )
+            if replacement == "True" and logical_id not in waiting:
+                waiting.add(logical_id)
+                newly_replaced = True
+        if not newly_replaced:
+            return plan
+
+
+def _custom_named_replacement(
+    resource_map: Any, change: PlannedChange, new_json: dict[str, Any]
+) -> str | None:
+    """CloudFormation's refusal when a replacement would need the name the old resource holds."""
+    name_property = parsing.resource_name_property_from_type(change.resource_type)
+    if change.replacement != "True" or not name_property or name_property in change.changed_properties:
+        return None
+    if name_property not in new_json.get("Properties", {}):
+        return None  # CloudFormation names the replacement itself
+    name = _resolve(new_json["Properties"][name_property], resource_map)
+    return CUSTOM_NAMED_REPLACEMENT.format(name=name)
+
+
+@dataclasses.dataclass
+class _UpdateWork:
+    """What an update did, to roll it back or to clean up after it."""
+
+    template: Any
+    template_dict: Any
+    parameters: dict[str, Any]
+    map_state: dict[str, Any]
+    created: list[str] = dataclasses.field(default_factory=list)
+    replaced: dict[str, Any] = dataclasses.field(default_factory=dict)  # logical id -> the old resource
+    modified: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # logical id -> old json
+    removed: dict[str, Any] = dataclasses.field(default_factory=dict)  # logical id -> the resource
+
+
+_MAP_FIELDS = (
+    "_template",
+    "_resource_json_map",
+    "input_parameters",
+    "resolved_parameters",
+    "_parsed_resources",
+)
+
+
+def _can_update(resource_type: str) -> bool:
+    resource_class = parsing.resource_class_from_type(resource_type)
+    return resource_class is not None and not hasattr(
+        resource_class.update_from_cloudformation_json, "__isabstractmethod__"
+    )
+
+
+def _apply_changes(
+    stack: Any, template: dict[str, Any], parameters: dict[str, Any], work: _UpdateWork
+) -> None:
+    """Create what is added and the replacements, update the rest in place; delete nothing.
+    Raises ResourceFailure (recorded as *_FAILED) at the first resource that fails."""
+    resource_map = stack.resource_map
+    old_json = dict(resource_map._resource_json_map)
+    plan = plan_update(resource_map, template, parameters)
+    new_json = template.get("Resources", {})
+    for change in plan.values():
+        refusal = change.action == "Modify" and _custom_named_replacement(
+            resource_map, change, new_json[change.logical_id]
+        )
+        if refusal:
+            _resource_event(
+                stack, change.logical_id, change.resource_type, "UPDATE_FAILED", change.physical_id, refusal
+            )
+            raise ResourceFailure(change.logical_id, change.resource_type, refusal)
+    work.removed = {
+        lid: resource_map._parsed_resources[lid] for lid, change in plan.items() if change.action == "Remove"
+    }
+    waiting_on = {  # what a Conditional replacement compares once the values it waits for exist
+        lid: _resolve(old_json[lid].get("Properties", {}), resource_map)
+        for lid, change in plan.items()
+        if change.replacement == "Conditional"
+    }
+    resource_map._template = template
+    resource_map.input_parameters = dict(parameters)
+    resource_map.resolved_parameters = {}
+    resource_map.load_mapping()
+    resource_map.load_parameters()
+    resource_map.load_conditions()
+    resource_map._resource_json_map = new_json
+    in_place = [lid for lid, change in plan.items() if change.action == "Modify"]
+    to_create = [lid for lid, change in plan.items() if change.action == "Add"]
+    replacing = [
+        lid for lid, change in plan.items() if change.action == "Modify" and change.replacement == "True"
+    ]
+    while to_create or replacing:
+        for lid in replacing:
+            work.replaced[lid] = resource_map._parsed_resources.pop(lid)
+            in_place.remove(lid)
+            _resource_event(
+                stack,
+                lid,
+                new_json[lid]["Type"],
+                "UPDATE_IN_PROGRESS",
+                _physical_id(work.replaced[lid]),
+                "Requested update requires the creation of a new physical resource; hence creating one.",
+            )
+        for lid in [*to_create, *replacing]:
+            if lid not in resource_map._parsed_resources:
+                resource_map[lid]  # creates it (and what it needs of the others first)
+        work.created += [lid for lid in [*to_create, *replacing] if lid not in work.created]
+        to_create = []
+        # a Conditional replacement is decided now that the values it waited for exist
+        replacing = [
+            lid
+            for lid in in_place
+            if lid in waiting_on and _now_replaced(plan[lid], waiting_on[lid], new_json[lid], resource_map)
+        ]
+        for lid in replacing:
+            plan[lid].replacement = "True"
+    for lid in in_place:
+        change = plan[lid]
+        if not _can_update(change.resource_type):
+            reason = (
+                f"the embedded engine cannot update {change.resource_type} in place "
+                f"(changed: {', '.join(change.changed_properties) or 'resource attributes'}); CloudFormation would"
+            )
+            _resource_event(stack, lid, change.resource_type, "UPDATE_FAILED", change.physical_id, reason)
+            raise ResourceFailure(lid, change.resource_type, reason)
+        updated = parsing.parse_and_update_resource(
+            lid, new_json[lid], resource_map, resource_map._account_id, resource_map._region_name
+        )
+        work.modified[lid] = old_json[lid]
+        resource_map._parsed_resources[lid] = updated
+
+
+def _now_replaced(
+    change: PlannedChange, before: Any, resource_json: dict[str, Any], resource_map: Any
+) -> bool:
+    after = _resolve(resource_json.get("Properties", {}), resource_map)
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return False
+    return any(
+        _recreation(change.resource_type, name, before.get(name), after.get(name)) == "Always"
+        for name in change.changed_properties
+    )
+
+
+def _undo(stack: Any, work: _UpdateWork) -> str | None:
+    """Put the stack back as it was: delete what the update created, restore the old resources and
+    update the modified ones back. Returns the reason when that itself failed."""
+    resource_map = stack.resource_map
+    problem = None
+    for lid in reversed(work.created):
+        resource = resource_map._parsed_resources.get(lid)
+        if not _is_live(resource):
+            continue
+        resource_json = resource_map._resource_json_map.get(lid, {})
+        try:
+            resource_map._delete_resource(resource, resource_json)
+            _resource_event(
+                stack, lid, resource_json.get("Type", ""), "DELETE_COMPLETE", _physical_id(resource)
+            )
+        except Exception as exc:
+            problem = _reason(exc)
+            _resource_event(stack, lid, resource_json.get("Type", ""), "DELETE_FAILED", reason=problem)
+    for name, value in work.map_state.items():
+        setattr(resource_map, name, value)
+    resource_map.load_conditions()
+    resource_map._parsed_resources.update(work.replaced)
+    for lid, old_json in work.modified.items():
+        try:
+            resource_map._parsed_resources[lid] = parsing.parse_and_update_resource(
+                lid, old_json, resource_map, resource_map._account_id, resource_map._region_name
+            )
+        except Exception as exc:
+            problem = _reason(exc)
+    stack.template, stack.template_dict, stack.parameters = work.template, work.template_dict, work.parameters
+    stack.output_map = stack._create_output_map()
+    return problem
+
+
+def _retained(resource_json: dict[str, Any], policy: str) -> bool:
+    return resource_json.get(policy) in ("Retain", "RetainExceptOnCreate")
+
+
+def _cleanup(stack: Any, work: _UpdateWork, old_json: dict[str, Any]) -> None:
+    """After a successful update: delete the replaced resources and the removed ones, unless their
+    UpdateReplacePolicy / DeletionPolicy keeps them. A failure here does not fail the update."""
+    stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    resource_map = stack.resource_map
+    doomed = [(lid, res, "UpdateReplacePolicy") for lid, res in work.replaced.items()]
+    doomed += [(lid, res, "DeletionPolicy") for lid, res in work.removed.items()]
+    for lid in work.removed:
+        resource_map._parsed_resources.pop(lid, None)
+    remaining = list(doomed)
+    failed: list[tuple[str, Any, str, str]] = []
+    for _attempt in range(5):  # a removed resource may depend on another removed one
+        failed = []
+        for lid, resource, policy in remaining:
+            resource_json = old_json[lid]
+            resource_type = resource_json.get("Type", "")
+            if _retained(resource_json, policy):
+                _resource_event(stack, lid, resource_type, "DELETE_SKIPPED", _physical_id(resource))
+                continue
+            try:
+                resource_map._delete_resource(resource, resource_json)
+                _resource_event(stack, lid, resource_type, "DELETE_COMPLETE", _physical_id(resource))
+            except Exception as exc:
+                failed.append((lid, resource, policy, _reason(exc)))
+        remaining = [(lid, resource, policy) for lid, resource, policy, _ in failed]
+        if not remaining:
+            return
+    for lid, resource, _policy, reason in failed:
+        _resource_event(
+            stack, lid, old_json[lid].get("Type", ""), "DELETE_FAILED", _physical_id(resource), reason
+        )
+
+
+def _exports_refused(backend: Any, stack: Any, before: dict[str, Any]) -> str | None:
+    """CloudFormation's refusal when an export another stack imports would change or disappear."""
+    after = {export.name: export.value for export in stack.exports}
+    for other in backend.stacks.values():
+        if other is stack or other.status.startswith("DELETE_COMPLETE"):
+            continue
+        for name in sorted(set(before) & _imported_names(other)):
+            if name not in after:
+                return f"Export {name} cannot be deleted as it is in use by {other.name}"
+            if after[name] != before[name]:
+                return f"Export {name} cannot be updated as it is in use by {other.name}"
+    return None
+
+
+def _update_stack(backend: Any, stack: Any, change_set: Any) -> bool:
+    """ExecuteChangeSet for an UPDATE change set, as CloudFormation runs it; False when rolled back."""
+    resource_map = stack.resource_map
+    work = _UpdateWork(
+        stack.template,
+        stack.template_dict,
+        dict(stack.parameters or {}),
+        {name: copy.copy(getattr(resource_map, name)) for name in _MAP_FIELDS},
+    )
+    old_json = dict(resource_map._resource_json_map)
+    before = {export.name: export.value for export in stack.exports}
+    stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    stack.status = "UPDATE_IN_PROGRESS"
+    template = stack.parse_template(change_set.template)
+    try:
+        _apply_changes(stack, template, change_set.parameters, work)
+        stack.template, stack.template_dict = change_set.template, template
+        stack.parameters = change_set.parameters
+        stack.output_map = stack._create_output_map()
+        refused = _exports_refused(backend, stack, before)
+        if refused:
+            raise ResourceFailure(stack.name, "AWS::CloudFormation::Stack", refused)
+    except ResourceFailure as failure:
+        stack._add_stack_event(
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            resource_status_reason=failure.reason
+            if failure.logical_id == stack.name
+            else f"The following resource(s) failed to update: [{failure.logical_id}].",
+        )
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        problem = _undo(stack, work)
+        stack.status = "UPDATE_ROLLBACK_FAILED" if problem else "UPDATE_ROLLBACK_COMPLETE"
+        stack._add_stack_event(stack.status, resource_status_reason=problem)
+        return False
+    _cleanup(stack, work, old_json)
+    _register_exports(backend, stack, list(before))
+    stack.status = "UPDATE_COMPLETE"
+    stack._add_stack_event("UPDATE_COMPLETE")
+    return True
+
+
+def _change_set_diff(original: Any) -> Any:
+    """DescribeChangeSet's Changes for an UPDATE change set: Replacement and the changed
+    properties per resource (Details), from the same plan the execution follows."""
+
+    @functools.wraps(original)
+    def diff(self: Any) -> list[Any]:
+        if self.change_set_type != "UPDATE":
+            return original(self)
+        plan = plan_update(self.stack.resource_map, self.template_dict, self.parameters)
+        changes = []
+        for change in plan.values():
+            row = cfn_models.Change(change.action, change.logical_id, change.resource_type)
+            row.physical_resource_id = change.physical_id or None  # type: ignore[attr-defined]
+            if change.action == "Modify":
+                row.replacement = change.replacement  # type: ignore[attr-defined]
+                row.scope = ["Properties"] if change.details else []  # type: ignore[attr-defined]
+                row.details = change.details  # type: ignore[attr-defined]
+            changes.append(row)
+        return changes
+
+    return diff
+
+
 class _TemplateLoader(getattr(yaml, "CLoader", yaml.Loader)):  # type: ignore[misc]
     """moto's template loader (yaml.Loader with moto's short-form tag constructor) on libyaml's
     parser when PyYAML has it: the same data, several times faster on our templates. moto parses
@@ -394,6 +887,7 @@ def apply() -> None:
     parsing.parse_and_update_resource = _wrap_resource_operation(parsing.parse_and_update_resource, "UPDATE")
     cfn_models.Stack.parse_template = staticmethod(_parse_template)
     cfn_models.ChangeSet._parse_template = _change_set_parse_template
+    cfn_models.ChangeSet.diff = _change_set_diff(cfn_models.ChangeSet.diff)
     backend_cls = cfn_models.CloudFormationBackend
     backend_cls.execute_change_set = _execute_change_set
     backend_cls.create_stack = _patched_create_stack(backend_cls.create_stack)
