@@ -103,8 +103,10 @@ def extension_defaults(paths: LocalStackPaths) -> dict[str, str]:
     """What LocalStack is started with when the extension is installed, unless the caller's
     environment names another value (docs/localstack.md says why each)."""
     return {
-        # LocalStack's default gateway (twisted) binds 0.0.0.0 whatever GATEWAY_LISTEN says
-        "GATEWAY_SERVER": "hypercorn",
+        # its default gateway; 4.13.1's binds 0.0.0.0 whatever GATEWAY_LISTEN says, which the
+        # extension's gateway hook fixes (hypercorn binds the host but drops S3 uploads sent
+        # with `Expect: 100-continue`)
+        "GATEWAY_SERVER": "twisted",
         # the extension's moto-backed variants: LocalStack's own download DynamoDB Local with a
         # Java 21 runtime, and kinesis-mock from npm (offline here)
         "PROVIDER_OVERRIDE_DYNAMODB": "concert",

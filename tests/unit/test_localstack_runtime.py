@@ -524,7 +524,7 @@ def test_with_the_extension_localstack_starts_with_its_settings_each_overridable
     (tmp_path / "localstack-ext" / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     paths = lr.LocalStackPaths(tmp_path)
     env = lr.localstack_environment(paths, 4599, {"PATH": "/usr/bin"})
-    assert env["GATEWAY_SERVER"] == "hypercorn"
+    assert env["GATEWAY_SERVER"] == "twisted"
     assert env["LOCALSTACK_HOST"] == "127.0.0.1:4599"
     assert env["PROVIDER_OVERRIDE_DYNAMODB"] == "concert"
     assert env["PROVIDER_OVERRIDE_KINESIS"] == "concert"
@@ -535,13 +535,13 @@ def test_with_the_extension_localstack_starts_with_its_settings_each_overridable
         4599,
         {
             "PATH": "/usr/bin",
-            "GATEWAY_SERVER": "twisted",
+            "GATEWAY_SERVER": "hypercorn",
             "PROVIDER_OVERRIDE_KINESIS": "default",
             "LAMBDA_RUNTIME_EXECUTOR": "docker",
             "CONCERT_LAMBDA_CACHE_DIR": "/elsewhere",
         },
     )
-    assert overridden["GATEWAY_SERVER"] == "twisted"
+    assert overridden["GATEWAY_SERVER"] == "hypercorn"
     assert overridden["PROVIDER_OVERRIDE_KINESIS"] == "default"
     assert overridden["PROVIDER_OVERRIDE_DYNAMODB"] == "concert"
     assert overridden["LAMBDA_RUNTIME_EXECUTOR"] == "docker"
