@@ -485,7 +485,8 @@ def test_the_requirements_file_is_hash_pinned_and_holds_the_measured_pins() -> N
 )
 def test_real_localstack_starts_answers_and_stops_leaving_no_process() -> None:
     paths = lr.LocalStackPaths(ROOT)
-    port = free_port()
+    # tools/localstack-run passes its own port: on a shared machine LocalStack uses only that one
+    port = int(os.environ.get("CONCERT_LOCALSTACK_REAL_PORT") or free_port())
     running = lr.start(paths, port=port, timeout=180)
     try:
         document = lr.health(port)
