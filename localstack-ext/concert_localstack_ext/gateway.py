@@ -28,7 +28,7 @@ class _BoundEndpoints:
         self._endpoints = endpoints
         self._hosts = hosts
 
-    def TCP4ServerEndpoint(  # noqa: N802 - twisted's name
+    def TCP4ServerEndpoint(
         self, reactor: Any, port: int, backlog: int = 50, interface: str = ""
     ) -> Any:
         host = interface or self._hosts.get(port, "")
