@@ -396,6 +396,12 @@ def lambda_timeout(ctx: _Context) -> str:
     ctx.on_cleanup(
         f"log group /aws/lambda/{name}", lambda: logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
     )
+    if ctx.engine.runs_function_code:
+        # as on AWS, a new function is Pending until Lambda has prepared it; Invoke before then is
+        # refused (ResourceConflictException)
+        lam.get_waiter("function_active_v2").wait(
+            FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
     started = time.monotonic()
     error_type, message = _invoke(ctx, name, {"seconds": 3})
     seconds = time.monotonic() - started

@@ -3,8 +3,10 @@
 LocalStack's community core (`localstack-core`) runs on the host from a virtual environment of its
 own (it bundles a moto fork imported as `moto` and pins boto3, so it cannot share the tool's). The
 environment is built from the committed, hash-pinned `localstack/requirements.txt` plus this
-project's extension (`localstack-ext/`, installed with `--no-deps`) into `build/localstack/venv`,
-once: a stamp holds the content hash of both, and a change to either rebuilds it.
+project's extension (`localstack-ext/`) and the project itself (the extension's services and Lambda
+executor import `concert_platform`), both installed with `--no-deps`, into `build/localstack/venv`,
+once: a stamp holds the content hash of the pins and of the extension with the project's source; a
+change to the pins rebuilds it, a change to the other reinstalls only the two.
 
 `start` runs `python -m localstack.runtime.main` on 127.0.0.1 in a process group of its own, with
 its state, downloads and log under `build/localstack/`, waits for its health route and writes a
@@ -76,6 +78,7 @@ SERVICES = ",".join(sorted({*SERVICE_BY_NAMESPACE.values(), *RUNTIME_SERVICES}))
 # (its Lambda executor, service variants), logging, and what a machine needs to reach an index.
 PASS_THROUGH_NAMES = (
     "LAMBDA_RUNTIME_EXECUTOR",
+    "GATEWAY_SERVER",
     "DEBUG",
     "LS_LOG",
     "HOME",
@@ -94,6 +97,25 @@ PASS_THROUGH_NAMES = (
     "no_proxy",
 )
 PASS_THROUGH_PREFIXES = ("PROVIDER_OVERRIDE_", "CONCERT_")
+
+
+def extension_defaults(paths: LocalStackPaths) -> dict[str, str]:
+    """What LocalStack is started with when the extension is installed, unless the caller's
+    environment names another value (docs/localstack.md says why each)."""
+    return {
+        # its default gateway; 4.13.1's binds 0.0.0.0 whatever GATEWAY_LISTEN says, which the
+        # extension's gateway hook fixes (hypercorn binds the host but drops S3 uploads sent
+        # with `Expect: 100-continue`)
+        "GATEWAY_SERVER": "twisted",
+        # the extension's moto-backed variants: LocalStack's own download DynamoDB Local with a
+        # Java 21 runtime, and kinesis-mock from npm (offline here)
+        "PROVIDER_OVERRIDE_DYNAMODB": "concert",
+        "PROVIDER_OVERRIDE_KINESIS": "concert",
+        # the functions' code runs in the project's isolated worker, not in Docker
+        "LAMBDA_RUNTIME_EXECUTOR": "concert",
+        "CONCERT_LAMBDA_CACHE_DIR": str(paths.root / "build" / "layer-cache"),
+    }
+
 
 # What is not the extension's content: build output and caches pip and Python leave in a source tree.
 _EXTENSION_IGNORED = ("build", "dist", "__pycache__", "*.egg-info", "*.pyc", ".pytest_cache")
@@ -240,15 +262,26 @@ def _extension_files(extension: Path) -> list[Path]:
     return found
 
 
+def _project_files(root: Path) -> list[Path]:
+    """What of the project LocalStack's environment gets: its metadata and `src/` (no tests)."""
+    if not (root / "pyproject.toml").is_file() or not (root / "src").is_dir():
+        return []
+    return [root / "pyproject.toml", *_extension_files(root / "src")]
+
+
 def environment_digests(paths: LocalStackPaths, interpreter_version: str) -> dict[str, str]:
     """What the stamp holds: the hash of the pins with the interpreter (a change rebuilds the
-    environment) and of every file of the extension (a change reinstalls only the extension)."""
+    environment) and of every file of the extension and of the project's source (a change
+    reinstalls only those two)."""
     pins = hashlib.sha256(f"python {interpreter_version}\n".encode() + paths.requirements.read_bytes())
     extension = "absent"
     if (paths.extension / "pyproject.toml").is_file():
         files = hashlib.sha256()
         for file in _extension_files(paths.extension):
             files.update(b"\0" + file.relative_to(paths.extension).as_posix().encode() + b"\0")
+            files.update(file.read_bytes())
+        for file in _project_files(paths.root):
+            files.update(b"\0project/" + file.relative_to(paths.root).as_posix().encode() + b"\0")
             files.update(file.read_bytes())
         extension = files.hexdigest()
     return {"requirements": pins.hexdigest(), "extension": extension}
@@ -334,6 +367,22 @@ def _install_extension(paths: LocalStackPaths, pip: list[str], progress: Progres
         paths.build_log,
         f"install the LocalStack extension {paths.extension}",
     )
+    if not _project_files(paths.root):
+        return
+    # the project itself, without its dependencies (LocalStack's pins stay): the extension's
+    # Redshift Serverless and Data API, Logs query definitions and Lambda executor import it
+    project = paths.base / "project-source"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        if (paths.root / name).is_file():
+            shutil.copy2(paths.root / name, project / name)
+    shutil.copytree(paths.root / "src", project / "src", ignore=shutil.ignore_patterns(*_EXTENSION_IGNORED))
+    _run_logged(
+        [*pip, "--no-deps", "--no-build-isolation", str(project)],
+        paths.build_log,
+        f"install this project ({paths.root}) into LocalStack's environment",
+    )
 
 
 def _stamp(paths: LocalStackPaths) -> dict[str, str]:
@@ -356,7 +405,8 @@ def localstack_environment(
     """LocalStack's process environment: only what is named here, so a stray AWS_* or a
     ~/.localstack profile of the caller's cannot change what runs."""
     environ = os.environ if environ is None else environ
-    env = {name: environ[name] for name in PASS_THROUGH_NAMES if name in environ}
+    env = extension_defaults(paths) if (paths.extension / "pyproject.toml").is_file() else {}
+    env.update({name: environ[name] for name in PASS_THROUGH_NAMES if name in environ})
     env.update({k: v for k, v in environ.items() if k.startswith(PASS_THROUGH_PREFIXES)})
     filesystem = paths.filesystem
     env.update(

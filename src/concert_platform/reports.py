@@ -70,7 +70,13 @@ def _resources_line(report: dict[str, Any]) -> str:
     if reason:
         return f"resources: {reason}"
     res = report["resources"]
-    return f"resources: {res['verified']} of {res['declared']} declared resources verified"
+    line = f"resources: {res['verified']} of {res['declared']} declared resources verified"
+    if res.get("known_gaps"):
+        line += (
+            f"; {res['known_gaps']} with known engine gaps only (declared properties the engine "
+            "accepts and does not apply): not a full verification"
+        )
+    return line
 
 
 def _smoke_line(report: dict[str, Any]) -> str:
@@ -79,7 +85,8 @@ def _smoke_line(report: dict[str, Any]) -> str:
         return f"smoke: {reason}"
     smoke = report["smoke"]
     skipped = f", {smoke['skipped']} skipped" if smoke.get("skipped") else ""
-    return f"smoke: {smoke['passed']} passed, {smoke['failed']} failed{skipped}"
+    path = f" (functions run by {smoke['function_path']})" if smoke.get("function_path") else ""
+    return f"smoke: {smoke['passed']} passed, {smoke['failed']} failed{skipped}{path}"
 
 
 def _seconds(value: Any) -> str:
@@ -305,7 +312,17 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [
             f"| {p['name']} | {_result_word(p)} | {_cell(p['detail'])} |" for p in report["post_deploy"]
         ]
-    exempt = [u for u in res["unverified"] if u.get("exempt")]
+    gaps = [u for u in res["unverified"] if u.get("known_gap")]
+    if gaps:
+        lines += [
+            "",
+            "## Known engine gaps (not verified, not failed: not a full verification)",
+            "",
+            "| stack | resource | type | reason |",
+        ]
+        lines += ["| --- | --- | --- | --- |"]
+        lines += [f"| {u['stack']} | {u['logical_id']} | {u['type']} | {_cell(u['reason'])} |" for u in gaps]
+    exempt = [u for u in res["unverified"] if u.get("exempt") and not u.get("known_gap")]
     if exempt:
         lines += ["", "## Exempt (engine capability list)", "", "| stack | resource | type | reason |"]
         lines += ["| --- | --- | --- | --- |"]
@@ -377,7 +394,12 @@ def print_summary(report: dict[str, Any], paths: list[Path]) -> None:
     res = report["resources"]
     console.print(_resources_line(report), soft_wrap=True)
     for item in res["unverified"]:
-        if item.get("exempt"):
+        if item.get("known_gap"):
+            console.print(
+                f"  [yellow]known engine gap[/yellow] {item['stack']}/{item['logical_id']} {item['type']}: {item['reason']}",
+                soft_wrap=True,
+            )
+        elif item.get("exempt"):
             console.print(
                 f"  [yellow]exempt[/yellow] {item['stack']}/{item['logical_id']} {item['type']}: {item['reason']}",
                 soft_wrap=True,

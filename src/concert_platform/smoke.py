@@ -427,6 +427,8 @@ def scheduled_event(detail: str) -> dict[str, Any]:
 
 
 def _error_pipeline_check(platform: Platform) -> Check:
+    from botocore.exceptions import ClientError
+
     name = "error log line reaches the error processor and alerts the critical topic"
     engine = platform.engine
     sqs, sns, logs = engine.client("sqs"), engine.client("sns"), engine.client("logs")
@@ -470,6 +472,9 @@ def _error_pipeline_check(platform: Platform) -> Check:
         return Check(name, False, undelivered_reason(platform, log_group, line, topic, marker))
     except (LookupError, RuntimeError, KeyError) as exc:
         return Check(name, False, str(exc))
+    except ClientError as exc:  # this check fails, naming the call; the other checks still report
+        error = exc.response.get("Error", {})
+        return Check(name, False, f"{exc.operation_name}: {error.get('Code')}: {error.get('Message')}")
     finally:
         if subscription:
             sns.unsubscribe(SubscriptionArn=subscription)
@@ -689,12 +694,21 @@ def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str,
             runtime["functions"] = [f for f in runtime["functions"] if f["name"] in ours]
     passed = sum(1 for c in checks if c.ok and not c.skipped)
     skipped = sum(1 for c in checks if c.skipped)
+    path = engine.function_path()
     result: dict[str, Any] = {
+        #: which path ran the functions' code in every flow of this run
+        "function_path": path,
         "passed": passed,
         "failed": len(checks) - passed - skipped,
         "skipped": skipped,
         "checks": [
-            {"name": c.name, "ok": c.ok, "detail": c.detail, **({"skipped": True} if c.skipped else {})}
+            {
+                "name": c.name,
+                "ok": c.ok,
+                "detail": c.detail,
+                "path": path,
+                **({"skipped": True} if c.skipped else {}),
+            }
             for c in checks
         ],
     }

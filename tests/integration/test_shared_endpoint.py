@@ -69,8 +69,12 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_e2e_of_a_third_environment_passes_and_leaves_its_neighbours_whole(
-    endpoint: str, tmp_path: Path
+    endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # this test brings its own endpoint: a LocalStack's settings in the environment (as
+    # tools/localstack-run exports them for the layer) would disagree with it
+    for name in ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST", "LOCALSTACK_ENDPOINT", "USE_SSL"):
+        monkeypatch.delenv(name, raising=False)
     manifest = load_manifest()
     with create_engine("localstack", REGION, endpoint) as engine:
         try:

@@ -485,7 +485,8 @@ def test_the_requirements_file_is_hash_pinned_and_holds_the_measured_pins() -> N
 )
 def test_real_localstack_starts_answers_and_stops_leaving_no_process() -> None:
     paths = lr.LocalStackPaths(ROOT)
-    port = free_port()
+    # tools/localstack-run passes its own port: on a shared machine LocalStack uses only that one
+    port = int(os.environ.get("CONCERT_LOCALSTACK_REAL_PORT") or free_port())
     running = lr.start(paths, port=port, timeout=180)
     try:
         document = lr.health(port)
@@ -517,3 +518,53 @@ def test_ctrl_c_during_the_cli_start_says_localstack_was_stopped(
     monkeypatch.setattr(lr, "start", interrupted)
     assert main(["localstack", "start"]) == 130
     assert capsys.readouterr().err.startswith("interrupted: LocalStack stopped, nothing left running; log: ")
+
+
+def test_with_the_extension_localstack_starts_with_its_settings_each_overridable(tmp_path: Path) -> None:
+    (tmp_path / "localstack-ext").mkdir()
+    (tmp_path / "localstack-ext" / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    paths = lr.LocalStackPaths(tmp_path)
+    env = lr.localstack_environment(paths, 4599, {"PATH": "/usr/bin"})
+    assert env["GATEWAY_SERVER"] == "twisted"
+    assert env["LOCALSTACK_HOST"] == "127.0.0.1:4599"
+    assert env["PROVIDER_OVERRIDE_DYNAMODB"] == "concert"
+    assert env["PROVIDER_OVERRIDE_KINESIS"] == "concert"
+    assert env["LAMBDA_RUNTIME_EXECUTOR"] == "concert"
+    assert env["CONCERT_LAMBDA_CACHE_DIR"] == str(tmp_path / "build" / "layer-cache")
+    overridden = lr.localstack_environment(
+        paths,
+        4599,
+        {
+            "PATH": "/usr/bin",
+            "GATEWAY_SERVER": "hypercorn",
+            "PROVIDER_OVERRIDE_KINESIS": "default",
+            "LAMBDA_RUNTIME_EXECUTOR": "docker",
+            "CONCERT_LAMBDA_CACHE_DIR": "/elsewhere",
+        },
+    )
+    assert overridden["GATEWAY_SERVER"] == "hypercorn"
+    assert overridden["PROVIDER_OVERRIDE_KINESIS"] == "default"
+    assert overridden["PROVIDER_OVERRIDE_DYNAMODB"] == "concert"
+    assert overridden["LAMBDA_RUNTIME_EXECUTOR"] == "docker"
+    assert overridden["CONCERT_LAMBDA_CACHE_DIR"] == "/elsewhere"
+
+
+def test_the_project_is_installed_without_dependencies_and_reinstalled_when_its_source_changes(
+    project: tuple[lr.LocalStackPaths, list[list[str]]],
+) -> None:
+    paths, commands = project
+    (paths.root / "pyproject.toml").write_text("[project]\nname = 'concert-platform'\n")
+    (paths.root / "src" / "concert_platform").mkdir(parents=True)
+    (paths.root / "src" / "concert_platform" / "__init__.py").write_text("")
+    build = lambda: lr.ensure_environment(paths, quiet, sys.executable)  # noqa: E731
+    build()
+    assert commands[-1][-1] == str(paths.base / "project-source")
+    assert "--no-deps" in commands[-1]
+    assert (paths.base / "project-source" / "src" / "concert_platform" / "__init__.py").is_file()
+    commands.clear()
+    build()
+    assert commands == []  # cached
+    (paths.root / "src" / "concert_platform" / "__init__.py").write_text("VERSION = 2\n")
+    build()
+    assert len(commands) == 2 and all("--force-reinstall" in c and "--no-deps" in c for c in commands)
+    assert commands[1][-1] == str(paths.base / "project-source")

@@ -121,7 +121,7 @@ def release(function_version: FunctionVersion) -> None:
 
 
 def _unpack(function_version: FunctionVersion) -> PreparedVersion:
-    from concert_platform.local_invoke import _extract_layer
+    from concert_platform.engines.local_lambda import _extract_layer
     from concert_platform.packaging import local_dependencies, runtime_sdk
 
     started = time.monotonic()
@@ -232,7 +232,7 @@ class ConcertRuntimeExecutor(RuntimeExecutor):
 
     @classmethod
     def validate_environment(cls) -> bool:
-        from concert_platform.local_invoke import WORKER
+        from concert_platform.engines.local_lambda import WORKER
 
         if not WORKER.is_file():
             LOG.warning("the concert Lambda executor's worker %s is missing", WORKER)
@@ -245,7 +245,7 @@ class ConcertRuntimeExecutor(RuntimeExecutor):
             self._all_logs.append(logs)
 
     def _start_worker(self, prepared: PreparedVersion) -> None:
-        from concert_platform.local_invoke import FunctionEnvironment, Worker
+        from concert_platform.engines.local_lambda import FunctionEnvironment, Worker
 
         fv = self.function_version
         function = FunctionEnvironment(

@@ -88,6 +88,11 @@ class Engine:
     #: engine guarantee (concert_platform.canaries.GUARANTEES) -> why this engine cannot be held to
     #: it; its canaries then report skip with that reason. Empty: held to every guarantee, as AWS.
     canary_exemptions: ClassVar[Mapping[str, str]] = {}
+    #: resource type -> declared property -> why this engine accepts it and does not apply it (a
+    #: committed, documented list of known engine gaps). A resource whose every mismatch is listed
+    #: here is reported as a 'known engine gap': not verified, not a failure; the run then says it
+    #: is not a full verification. Empty: every mismatch fails the run.
+    known_gaps: ClassVar[Mapping[str, Mapping[str, str]]] = {}
 
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self.region = region
@@ -138,6 +143,23 @@ class Engine:
     @property
     def runs_function_code(self) -> bool:
         return self.capabilities.runs_function_code
+
+    def function_path(self) -> str:
+        """Which path runs the functions' code in the smoke run, for its report."""
+        if self.capabilities.runs_function_code:
+            return f"the {self.name} engine's Lambda"
+        return "in process: the tool's isolated worker runs the code the engine's Lambda holds"
+
+    def known_gap(self, resource_type: str, mismatches: list[str]) -> str | None:
+        """Why every mismatch of a resource is a known gap of this engine, or None when any is not."""
+        listed = self.known_gaps.get(resource_type, {})
+        reasons: dict[str, str] = {}
+        for mismatch in mismatches:
+            prop = mismatch.split(":", 1)[0].split(".", 1)[0].strip()
+            if prop not in listed:
+                return None
+            reasons[prop] = listed[prop]
+        return "; ".join(f"{prop}: {why}" for prop, why in reasons.items()) if reasons else None
 
     # ---- what the harness asks beyond AWS's APIs (not supported unless a capability says so) ----
     def _lacks(self, what: str) -> EngineLacksCapability:

@@ -25,6 +25,7 @@ from concert_platform.engines.base import (
     DeployedCode,
     Engine,
 )
+from concert_platform.engines.localstack_gaps import KNOWN_LOCALSTACK_GAPS
 from concert_platform.errors import UsageError
 
 DEFAULT_ENDPOINT = "http://localhost:4566"
@@ -100,6 +101,13 @@ class LocalStackEngine(Engine):
         self.localstack_session()  # a conflicting setting is a usage error before anything runs
         health = _concert_health(self.endpoint_url or DEFAULT_ENDPOINT)
         self.served_embedded = health.get("engine") == "embedded"
+        self.extension = health.get("extension") if health.get("engine") == "localstack" else None
+        if self.extension:
+            # this project's extension serves Redshift Serverless (and the Data API): its
+            # resources can be read back; IAM and KMS policies are still not enforced
+            self.unverifiable_types = {}  # type: ignore[misc]
+            self.known_gaps = KNOWN_LOCALSTACK_GAPS  # type: ignore[misc]
+            self.lambda_executor = str(health.get("lambda_executor") or "docker")
         if self.served_embedded:
             from concert_platform.engines.embedded import SERVED_CAPABILITIES
 
@@ -108,6 +116,16 @@ class LocalStackEngine(Engine):
             self.capabilities = SERVED_CAPABILITIES
             self.canary_exemptions = SERVED_CANARY_EXEMPTIONS  # type: ignore[misc]
         self.capabilities = declared_capabilities(self.capabilities, health)
+        if self.capabilities.has_warehouse and "sql" in self.canary_exemptions:
+            self.canary_exemptions = {  # type: ignore[misc]
+                k: v for k, v in self.canary_exemptions.items() if k != "sql"
+            }
+
+    def function_path(self) -> str:
+        if getattr(self, "served_embedded", False):
+            return super().function_path()
+        executor = getattr(self, "lambda_executor", None)
+        return f"LocalStack's Lambda (runtime executor: {executor or 'LocalStack default'})"
 
     def version(self) -> str | None:
         """The version the endpoint's health route reports (LocalStack's and `engine serve`'s)."""
@@ -121,7 +139,11 @@ class LocalStackEngine(Engine):
         return None
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "served_embedded": getattr(self, "served_embedded", False)}
+        return {
+            **super().describe(),
+            "served_embedded": getattr(self, "served_embedded", False),
+            "extension": getattr(self, "extension", None),
+        }
 
     def api_base_url(self, api_id: str, stage: str, deployed_url: str) -> str:
         # LocalStack serves a REST API stage under its own endpoint, not at the stack's invoke URL

@@ -120,6 +120,7 @@ def verify_environment(engine: Engine, manifest: Manifest, environment: str) -> 
     declared = 0
     verified = 0
     unverified: list[dict[str, Any]] = []
+    known_gaps = 0
     details: list[dict[str, Any]] = []
     cross_stack: list[dict[str, Any]] = []
     for spec in manifest.stacks:
@@ -161,6 +162,22 @@ def verify_environment(engine: Engine, manifest: Manifest, environment: str) -> 
             if problem is None:
                 verified += 1
                 continue
+            gap = engine.known_gap(resource_type, outcome.mismatches) if outcome.mismatches else None
+            if gap and problem == "; ".join(outcome.mismatches):
+                known_gaps += 1
+                unverified.append(
+                    {
+                        "stack": spec.key,
+                        "logical_id": logical_id,
+                        "type": resource_type,
+                        "reason": f"{problem} (known engine gap: {gap})",
+                        "exempt": True,
+                        "known_gap": True,
+                        "compared": outcome.compared,
+                        "not_comparable": outcome.not_comparable,
+                    }
+                )
+                continue
             exempt_reason = engine.unverifiable_types.get(resource_type)
             unverified.append(
                 {
@@ -178,6 +195,7 @@ def verify_environment(engine: Engine, manifest: Manifest, environment: str) -> 
         "declared": declared,
         "verified": verified,
         "unverified": unverified,
+        "known_gaps": known_gaps,
         "cross_stack": cross_stack,
         "details": details,
     }

@@ -118,10 +118,24 @@ def _lifecycle_rules(declared: Any, observed: Any) -> list[str]:
 
 
 def _bucket_policy(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
+    # AWS's physical id of a bucket policy is its bucket's name; LocalStack's is a hash of the
+    # policy document. The policy is read from the declared bucket either way, and a physical id
+    # that names a bucket must name that one.
+    bucket = r.props.get("Bucket") if isinstance(r.props.get("Bucket"), str) else r.physical_id
     return {
-        "Bucket": r.physical_id,
-        "Policy": ctx.client("s3").get_bucket_policy(Bucket=r.physical_id)["Policy"],
+        "Bucket": bucket
+        if r.physical_id in (bucket, "") or not _names_a_bucket(ctx, r.physical_id)
+        else r.physical_id,
+        "Policy": ctx.client("s3").get_bucket_policy(Bucket=bucket)["Policy"],
     }
+
+
+def _names_a_bucket(ctx: VerifyContext, name: str) -> bool:
+    try:
+        ctx.client("s3").head_bucket(Bucket=name)
+    except ClientError:
+        return False
+    return True
 
 
 register(

@@ -1,0 +1,50 @@
+"""Known gaps of community LocalStack 4.13.1 (with this project's extension): declared properties
+its shipped CloudFormation providers or services accept and do not apply, per resource type.
+
+Each entry was seen in an e2e run on LocalStack (docs/localstack.md, "Known LocalStack gaps"):
+the stack completes, and the service then answers without the property, or with its own default.
+A resource whose every mismatch is listed here is reported as a 'known engine gap' (not verified,
+not a failure) and the run says it is not a full verification; any other mismatch still fails.
+The engine uses this list only when LocalStack serves this project's extension
+(`/_concert/health`). A fix in the extension removes its entry here.
+"""
+
+from __future__ import annotations
+
+KNOWN_LOCALSTACK_GAPS: dict[str, dict[str, str]] = {
+    "AWS::EC2::VPC": {
+        "EnableDnsHostnames": "LocalStack's VPC provider does not apply it; after the extension's "
+        "ModifyVpcAttribute DescribeVpcAttribute still answers false (not investigated further)",
+    },
+    "AWS::EC2::NatGateway": {
+        "Tags": "LocalStack's NAT gateway provider does not tag the gateway",
+    },
+    "AWS::EC2::Route": {
+        "GatewayId": "LocalStack's EC2 (moto) DescribeRouteTables leaves the route's target out",
+        "NatGatewayId": "LocalStack's EC2 (moto) DescribeRouteTables leaves the route's target out",
+    },
+    "AWS::EC2::SecurityGroup": {
+        "SecurityGroupIngress": "LocalStack's security group provider drops the rules' descriptions",
+        "SecurityGroupEgress": "LocalStack's security group provider drops the rules' descriptions",
+    },
+    "AWS::EC2::SecurityGroupIngress": {
+        "Description": "LocalStack's EC2 (moto) leaves descriptions out of DescribeSecurityGroupRules "
+        "for rules naming a security group",
+    },
+    "AWS::EC2::SecurityGroupEgress": {
+        "Description": "LocalStack's EC2 (moto) leaves descriptions out of DescribeSecurityGroupRules "
+        "for rules naming a security group",
+    },
+    "AWS::EC2::VPCEndpoint": {
+        "PolicyDocument": "LocalStack's EC2 (moto) answers the endpoint policy without its Version",
+    },
+    "AWS::ApiGateway::Model": {
+        "Description": "LocalStack's API Gateway model provider drops the description",
+    },
+    "AWS::Lambda::Function": {
+        "KmsKeyArn": "LocalStack's Lambda does not return the function's KMS key",
+    },
+    "AWS::Lambda::Permission": {
+        "SourceAccount": "LocalStack's Lambda leaves the SourceAccount condition out of the policy",
+    },
+}
