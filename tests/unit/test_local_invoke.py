@@ -345,3 +345,37 @@ def test_no_pyenv_and_no_interpreter_on_path_is_said(monkeypatch: pytest.MonkeyP
         assert find_interpreter("3.99") == (None, "no python3.99 on this machine (no pyenv, none on PATH)")
     finally:
         find_interpreter.cache_clear()
+
+
+def test_an_environment_the_role_may_not_decrypt_fails_the_cold_start(runtime: LocalLambdaRuntime) -> None:
+    role = boto3.client("iam").get_role(RoleName="fn")["Role"]["Arn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {"Effect": "Deny", "Principal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*"},
+        ],
+    }
+    key = boto3.client("kms").create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    boto3.client("lambda").create_function(
+        FunctionName="sealed-fn",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": _package()},
+        KMSKeyArn=key,
+        Environment={"Variables": {"SECRET": "s"}},
+    )
+    outcome = runtime.invoke("sealed-fn", {})
+    assert outcome.error_type == "KMSAccessDeniedException"
+    assert outcome.error_message.startswith(
+        "Lambda was unable to decrypt the environment variables because KMS access was denied."
+    )
+    assert f"kms:Decrypt on {key}" in outcome.error_message
+    (reported,) = [f for f in runtime.report()["functions"] if f["name"] == "sealed-fn"]
+    assert reported["init_failures"] and reported["cold_starts"] == 0
