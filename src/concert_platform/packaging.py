@@ -4,18 +4,24 @@ Zips are byte-for-byte reproducible (sorted entries, fixed timestamps), so the S
 from their hash changes exactly when the code does: CloudFormation then updates the functions,
 and an unchanged tree deploys as "no changes".
 
-Each layer's pinned requirements are built twice into the artifact cache: once for the Lambda
-runtime (manylinux, Python 3.12: what is deployed) and once, with the same distributions at the
-same versions, for the interpreter that runs the functions locally (concert_platform.engines.local_lambda):
-a compiled wheel built for 3.12 cannot be imported by another Python.
+Each layer's pinned requirements are built for the Lambda runtime (manylinux, Python 3.12: what is
+deployed). The local Lambda runtime (concert_platform.engines.local_lambda) runs a function on the
+interpreter its `Runtime` names where this machine has it (`find_interpreter`: pyenv, or a
+`pythonX.Y` on PATH), and then imports the deployed layers as they were built; on any other
+interpreter (a substitute, named in the report) the same distributions at the same versions are
+built again by that interpreter's own pip (`local_dependencies`, cached per pins and interpreter
+version): a compiled wheel built for 3.12 cannot be imported by another Python.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import io
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +39,84 @@ _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", "tests"}
 LAMBDA_PYTHON = "3.12"
 LOCAL_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+#: the platform the deployed layers are built for (`--platform manylinux2014_x86_64`)
+LAMBDA_MACHINE = "x86_64"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A CPython on this machine that can run functions locally."""
+
+    executable: str
+    version: str  # major.minor, as a Lambda runtime names it
+    release: str  # the full version, 3.12.1
+
+    def describe(self) -> str:
+        return f"CPython {self.release} ({self.executable})"
+
+    def runs_layers_as_built(self) -> bool:
+        """Whether the deployed layers' own wheels (cp312, manylinux x86_64) import here."""
+        return self.version == LAMBDA_PYTHON and platform.machine() == LAMBDA_MACHINE
+
+
+LOCAL_INTERPRETER = Interpreter(
+    getattr(sys, "_base_executable", sys.executable), LOCAL_PYTHON, platform.python_version()
+)
+
+
+def _probe(executable: str, version: str) -> Interpreter | None:
+    """The interpreter at `executable` if it runs and is CPython `version`."""
+    try:
+        result = subprocess.run(
+            [executable, "-I", "-c", "import platform; print(platform.python_implementation(), platform.python_version())"],
+            capture_output=True, text=True, timeout=20, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    implementation, _, release = result.stdout.strip().partition(" ")
+    if result.returncode != 0 or implementation != "CPython" or not release.startswith(f"{version}."):
+        return None
+    return Interpreter(executable, version, release)
+
+
+def _release_key(release: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in release.split("."))
+
+
+@functools.cache
+def find_interpreter(version: str) -> tuple[Interpreter | None, str]:
+    """CPython `version` (3.12) on this machine: this tool's own, the newest pyenv `version.x`,
+    or a `pythonX.Y` on PATH that is not a pyenv shim. Returns it (or None) and how it was found
+    (or why not), for the report."""
+    if version == LOCAL_PYTHON:
+        return LOCAL_INTERPRETER, "this tool's interpreter"
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        try:
+            listed = subprocess.run(
+                [pyenv, "versions", "--bare"], capture_output=True, text=True, timeout=20, check=False
+            ).stdout.split()
+        except (OSError, subprocess.TimeoutExpired):
+            listed = []
+        releases = sorted(
+            (v for v in listed if re.fullmatch(rf"{re.escape(version)}\.\d+", v)),
+            key=_release_key,
+            reverse=True,
+        )
+        for release in releases:
+            prefix = subprocess.run(
+                [pyenv, "prefix", release], capture_output=True, text=True, timeout=20, check=False
+            ).stdout.strip()
+            found = _probe(str(Path(prefix) / "bin" / f"python{version}"), version) if prefix else None
+            if found is not None:
+                return found, f"pyenv {release}"
+    on_path = shutil.which(f"python{version}")
+    if on_path and "shims" not in Path(on_path).parts:
+        found = _probe(on_path, version)
+        if found is not None:
+            return found, f"python{version} on PATH"
+    where = "pyenv has no " + f"{version}.x" if pyenv else "no pyenv"
+    return None, f"no python{version} on this machine ({where}, none on PATH)"
 
 
 @dataclass(frozen=True)
@@ -75,7 +159,7 @@ def handlers_entries(root: Path) -> list[tuple[str, Path]]:
     return [(path.name, path) for path in modules]
 
 
-def _pip_install(arguments: list[str], target: Path, what: str) -> Path:
+def _pip_install(arguments: list[str], target: Path, what: str, python: str = sys.executable) -> Path:
     """Run pip into `target` once; a `.complete` marker makes the directory a reusable cache entry.
 
     pip writes into a private directory renamed into place at the end, so runs in parallel
@@ -91,7 +175,7 @@ def _pip_install(arguments: list[str], target: Path, what: str) -> Path:
             return target
         staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.building-", dir=target.parent))
         command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
             "--target", str(staging / "python"), "--only-binary=:all:", "--no-compile", *arguments,
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -117,7 +201,10 @@ def _vendored_dependencies(requirements: Path, cache_dir: Path) -> Path:
         cache_dir / f"deps-{digest}",
         f"the layer dependencies in {requirements} for Python {LAMBDA_PYTHON}",
     )  # fmt: skip
-    local_dependencies(distribution_pins(built / "python"), cache_dir)
+    # what the local runtime runs these layers with, built now rather than at the first cold start
+    interpreter, _how = find_interpreter(LAMBDA_PYTHON)
+    if interpreter is None or not interpreter.runs_layers_as_built():
+        local_dependencies(distribution_pins(built / "python"), cache_dir)
     return built
 
 
@@ -136,32 +223,40 @@ def pins_of(dist_info_names: Iterable[str]) -> list[str]:
     return sorted(pins)
 
 
-def local_dependencies(pins: list[str], cache_dir: Path) -> Path:
-    """The same distributions, at the same versions, built for the interpreter running this tool.
+def local_dependencies(
+    pins: list[str], cache_dir: Path, interpreter: Interpreter = LOCAL_INTERPRETER
+) -> Path:
+    """The same distributions, at the same versions, built by `interpreter`'s own pip for it.
 
     `--no-deps`: the set is exactly what the deployed layer holds, so a package missing from a
     layer's requirements is missing here too (Runtime.ImportModuleError, as on Lambda).
     """
     digest = hashlib.sha256("\n".join(sorted(pins)).encode()).hexdigest()[:16]
-    target = cache_dir / f"local-py{LOCAL_PYTHON}-{digest}"
+    target = cache_dir / f"local-py{interpreter.version}-{digest}"
     if not pins:
         (target / "python").mkdir(parents=True, exist_ok=True)
         return target
     return _pip_install(
         ["--no-deps", *sorted(pins)],
         target,
-        f"the layer distributions {', '.join(sorted(pins))} for Python {LOCAL_PYTHON}",
+        f"the layer distributions {', '.join(sorted(pins))} for Python {interpreter.version}",
+        interpreter.executable,
     )
 
 
-def runtime_sdk(cache_dir: Path) -> Path:
-    """boto3 for the local interpreter: the SDK the Lambda Python runtime bundles outside any layer
-    (pinned to the versions this tool runs with)."""
+def runtime_sdk(cache_dir: Path, interpreter: Interpreter = LOCAL_INTERPRETER) -> Path:
+    """boto3 for a local interpreter, installed by its pip: the SDK the Lambda Python runtime
+    bundles outside any layer (pinned to the versions this tool runs with)."""
     from importlib.metadata import version
 
     pins = [f"boto3=={version('boto3')}", f"botocore=={version('botocore')}"]
     digest = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:16]
-    return _pip_install(pins, cache_dir / f"runtime-sdk-py{LOCAL_PYTHON}-{digest}", "the runtime's boto3")
+    return _pip_install(
+        pins,
+        cache_dir / f"runtime-sdk-py{interpreter.version}-{digest}",
+        f"the runtime's boto3 for Python {interpreter.version}",
+        interpreter.executable,
+    )
 
 
 #: where the layers' built dependencies are kept, when set (else: see default_cache_dir)

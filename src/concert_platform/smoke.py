@@ -598,7 +598,6 @@ def _warehouse_check(platform: Platform) -> Check:
 
 def _runtime_check(platform: Platform) -> Check:
     """Every deployed function's execution environment starts (its handler module imports)."""
-    from concert_platform.engines.local_lambda import interpreter
     from concert_platform.postdeploy import FUNCTION_OUTPUTS
 
     name = "every function's execution environment starts"
@@ -625,15 +624,30 @@ def _runtime_check(platform: Platform) -> Check:
     for recorded in (failure for function in ours for failure in function.get("init_failures", [])):
         if recorded not in failures:
             failures.append(recorded)
+    # what Lambda itself could not do as a function's role (logs, traces lost on AWS; nothing fails there)
+    failures += [gap for function in ours for gap in function.get("role_gaps", []) if gap not in failures]
     if failures:
         return Check(name, False, "; ".join(failures))
-    declared = sorted({f["declared_runtime"] for f in ours})
+    runs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for function in ours:  # which interpreter ran which functions, and why where it substitutes
+        key = (
+            str(function.get("interpreter", "")),
+            str(function.get("substitute_for_declared_runtime") or ""),
+            str(function.get("layer_distributions", "")),
+        )
+        runs.setdefault(key, []).append(function)
+    ran = "; ".join(
+        f"{len(functions)} declared {', '.join(sorted({f['declared_runtime'] for f in functions}))}, "
+        f"run on {python}, "
+        + (f"a substitute ({substitute})" if substitute else "the declared runtime")
+        + f", layers {layers}"
+        for (python, substitute, layers), functions in runs.items()
+    )
     colds = sorted(s for f in ours for s in f["cold_start_seconds"])
     return Check(
         name,
         True,
-        f"{len(deployed)} functions declared {', '.join(declared)}, run on {interpreter()} "
-        f"(isolated, deployed code and layers only); cold starts {colds[0]:.2f}-{colds[-1]:.2f}s",
+        f"{ran} (isolated, deployed code and layers only); cold starts {colds[0]:.2f}-{colds[-1]:.2f}s",
     )
 
 

@@ -21,7 +21,7 @@ from concert_platform.packaging import default_cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER = """
-import importlib.util, os, time
+import importlib.util, os, platform, time
 CALLS = []
 
 def handler(event, context):
@@ -42,6 +42,7 @@ def handler(event, context):
         "remaining_ms": context.get_remaining_time_in_millis(),
         "key": os.environ["AWS_ACCESS_KEY_ID"],
         "found": bool(event.get("find") and importlib.util.find_spec(event["find"])),
+        "python": platform.python_version(),
     }
 """
 
@@ -71,6 +72,18 @@ def runtime(aws: None) -> Iterator[LocalLambdaRuntime]:
     role = boto3.client("iam").create_role(
         RoleName="fn", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
     )["Role"]["Arn"]
+    # Lambda writes the functions' logs as this role (a role without it fails the runtime check)
+    logs = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}
+    boto3.client("iam").put_role_policy(
+        RoleName="fn",
+        PolicyName="logs",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{**logs, "Action": [*logs["Action"], "logs:CreateLogGroup"]}],
+            }
+        ),
+    )
     for name, handler, timeout, memory in (
         ("app-fn", "app.handler", 1, 256),
         ("broken-fn", "not_there.handler", 1, 256),
@@ -289,3 +302,80 @@ def test_the_smoke_runtime_check_counts_only_its_own_environments_functions(
     platform = SimpleNamespace(runtime=runtime, outputs={"compute": {"ChatbotFunctionName": "app-fn"}})
     check = _runtime_check(platform)  # type: ignore[arg-type]
     assert check.ok, check.detail
+
+
+def test_functions_run_on_the_interpreter_their_runtime_names(runtime: LocalLambdaRuntime) -> None:
+    from concert_platform.packaging import find_interpreter
+
+    declared, how = find_interpreter("3.12")  # the functions declare python3.12
+    outcome = runtime.invoke("app-fn", {})
+    assert outcome.ok, outcome.describe_error()
+    (reported,) = [f for f in runtime.report()["functions"] if f["name"] == "app-fn"]
+    if declared is None:  # a machine without 3.12: this tool's interpreter stands in, and says so
+        assert not outcome.result["python"].startswith("3.12.")
+        assert reported["substitute_for_declared_runtime"] == how
+    else:
+        assert outcome.result["python"] == declared.release
+        assert reported["interpreter"] == declared.describe()
+        assert reported["substitute_for_declared_runtime"] is None
+        assert reported["layer_distributions"] == "as built for Lambda"
+
+
+def test_a_runtime_missing_from_the_machine_is_substituted_and_named(
+    runtime: LocalLambdaRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import platform
+
+    reason = "no python3.12 on this machine (no pyenv, none on PATH)"
+    monkeypatch.setattr(local_invoke, "find_interpreter", lambda version: (None, reason))
+    outcome = runtime.invoke("app-fn", {})
+    assert outcome.ok, outcome.describe_error()
+    assert outcome.result["python"] == platform.python_version()
+    (reported,) = [f for f in runtime.report()["functions"] if f["name"] == "app-fn"]
+    assert reported["substitute_for_declared_runtime"] == reason
+    assert reported["layer_distributions"].startswith("third-party distributions rebuilt for Python 3.")
+
+
+def test_no_pyenv_and_no_interpreter_on_path_is_said(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from concert_platform.packaging import find_interpreter
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    find_interpreter.cache_clear()
+    try:
+        assert find_interpreter("3.99") == (None, "no python3.99 on this machine (no pyenv, none on PATH)")
+    finally:
+        find_interpreter.cache_clear()
+
+
+def test_an_environment_the_role_may_not_decrypt_fails_the_cold_start(runtime: LocalLambdaRuntime) -> None:
+    role = boto3.client("iam").get_role(RoleName="fn")["Role"]["Arn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {"Effect": "Deny", "Principal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*"},
+        ],
+    }
+    key = boto3.client("kms").create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    boto3.client("lambda").create_function(
+        FunctionName="sealed-fn",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": _package()},
+        KMSKeyArn=key,
+        Environment={"Variables": {"SECRET": "s"}},
+    )
+    outcome = runtime.invoke("sealed-fn", {})
+    assert outcome.error_type == "KMSAccessDeniedException"
+    assert outcome.error_message.startswith(
+        "Lambda was unable to decrypt the environment variables because KMS access was denied."
+    )
+    assert f"kms:Decrypt on {key}" in outcome.error_message
+    (reported,) = [f for f in runtime.report()["functions"] if f["name"] == "sealed-fn"]
+    assert reported["init_failures"] and reported["cold_starts"] == 0

@@ -183,6 +183,25 @@ def test_a_missing_metric_leaves_the_alarm_in_insufficient_data(engine: Embedded
     assert _state(engine, alarm) == "INSUFFICIENT_DATA"
 
 
+def _role_that_writes_logs(iam: Any) -> str:
+    """A probe function's role: Lambda writes its logs as the role (without it they are lost)."""
+    name = f"r-{uuid.uuid4().hex[:6]}"
+    arn = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    logs = {
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": "*",
+    }
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="logs",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [logs]}),
+    )
+    return str(arn)
+
+
 def _function_zip(source: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -192,10 +211,7 @@ def _function_zip(source: str) -> bytes:
 
 def test_subscription_filter_delivers_only_matching_lines_to_its_function(engine: EmbeddedEngine) -> None:
     iam = engine.client("iam")
-    role = iam.create_role(
-        RoleName=f"r-{uuid.uuid4().hex[:6]}",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
+    role = _role_that_writes_logs(iam)
     name = f"probe-{uuid.uuid4().hex[:6]}"
     source = (
         "import base64, gzip, json\n"
@@ -316,10 +332,7 @@ def test_sns_delivers_to_a_lambda_subscriber_and_records_email(engine: EmbeddedE
     from concert_platform.engines.moto_ext import sns
 
     iam = engine.client("iam")
-    role = iam.create_role(
-        RoleName=f"r-{uuid.uuid4().hex[:6]}",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
+    role = _role_that_writes_logs(iam)
     name = f"sns-probe-{uuid.uuid4().hex[:6]}"
     source = (
         "import json\n"

@@ -190,6 +190,15 @@ class Engine:
         """Lambda's logs and metrics of a local invocation (an engine whose Lambda runs code records its own)."""
         del function, log_lines, duration_ms, error
 
+    def lambda_role_gaps(self, config: dict[str, Any], log_stream: str) -> list[Any]:
+        """What Lambda itself does as a function's execution role (writes its logs, manages a VPC
+        function's ENIs, sends traces, decrypts its environment, sends to its dead-letter target,
+        polls its event sources) that the role does not allow now, for the local runtime's cold
+        start; each has `describe()`, `action`, `resource`, `error_type` and `message`. An engine
+        whose IAM this tool cannot read reports none (where Lambda runs the code, it checks itself)."""
+        del config, log_stream
+        return []
+
     def run_function_for_service(self, function: str, event: dict[str, Any], source: str) -> dict[str, Any]:
         """Invoke a function as one of the engine's services would; returns Lambda's payload or
         `{"errorType", "errorMessage"}`."""

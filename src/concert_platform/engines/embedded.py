@@ -162,6 +162,11 @@ class EmbeddedEngine(Engine):
 
         record_invocation(self, function, log_lines, duration_ms, error)
 
+    def lambda_role_gaps(self, config: dict[str, Any], log_stream: str) -> list[Any]:
+        from concert_platform.engines.moto_ext.lambda_role import role_gaps
+
+        return list(role_gaps(str(config["FunctionArn"]).split(":")[4], self.region, config, log_stream))
+
     def run_function_for_service(self, function: str, event: dict[str, Any], source: str) -> dict[str, Any]:
         from moto.core import DEFAULT_ACCOUNT_ID
 

@@ -10,18 +10,40 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-# Actions the Lambda service itself performs with the function's role for its configuration, so a
-# run that never reaches the handler's code still uses them (Access Analyzer sees them in CloudTrail).
-_LAMBDA_SERVICE_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
-_VPC_ACTIONS = (
+# What the Lambda service itself does with the function's role. The IAM report counts these as
+# used (a run that never reaches the handler's code still uses them; Access Analyzer sees them in
+# CloudTrail), and the embedded engine checks them against the role at deploy and at each cold
+# start (engines/moto_ext/lambda_role.py).
+LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+#: what CreateFunction checks for a function with VpcConfig, in the order Lambda reports them
+VPC_CHECKED_ACTIONS = (
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
     "ec2:DeleteNetworkInterface",
+)
+VPC_ACTIONS = (
+    *VPC_CHECKED_ACTIONS,
+    "ec2:DescribeSubnets",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 )
-_TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+#: what an event source mapping's poller reads with the role, per source service
+EVENT_SOURCE_ACTIONS = {
+    "kinesis": (
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:DescribeStream",
+        "kinesis:ListShards",
+    ),
+    "dynamodb": (
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:DescribeStream",
+        "dynamodb:ListStreams",
+    ),
+    "sqs": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+}
 
 
 @dataclass
@@ -65,11 +87,11 @@ def function_credentials(engine: Any, function: str | dict[str, Any]) -> dict[st
             keys["AccessKeyId"], function_name, role_arn, assumed["AssumedRoleUser"]["Arn"]
         )
         run.roles[function_name] = role_arn
-        actions = run.service_actions.setdefault(role_arn, set(_LAMBDA_SERVICE_ACTIONS))
+        actions = run.service_actions.setdefault(role_arn, set(LOG_ACTIONS))
         if (config.get("VpcConfig") or {}).get("SubnetIds"):
-            actions.update(_VPC_ACTIONS)
+            actions.update(VPC_ACTIONS)
         if (config.get("TracingConfig") or {}).get("Mode") == "Active":
-            actions.update(_TRACING_ACTIONS)
+            actions.update(TRACING_ACTIONS)
         run.credentials[function_name] = {
             "AWS_ACCESS_KEY_ID": keys["AccessKeyId"],
             "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],

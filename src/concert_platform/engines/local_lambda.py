@@ -10,10 +10,13 @@ execution environment instead:
 - one worker process per function (`python -I -S concert_platform/engines/lambda_worker.py`: no
   site-packages, no PYTHONPATH), started on the first invocation (the cold start, timed), kept
   with its module state for later invocations, replaced after a timeout or a crash;
-- the worker's import path is what Lambda's would be: the code package (/var/task), the layers
-  merged in order (/opt/python), then the runtime's boto3. The layers' third-party
-  distributions, built for Python 3.12, are replaced by the same distributions at the same
-  versions built for this interpreter (concert_platform.packaging.local_dependencies), so a
+- the worker runs on the interpreter the function's `Runtime` names (python3.12: CPython 3.12)
+  where this machine has one (concert_platform.packaging.find_interpreter), and its import path
+  is what Lambda's would be: the code package (/var/task), the deployed layers merged in order
+  (/opt/python), then the runtime's boto3 (installed by that interpreter's pip). The layers are
+  imported as built for Lambda; only on a substitute interpreter (none for the declared runtime
+  here, named in the report) are their third-party distributions replaced by the same ones at
+  the same versions built for it (concert_platform.packaging.local_dependencies). Either way a
   package missing from a layer fails the import as `Runtime.ImportModuleError`;
 - the function's `Timeout` is enforced: past it the worker is killed and the invocation fails
   with "Task timed out after N.NN seconds"; `MemorySize` is in the context and environment, and
@@ -31,11 +34,10 @@ import hashlib
 import io
 import json
 import os
-import platform
 import queue
+import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -48,9 +50,12 @@ from pathlib import Path
 from typing import Any
 
 from concert_platform.engines.function_roles import function_credentials
+from concert_platform.errors import UsageError
 from concert_platform.packaging import (
-    LOCAL_PYTHON,
+    LOCAL_INTERPRETER,
+    Interpreter,
     default_cache_dir,
+    find_interpreter,
     local_dependencies,
     pins_of,
     runtime_sdk,
@@ -87,10 +92,16 @@ def close_runtime(engine: Any) -> None:
         runtime.close()
 
 
-def interpreter() -> str:
-    """Which interpreter runs the functions locally (printed in the report)."""
-    base = getattr(sys, "_base_executable", sys.executable)
-    return f"{platform.python_implementation()} {platform.python_version()} ({base})"
+def interpreter_for(runtime: str) -> tuple[Interpreter, str | None]:
+    """The interpreter that runs a function declaring `runtime` (python3.12), and None, or this
+    tool's own interpreter and why it stands in (printed in the report)."""
+    match = re.fullmatch(r"python(\d+\.\d+)", runtime)
+    if not match:
+        return LOCAL_INTERPRETER, f"{runtime or 'no runtime'} is not a Python runtime this tool can run"
+    found, how = find_interpreter(match.group(1))
+    if found is None:
+        return LOCAL_INTERPRETER, how
+    return found, None
 
 
 @dataclass
@@ -129,6 +140,11 @@ class FunctionEnvironment:
     environment: dict[str, str]
     layers: list[str] = field(default_factory=list)
     revision: str = ""
+    interpreter: Interpreter = LOCAL_INTERPRETER
+    #: why `interpreter` stands in for the declared runtime (None: it is the declared one)
+    substitute: str | None = None
+    #: the layers' own third-party wheels are imported (else rebuilt for `interpreter`)
+    layers_as_built: bool = False
 
 
 class Worker:
@@ -138,7 +154,7 @@ class Worker:
         self.function = function
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            [getattr(sys, "_base_executable", sys.executable), "-I", "-S", str(WORKER)],
+            [function.interpreter.executable, "-I", "-S", str(WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -227,6 +243,8 @@ class FunctionStats:
     max_memory_used_mb: int = 0
     #: each failed cold start's error (a start retried later still counts as failed here)
     init_failures: list[str] = field(default_factory=list)
+    #: what Lambda itself could not do as the execution role at a cold start (engine.lambda_role_gaps)
+    role_gaps: list[str] = field(default_factory=list)
 
 
 class LocalLambdaRuntime:
@@ -241,6 +259,7 @@ class LocalLambdaRuntime:
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self.stats: dict[str, FunctionStats] = {}
+        self._logs_lost: set[str] = set()  # functions whose role cannot write their logs
         self._closed = False
         atexit.register(self.close)
 
@@ -285,13 +304,27 @@ class LocalLambdaRuntime:
         opt_python = root / "opt" / "python"
         opt_python.mkdir(parents=True)
         layer_arns = [layer["Arn"] for layer in config.get("Layers", [])]
+        python, substitute = interpreter_for(str(config.get("Runtime") or ""))
+        if python is not LOCAL_INTERPRETER:
+            try:  # the declared runtime's SDK, by its own pip
+                sdk = runtime_sdk(self.cache_dir, python) / "python"
+            except UsageError as exc:  # its pip cannot install: run on this tool's, and say why
+                python, substitute = LOCAL_INTERPRETER, f"python{python.version}'s pip failed: {exc}"
+        if python is LOCAL_INTERPRETER:
+            sdk = runtime_sdk(self.cache_dir) / "python"
+        as_built = python.runs_layers_as_built()
         third_party: set[str] = set()
+        as_deployed: list[str] = []  # each layer's own distributions, the later layer first
         for layer_arn in layer_arns:  # later layers overwrite earlier ones, as in /opt
-            third_party |= _extract_layer(
-                packages.deployed_layer(account, self.engine.region, layer_arn), root
-            )
-        local_build = local_dependencies(sorted(third_party), self.cache_dir) / "python"
-        sdk = runtime_sdk(self.cache_dir) / "python"
+            package = packages.deployed_layer(account, self.engine.region, layer_arn)
+            third_party |= _extract_layer(package, root)
+            if as_built:
+                as_deployed.insert(0, str(_layer_distributions(package, self.cache_dir, python)))
+        rebuilt = (
+            as_deployed
+            if as_built
+            else [str(local_dependencies(sorted(third_party), self.cache_dir, python) / "python")]
+        )
         memory = int(config.get("MemorySize", 128))
         environment = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -325,11 +358,14 @@ class LocalLambdaRuntime:
             timeout=float(config.get("Timeout", 3)),
             memory_size=memory,
             runtime=config.get("Runtime", ""),
-            path=[str(task_root), str(opt_python), str(local_build), str(sdk)],
+            path=[str(task_root), str(opt_python), *rebuilt, str(sdk)],
             task_root=task_root,
             environment=environment,
             layers=layer_arns,
             revision=revision,
+            interpreter=python,
+            substitute=substitute,
+            layers_as_built=as_built,
         )
 
     # ---- running it ----------------------------------------------------------------------------
@@ -340,8 +376,11 @@ class LocalLambdaRuntime:
         config = self.engine.client("lambda").get_function_configuration(FunctionName=function.name)
         environment = dict(function.environment)
         environment.update(function_credentials(self.engine, config))
-        worker = Worker(FunctionEnvironment(**{**function.__dict__, "environment": environment}))
         stats = self.stats.setdefault(function.name, FunctionStats())
+        refused = self._check_role(function, config, environment["AWS_LAMBDA_LOG_STREAM_NAME"], stats)
+        if refused is not None:
+            return None, refused
+        worker = Worker(FunctionEnvironment(**{**function.__dict__, "environment": environment}))
         stats.cold_starts += 1
         worker.send(
             {
@@ -384,6 +423,36 @@ class LocalLambdaRuntime:
         stats.init_seconds.append(round(time.monotonic() - worker.started, 3))
         return worker, None
 
+    def _check_role(
+        self, function: FunctionEnvironment, config: dict[str, Any], log_stream: str, stats: FunctionStats
+    ) -> Invocation | None:
+        """What Lambda itself does as the role at a cold start (engine.lambda_role_gaps): each gap
+        is kept for the report; one that fails the invocation on AWS (the environment's KMS
+        decrypt) fails this start with Lambda's error; without log permissions the logs are lost."""
+        check = getattr(self.engine, "lambda_role_gaps", None)  # an Engine's; test doubles lack it
+        gaps = check(config, log_stream) if check is not None else []
+        for line in _gap_lines(gaps):
+            if line not in stats.role_gaps:
+                stats.role_gaps.append(line)
+        if any(gap.action.startswith("logs:") for gap in gaps):
+            self._logs_lost.add(function.name)
+        else:
+            self._logs_lost.discard(function.name)
+        fatal = next((gap for gap in gaps if gap.error_type == "KMSAccessDeniedException"), None)
+        if fatal is None:
+            return None
+        stats.errors += 1
+        failed = Invocation(
+            function.name,
+            str(uuid.uuid4()),
+            error_type=fatal.error_type,
+            error_message=f"{fatal.message} KMS Exception: AccessDeniedException KMS Message: "
+            f"{fatal.action} on {fatal.resource} is not allowed for {fatal.role} ({fatal.reason})",
+            cold_start=True,
+        )
+        stats.init_failures.append(failed.describe_error())
+        return failed
+
     def _timed_out(
         self,
         function: FunctionEnvironment,
@@ -415,7 +484,9 @@ class LocalLambdaRuntime:
             outcome = self._invoke(function, event)
         # Lambda's logs and metrics for this invocation, where the engine keeps them
         error = None if outcome.ok else f"{outcome.error_type}: {outcome.error_message}"
-        self.engine.record_invocation(function.name, outcome.logs.splitlines(), outcome.seconds * 1000, error)
+        # a role that cannot write the function's logs loses them, as on AWS (metrics are Lambda's own)
+        lines = [] if function.name in self._logs_lost else outcome.logs.splitlines()
+        self.engine.record_invocation(function.name, lines, outcome.seconds * 1000, error)
         return outcome
 
     def _invoke(self, function: FunctionEnvironment, event: dict[str, Any]) -> Invocation:
@@ -540,12 +611,11 @@ class LocalLambdaRuntime:
     # ---- reporting and cleanup -----------------------------------------------------------------
     def report(self) -> dict[str, Any]:
         return {
-            "interpreter": interpreter(),
-            "interpreter_version": LOCAL_PYTHON,
             "isolation": "python -I -S; code package, deployed layers and the runtime's boto3 only",
             "functions": [
                 {
                     "name": name,
+                    **self._interpreter_of(name),
                     "declared_runtime": self._environments[name].runtime
                     if name in self._environments
                     else "",
@@ -561,9 +631,22 @@ class LocalLambdaRuntime:
                     "timeouts": stats.timeouts,
                     "max_memory_used_mb": stats.max_memory_used_mb,
                     "init_failures": list(stats.init_failures),
+                    "role_gaps": list(stats.role_gaps),
                 }
                 for name, stats in sorted(self.stats.items())
             ],
+        }
+
+    def _interpreter_of(self, name: str) -> dict[str, Any]:
+        function = self._environments.get(name)
+        if function is None:
+            return {}
+        return {
+            "interpreter": function.interpreter.describe(),
+            "substitute_for_declared_runtime": function.substitute,
+            "layer_distributions": "as built for Lambda"
+            if function.layers_as_built
+            else (f"third-party distributions rebuilt for Python {function.interpreter.version}"),
         }
 
     def _keep(self, name: str, worker: Worker) -> None:
@@ -585,6 +668,27 @@ class LocalLambdaRuntime:
         shutil.rmtree(self._root, ignore_errors=True)
 
 
+def _gap_lines(gaps: list[Any]) -> list[str]:
+    """One line per function and thing Lambda cannot do as its role, naming every action and resource."""
+    groups: dict[tuple[str, str, str, str, str], list[Any]] = {}
+    for gap in gaps:
+        groups.setdefault((gap.function, gap.role, gap.purpose, gap.error_type, gap.message), []).append(gap)
+    lines = []
+    for (function, role, purpose, error_type, message), group in groups.items():
+        denied = ", ".join(f"{gap.action} on {gap.resource}" for gap in group)
+        reasons = {gap.reason for gap in group if not gap.reason.startswith("because no identity-based")}
+        why = "; ".join(sorted(reasons)) or "no policy of the role allows it"
+        line = (
+            f"{function}: Lambda cannot {purpose} as its execution role {role}: {denied} not allowed ({why})"
+        )
+        lines.append(
+            f"{line}; on AWS nothing fails and they go missing"
+            if not error_type
+            else f"{line}; Lambda answers {error_type}: {message}"
+        )
+    return lines
+
+
 def _revision(config: dict[str, Any]) -> str:
     """What makes Lambda start new execution environments: code, handler, settings, layers, role."""
     keys = ("CodeSha256", "Handler", "Runtime", "Timeout", "MemorySize", "Environment", "Layers", "Role")
@@ -598,23 +702,57 @@ def _extract(package: bytes, target: Path) -> None:
         archive.extractall(target)
 
 
+def _distributions(archive: zipfile.ZipFile) -> tuple[set[str], set[str]]:
+    """A layer's third-party distributions (their .dist-info names) and every file they own."""
+    names = archive.namelist()
+    infos = {name.split("/")[1] for name in names if name.startswith("python/") and ".dist-info/" in name}
+    owned: set[str] = set()
+    for info in infos:
+        record = f"python/{info}/RECORD"
+        if record in names:
+            for row in archive.read(record).decode().splitlines():
+                path = row.split(",", 1)[0]
+                if path and not path.startswith(".."):
+                    owned.add(f"python/{path}")
+        owned.update(name for name in names if name.startswith(f"python/{info}/"))
+    return infos, owned & set(names)
+
+
 def _extract_layer(package: bytes, root: Path) -> set[str]:
     """Extract a layer's own files into root/opt; return the third-party distributions it holds
-    (name==version), whose files are left out: they are built for another Python."""
+    (name==version), whose files are left out: `_layer_distributions` or a rebuild provides them."""
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        names = archive.namelist()
-        infos = {name.split("/")[1] for name in names if name.startswith("python/") and ".dist-info/" in name}
-        owned: set[str] = set()
-        for info in infos:
-            record = f"python/{info}/RECORD"
-            if record in names:
-                for row in archive.read(record).decode().splitlines():
-                    path = row.split(",", 1)[0]
-                    if path and not path.startswith(".."):
-                        owned.add(f"python/{path}")
-            owned.update(name for name in names if name.startswith(f"python/{info}/"))
-        archive.extractall(root / "opt", [name for name in names if name not in owned])
+        infos, owned = _distributions(archive)
+        archive.extractall(root / "opt", [name for name in archive.namelist() if name not in owned])
     return set(pins_of(infos))
+
+
+def _layer_distributions(package: bytes, cache_dir: Path, python: Interpreter) -> Path:
+    """A deployed layer's third-party distributions as built for Lambda, extracted once per layer
+    content and interpreter into the cache and compiled there by that interpreter: a cold start
+    then imports bytecode, as Lambda's does, instead of compiling pydantic within the init limit."""
+    import fcntl
+
+    digest = hashlib.sha256(package).hexdigest()[:16]
+    target = cache_dir / f"layer-as-built-py{python.version}-{digest}"
+    if not (target / ".complete").exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target.with_name(f"{target.name}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (target / ".complete").exists():
+                staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.building-", dir=target.parent))
+                with zipfile.ZipFile(io.BytesIO(package)) as archive:
+                    archive.extractall(staging, sorted(_distributions(archive)[1]))
+                (staging / "python").mkdir(exist_ok=True)
+                subprocess.run(
+                    [python.executable, "-m", "compileall", "-q", "-j", "0", str(staging / "python")],
+                    capture_output=True,
+                    check=False,  # a file that does not compile fails its import, as it would on Lambda
+                )
+                (staging / ".complete").write_text("ok")
+                shutil.rmtree(target, ignore_errors=True)
+                staging.rename(target)
+    return target / "python"
 
 
 def failure_of(outcome: Invocation) -> str | None:

@@ -4,7 +4,9 @@ checks Lambda's CreateFunction makes that moto skips:
 
 - the code object must exist in S3 (moto's S3 lookup answers None for a missing key, so the
   function was created with an empty package);
-- a function in a VPC needs an execution role allowed to manage its network interfaces.
+- what Lambda itself does with the execution role and refuses at deploy: ENI management for a
+  VPC function, the send to the dead-letter target (CreateFunction, UpdateFunctionConfiguration),
+  the event source reads (CreateEventSourceMapping); see moto_ext.lambda_role.
 
 Both fail CREATE with Lambda's own message, and the stack rolls back (stack_lifecycle).
 
@@ -27,12 +29,7 @@ from typing import Any
 from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 
-# What Lambda checks on the execution role of a function with VpcConfig, in the order it reports.
-VPC_ROLE_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DeleteNetworkInterface",
-)
+from concert_platform.engines.moto_ext import lambda_role
 
 
 def _missing_code_object(account_id: str, region_name: str, code: dict[str, Any]) -> str | None:
@@ -56,34 +53,6 @@ def _missing_code_object(account_id: str, region_name: str, code: dict[str, Any]
             "Error occurred while GetObject. S3 Error Code: NoSuchKey. "
             "S3 Error Message: The specified key does not exist."
         )
-    return None
-
-
-def role_policy_documents(account_id: str, role_arn: str) -> list[Any]:
-    """The identity policies (inline and attached, AWS-managed included) of the role `role_arn`."""
-    from moto.iam.models import iam_backends
-    from moto.utilities.utils import PARTITION_NAMES
-
-    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
-    backend = iam_backends[account_id][partition if partition in PARTITION_NAMES else "aws"]
-    role = next((r for r in backend.roles.values() if r.arn == role_arn), None)
-    if role is None:
-        return []
-    # CloudFormation stores inline documents as parsed JSON, the IAM API as text.
-    documents: list[Any] = [d if isinstance(d, str) else json.dumps(d) for d in role.policies.values()]
-    documents += list(role.managed_policies.values())
-    return documents
-
-
-def missing_vpc_permission(account_id: str, role_arn: str) -> str | None:
-    """The first ENI action the role may not call, as moto's IAM evaluator decides it."""
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-
-    policies = [IAMPolicy(document) for document in role_policy_documents(account_id, role_arn)]
-    for action in VPC_ROLE_ACTIONS:
-        results = [policy.is_action_permitted(action) for policy in policies]
-        if PermissionResult.DENIED in results or PermissionResult.PERMITTED not in results:
-            return action
     return None
 
 
@@ -244,12 +213,7 @@ def patch_models() -> None:
         missing = _missing_code_object(account_id, region_name, properties.get("Code", {}))
         if missing:
             raise InvalidParameterValueException(missing)
-        if properties.get("VpcConfig", {}).get("SubnetIds"):
-            action = missing_vpc_permission(account_id, str(properties.get("Role", "")))
-            if action:
-                raise InvalidParameterValueException(
-                    f"The provided execution role does not have permissions to call {action.split(':')[1]} on EC2"
-                )
+        lambda_role.refuse_at_deploy(account_id, region_name, _api_config(resource_name, properties))
         # moto's model drops TracingConfig, Layers, KmsKeyArn, DeadLetterConfig and Architectures.
         function = original_function(
             cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
@@ -272,14 +236,78 @@ def patch_models() -> None:
     def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
         # moto stores the dead-letter target but GetFunctionConfiguration never returned it.
         config = original_configuration(self, on_create)
+        if getattr(self, "kms_key_arn", None):
+            config["KMSKeyArn"] = self.kms_key_arn
         target = (getattr(self, "dead_letter_config", None) or {}).get("TargetArn")
         if target:
             config["DeadLetterConfig"] = {"TargetArn": target}
         return config
 
     function_cls.get_configuration = get_configuration
+    patch_role_checks()
     patch_layer_model()
     patch_invoke()
+
+
+def _api_config(function_name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """A function's properties (CloudFormation's or the API's names) as GetFunctionConfiguration names them."""
+    config = {key: properties[key] for key in _CONFIG_KEYS if key in properties}
+    if "KmsKeyArn" in properties:
+        config["KMSKeyArn"] = properties["KmsKeyArn"]
+    return {**config, "FunctionName": function_name}
+
+
+_CONFIG_KEYS = ("Role", "VpcConfig", "TracingConfig", "KMSKeyArn", "Environment", "DeadLetterConfig")
+
+
+def patch_role_checks() -> None:
+    """CreateFunction, UpdateFunctionConfiguration (API and CloudFormation) and
+    CreateEventSourceMapping refuse what Lambda refuses about the execution role."""
+    backend_cls = lambda_models.LambdaBackend
+    original_create = backend_cls.create_function
+
+    def create_function(self: Any, spec: dict[str, Any]) -> Any:
+        lambda_role.refuse_at_deploy(
+            self.account_id, self.region_name, _api_config(str(spec.get("FunctionName", "")), spec)
+        )
+        function = original_create(self, spec)
+        for key, attribute in (("KMSKeyArn", "kms_key_arn"), ("DeadLetterConfig", "dead_letter_config")):
+            if spec.get(key) and not getattr(function, attribute, None):
+                setattr(function, attribute, spec[key])
+        return function
+
+    backend_cls.create_function = create_function
+    original_mapping = backend_cls.create_event_source_mapping
+
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        if spec.get("FunctionName") and spec.get("EventSourceArn"):
+            function = self._lambdas.get_function_by_name_or_arn_with_qualifier(spec["FunctionName"])
+            lambda_role.refuse_mapping(
+                self.account_id,
+                self.region_name,
+                function.function_name,
+                function.role,
+                str(spec["EventSourceArn"]),
+            )
+        return original_mapping(self, spec)
+
+    backend_cls.create_event_source_mapping = create_event_source_mapping
+    function_cls = lambda_models.LambdaFunction
+    original_update = function_cls.update_configuration
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> Any:
+        changes = _api_config(self.function_name, config_updates)
+        lambda_role.refuse_at_deploy(self.account_id, self.region, {**self.get_configuration(), **changes})
+        # moto's update drops these, as its create did
+        if "TracingConfig" in changes:
+            self.tracing_config = dict(changes["TracingConfig"] or {"Mode": "PassThrough"})
+        if "KMSKeyArn" in changes:
+            self.kms_key_arn = changes["KMSKeyArn"] or None
+        if "DeadLetterConfig" in changes:
+            self.dead_letter_config = dict(changes["DeadLetterConfig"] or {})
+        return original_update(self, config_updates)
+
+    function_cls.update_configuration = update_configuration
 
 
 def patch_layer_model() -> None:

@@ -1,0 +1,47 @@
+"""What Lambda itself does as a function's execution role, planted missing in a copy of the
+project: `concert-platform e2e` fails naming the function, the action and the resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.test_broken_warehouse import failing_checks, run_e2e
+
+pytestmark = pytest.mark.integration
+
+RUNTIME_CHECK = "every function's execution environment starts"
+ENI_ONLY = """      Policies:
+        - PolicyName: eni-only
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: [ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface]
+                Resource: '*'
+"""
+
+
+def test_role_without_log_permissions_fails_the_run(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
+    # the chatbot jobs' role keeps its ENI permissions (the deploy passes, as on AWS) but loses
+    # the managed policy's log writes: on AWS nothing fails, the functions' logs go missing
+    project_copy(
+        "templates/04-chatbot-infrastructure.yaml",
+        "      ManagedPolicyArns:\n"
+        "        - !Sub 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'\n"
+        "      Policies:\n",
+        ENI_ONLY,
+    )
+    code, report = run_e2e("lr-logs", tmp_path, capsys)
+    assert code == 1
+    detail = failing_checks(report)[RUNTIME_CHECK]
+    function = "concert-chatbot-maintenance-lr-logs"
+    assert f"{function}: Lambda cannot write the function's logs" in detail, detail
+    assert (
+        "logs:PutLogEvents on arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/" + function in detail
+    )
+    assert "logs:CreateLogStream" in detail
+    # the API functions' role still has them: only the planted role is named
+    assert "concert-api-health-check-lr-logs" not in detail
+    assert report["teardown"]["clean"]
