@@ -63,6 +63,7 @@ class Platform:
         self, engine: Engine, manifest: Manifest, environment: str, cache_dir: Path | None = None
     ) -> None:
         self.engine = engine
+        self.environment = environment
         operator = StackOperator(engine, manifest, environment)
         self._operator = operator
         self._stack_names = [operator.stack_name(spec.key) for spec in manifest.stacks]
@@ -658,6 +659,24 @@ def start_cold_starts(engine: Engine, manifest: Manifest, environment: str) -> t
     return thread
 
 
+#: flows in their own modules, run in this order after the core and alarm flows (their faults and
+#: 5xx answers must not disturb the alarm flows): "module:function", each `(Platform) -> list[Check]`
+SMOKE_FLOWS: tuple[str, ...] = (
+    "concert_platform.smoke_hostile:hostile_checks",
+    "concert_platform.smoke_failures:failure_checks",
+)
+
+
+def _registered_flows(platform: Platform) -> list[Check]:
+    import importlib
+
+    checks: list[Check] = []
+    for entry in SMOKE_FLOWS:
+        module, function = entry.split(":")
+        checks += getattr(importlib.import_module(module), function)(platform)
+    return checks
+
+
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
     from concert_platform.smoke_alarms import alarm_checks
 
@@ -680,6 +699,7 @@ def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str,
             + _scheduled_checks(platform)
             + [_error_pipeline_check(platform)]
             + alarm_checks(platform, environment)
+            + _registered_flows(platform)
         )
         runtime = platform.runtime.report() if platform.runtime is not None else None
         if runtime is not None:  # the runtime is the engine's: report this environment's functions
