@@ -664,6 +664,7 @@ def start_cold_starts(engine: Engine, manifest: Manifest, environment: str) -> t
 SMOKE_FLOWS: tuple[str, ...] = (
     "concert_platform.smoke_hostile:hostile_checks",
     "concert_platform.smoke_failures:failure_checks",
+    "concert_platform.smoke_contracts:contract_checks",
 )
 
 
@@ -673,7 +674,10 @@ def _registered_flows(platform: Platform) -> list[Check]:
     checks: list[Check] = []
     for entry in SMOKE_FLOWS:
         module, function = entry.split(":")
-        checks += getattr(importlib.import_module(module), function)(platform)
+        try:
+            checks += getattr(importlib.import_module(module), function)(platform)
+        except Exception as exc:  # one broken flow is its own failure, never the others' silence
+            checks.append(Check(entry, False, f"the flow crashed: {type(exc).__name__}: {exc}"))
     return checks
 
 

@@ -252,6 +252,11 @@ class Engine:
         """Disarm a fault from `fail_calls` (whether or not it was hit)."""
         del fault
 
+    def sns_deliveries(self) -> list[dict[str, Any]]:
+        """Every SNS delivery the engine made, in order, to any subscriber (e-mail included):
+        `{"topic", "protocol", "endpoint", "message", "ok", "error"}` (the alert routing flow)."""
+        raise self._lacks("show what SNS delivered to each subscriber")
+
     def breaks_guarantee(self, guarantee: str) -> bool:
         """TEST-ONLY: whether a test switched one of the engine's guarantees off (only the embedded
         engine has such a switch; see engines/moto_ext/faults.py)."""

@@ -94,6 +94,11 @@ class EmbeddedEngine(Engine):
         if isinstance(fault, faults.CallFault):
             faults.disarm(fault)
 
+    def sns_deliveries(self) -> list[dict[str, Any]]:
+        from concert_platform.engines.moto_ext.sns import DELIVERIES
+
+        return list(DELIVERIES)
+
     def breaks_guarantee(self, guarantee: str) -> bool:
         from concert_platform.engines.moto_ext import faults
 
