@@ -240,6 +240,15 @@ def route_failures(
             False,
             f"the route's sample request fails without any fault: HTTP {baseline.status} {str(baseline.body)[:200]}",
         )
+    if platform.engine.capabilities.has_warehouse and WAREHOUSE_FALLBACK in _source(baseline.body):
+        from concert_platform.smoke import last_failed_statement
+
+        return Check(
+            name,
+            False,
+            f"answered through the fallback ({_answered_by(baseline)}) with no fault injected: its "
+            f"primary, the warehouse, should have served{last_failed_statement(platform)}",
+        )
     used = platform.engine.iam_ledger().used_by(route.function)
     runner = FaultRunner(platform)
     outcomes: list[Outcome] = []

@@ -65,3 +65,18 @@ def test_a_broken_fallback_is_found_by_failing_the_primary(
         "warehouse statements FAILED (fallback on purpose): the documented fallback did not answer" in detail
     )
     assert report["teardown"]["clean"]
+
+
+def test_a_broken_primary_path_hidden_by_its_fallback(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
+    # the recommendations' warehouse query names a column that does not exist: the bucket answers
+    project_copy(
+        PLATFORM_DATA, 'conditions.append("LOWER(a.genre) IN ("', 'conditions.append("LOWER(a.genres) IN ("'
+    )
+    code, report = run_e2e("hf-primary", tmp_path, capsys)
+    assert code == 1
+    failures = failing_checks(report)
+    detail = failures["dependency failures GET /recommendations"]
+    assert "answered through the fallback (preferences (processed-bucket)" in detail
+    assert "the warehouse, should have served" in detail
+    assert "genres" in detail  # the warehouse's failed statement names the broken column
+    assert report["teardown"]["clean"]

@@ -130,3 +130,15 @@ def test_a_call_fault_hits_only_its_function_action_and_resource_and_only_as_oft
     every = faults.arm(faults.CallFault("fn-a", "s3:GetObject", "SlowDown", times=None))
     faults.disarm(every)
     assert faults.take("fn-a", "s3:GetObject", "arn:aws:s3:::b/k") is None  # disarmed
+
+
+def test_every_documented_route_has_a_sample_request() -> None:
+    from concert_platform.smoke_hostile import sample_requests
+
+    assert set(sample_requests()) == set(read_api_doc(ROOT).fields)
+
+
+def test_unwatched_metrics_say_why() -> None:
+    from concert_platform.smoke_contracts import UNWATCHED_METRICS
+
+    assert all(len(reason) > 40 for reason in UNWATCHED_METRICS.values())
