@@ -19,6 +19,7 @@ import json
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -177,7 +178,7 @@ class Platform:
     ) -> HttpResponse:
         api_id, stage = self.out("compute", "ApiId"), self.out("compute", "ApiStageName")
         base = self.engine.api_base_url(api_id, stage, self.out("compute", "ApiEndpointUrl"))
-        url = base + path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+        url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
         request = urllib.request.Request(  # noqa: S310 - our own API endpoint, http(s) only
             url, data=data.encode() if data else None, method=method, headers=headers
         )

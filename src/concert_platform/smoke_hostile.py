@@ -235,7 +235,9 @@ def attacks(route: ApiRoute, base: dict[str, Any]) -> list[Attack]:
     for name in route.body:
         declared = route.body_types.get(name)
         free_text = declared is None or (isinstance(declared, dict) and "pattern" not in declared)
-        for what, value in {**(HOSTILE_TEXT if free_text else sample), **WRONG_TYPES}.items():
+        # free text in a body (a chat message) is not a filter: two quote shapes besides the sample
+        values = {**sample, "sql quote 1": HOSTILE_TEXT["sql quote 1"]} if free_text else sample
+        for what, value in {**values, **WRONG_TYPES}.items():
             found.append(Attack(f"body {name}", what, {**base, "body": {**(body or {}), name: value}}))
     hostile = quote(HOSTILE_TEXT["sql quote 2"], safe="")
     found.append(Attack("path", "sql quote 2", base, path=f"{route.path}/{hostile}"))
