@@ -19,6 +19,7 @@ import json
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -63,6 +64,7 @@ class Platform:
         self, engine: Engine, manifest: Manifest, environment: str, cache_dir: Path | None = None
     ) -> None:
         self.engine = engine
+        self.environment = environment
         operator = StackOperator(engine, manifest, environment)
         self._operator = operator
         self._stack_names = [operator.stack_name(spec.key) for spec in manifest.stacks]
@@ -176,7 +178,7 @@ class Platform:
     ) -> HttpResponse:
         api_id, stage = self.out("compute", "ApiId"), self.out("compute", "ApiStageName")
         base = self.engine.api_base_url(api_id, stage, self.out("compute", "ApiEndpointUrl"))
-        url = base + path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+        url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
         request = urllib.request.Request(  # noqa: S310 - our own API endpoint, http(s) only
             url, data=data.encode() if data else None, method=method, headers=headers
         )
@@ -677,6 +679,28 @@ def start_cold_starts(engine: Engine, manifest: Manifest, environment: str) -> t
     return thread
 
 
+#: flows in their own modules, run in this order after the core and alarm flows (their faults and
+#: 5xx answers must not disturb the alarm flows): "module:function", each `(Platform) -> list[Check]`
+SMOKE_FLOWS: tuple[str, ...] = (
+    "concert_platform.smoke_hostile:hostile_checks",
+    "concert_platform.smoke_failures:failure_checks",
+    "concert_platform.smoke_contracts:contract_checks",
+)
+
+
+def _registered_flows(platform: Platform) -> list[Check]:
+    import importlib
+
+    checks: list[Check] = []
+    for entry in SMOKE_FLOWS:
+        module, function = entry.split(":")
+        try:
+            checks += getattr(importlib.import_module(module), function)(platform)
+        except Exception as exc:  # one broken flow is its own failure, never the others' silence
+            checks.append(Check(entry, False, f"the flow crashed: {type(exc).__name__}: {exc}"))
+    return checks
+
+
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
     from concert_platform.smoke_alarms import alarm_checks
 
@@ -699,6 +723,7 @@ def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str,
             + _scheduled_checks(platform)
             + [_error_pipeline_check(platform)]
             + alarm_checks(platform, environment)
+            + _registered_flows(platform)
         )
         runtime = platform.runtime.report() if platform.runtime is not None else None
         if runtime is not None:  # the runtime is the engine's: report this environment's functions

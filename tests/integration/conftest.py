@@ -17,7 +17,7 @@ from concert_platform.manifest import _load
 
 ROOT = Path(__file__).resolve().parents[2]
 #: what a deploy and an e2e run read from the project (the manifest's CONCERT_PLATFORM_HOME)
-PROJECT_FILES = ("stacks.yaml", "templates", "handlers", "src/concert_platform/sql/schema.sql")
+PROJECT_FILES = ("stacks.yaml", "templates", "handlers", "src/concert_platform/sql/schema.sql", "docs/api.md")
 
 Edit = Callable[[str, str, str], None]
 

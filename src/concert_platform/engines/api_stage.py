@@ -117,6 +117,7 @@ class DeployedStage:
             v["id"]: v for v in _all(client.get_request_validators, "items", restApiId=api_id)
         }
         self._keys = {} if testing else self._stage_keys(client)
+        self._schemas: dict[str, dict[str, Any]] = {}
         self.account_id = self._stage_account()
         # customised gateway responses (the template's), by type; the rest answer API Gateway's default
         self._gateway_responses = {
@@ -364,11 +365,13 @@ class DeployedStage:
             models = route.settings.get("requestModels") or {}
             model = models.get(content_type)
             if model and model != "Empty":
-                schema = json.loads(
-                    self.engine.client("apigateway").get_model(restApiId=self.api_id, modelName=model)[
-                        "schema"
-                    ]
-                )
+                schema = self._schemas.get(model)
+                if schema is None:  # a stage serves the models it was deployed with: read once
+                    schema = self._schemas[model] = json.loads(
+                        self.engine.client("apigateway").get_model(restApiId=self.api_id, modelName=model)[
+                            "schema"
+                        ]
+                    )
                 if not _valid_json(schema, body):
                     return self._refuse("BAD_REQUEST_BODY", 400, "Invalid request body")
         return None

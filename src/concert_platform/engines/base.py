@@ -71,6 +71,19 @@ class IamLedger(Protocol):
 
     def used(self, role_arn: str) -> set[tuple[str, str]]: ...
 
+    def used_by(self, function: str) -> set[tuple[str, str]]: ...
+
+
+#: the `error` of `Engine.fail_calls` that makes a Redshift Data API statement end FAILED
+STATEMENT_FAILED = "statement FAILED"
+
+
+class CallFault(Protocol):
+    """A fault armed by `Engine.fail_calls`: `hits` lists the (action, resource) of each call it failed."""
+
+    @property
+    def hits(self) -> list[tuple[str, str]]: ...
+
 
 class DeployedCode(Protocol):
     """The bytes the engine's Lambda holds for a function's code package and a layer version."""
@@ -254,6 +267,26 @@ class Engine:
         """Evaluate every metric alarm now where the engine can be asked to; False where alarms
         are evaluated on the engine's own schedule (AWS: each period), so a caller waits."""
         return False
+
+    # ---- what the smoke run's failure flows (concert_platform.smoke_failures) ask of an engine ---
+    def fail_calls(
+        self, function: str, action: str, error: str, resource: str = "", times: int | None = 1
+    ) -> CallFault:
+        """Make the next `times` calls of IAM `action` (e.g. `dynamodb:GetItem`) that `function`
+        makes, on a resource ARN containing `resource`, fail with the AWS error code `error` (every
+        such call until `clear_call_fault` when `times` is None). `STATEMENT_FAILED` makes a Data API
+        statement end FAILED. Not supported by default: the failure flows then report skip."""
+        del function, action, error, resource, times
+        raise self._lacks("fail a chosen call of one function (dependency failure flows)")
+
+    def clear_call_fault(self, fault: CallFault) -> None:
+        """Disarm a fault from `fail_calls` (whether or not it was hit)."""
+        del fault
+
+    def sns_deliveries(self) -> list[dict[str, Any]]:
+        """Every SNS delivery the engine made, in order, to any subscriber (e-mail included):
+        `{"topic", "protocol", "endpoint", "message", "ok", "error"}` (the alert routing flow)."""
+        raise self._lacks("show what SNS delivered to each subscriber")
 
     def breaks_guarantee(self, guarantee: str) -> bool:
         """TEST-ONLY: whether a test switched one of the engine's guarantees off (only the embedded

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import boto3
 from botocore.config import Config
 
-from concert_platform.engines.base import Capabilities, DeployedCode, Engine, IamLedger
+from concert_platform.engines.base import CallFault, Capabilities, DeployedCode, Engine, IamLedger
 from concert_platform.errors import ConcertPlatformError, UsageError
 
 if TYPE_CHECKING:
@@ -80,6 +80,24 @@ class EmbeddedEngine(Engine):
 
         evaluate_alarms()
         return True
+
+    def fail_calls(
+        self, function: str, action: str, error: str, resource: str = "", times: int | None = 1
+    ) -> CallFault:
+        from concert_platform.engines.moto_ext import faults
+
+        return faults.arm(faults.CallFault(function, action, error, resource, times))
+
+    def clear_call_fault(self, fault: CallFault) -> None:
+        from concert_platform.engines.moto_ext import faults
+
+        if isinstance(fault, faults.CallFault):
+            faults.disarm(fault)
+
+    def sns_deliveries(self) -> list[dict[str, Any]]:
+        from concert_platform.engines.moto_ext.sns import DELIVERIES
+
+        return list(DELIVERIES)
 
     def breaks_guarantee(self, guarantee: str) -> bool:
         from concert_platform.engines.moto_ext import faults

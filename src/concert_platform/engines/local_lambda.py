@@ -299,6 +299,9 @@ class LocalLambdaRuntime:
         account = arn.split(":")[4]
         packages = self.engine.deployed_code()
         root = self._root / name / revision
+        # a configuration changed and changed back (the alarm flow's broken handler) returns to a
+        # revision unpacked before: unpacked afresh, as a new execution environment would be
+        shutil.rmtree(root, ignore_errors=True)
         task_root = root / "task"
         _extract(packages.deployed_package(account, self.engine.region, name), task_root)
         opt_python = root / "opt" / "python"

@@ -275,6 +275,15 @@ class Ledger:
         with self._lock:
             return {(d.action, d.resource) for d in self.decisions if d.allowed and d.role == role_arn}
 
+    def used_by(self, function: str) -> set[tuple[str, str]]:
+        """(action, resource) pairs the function was allowed to use (implied KMS calls aside)."""
+        with self._lock:
+            return {
+                (d.action, d.resource)
+                for d in self.decisions
+                if d.allowed and d.function == function and not d.via
+            }
+
 
 @dataclass(frozen=True)
 class Session:
@@ -788,7 +797,8 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         "aws:RequestedRegion": region,
     }
     needed_by = ""
-    for check in checks_for(call):
+    checks = checks_for(call)
+    for check in checks:
         context = {**base_context, **dict(check.context)}
         implied = "kms:ViaService" in context
         if not implied:
@@ -824,6 +834,29 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         )
         if not verdict.allowed:
             raise _deny(self, iam_request, session, check, verdict)
+    _inject_call_fault(self, iam_request, session, checks)
+
+
+def _inject_call_fault(response: Any, iam_request: Any, session: Session, checks: list[Check]) -> None:
+    """An allowed call the harness chose to fail (faults.CallFault) fails here, as the service would."""
+    for check in checks:
+        if "kms:ViaService" in dict(check.context):  # a call the service makes for the caller
+            continue
+        fault = faults.take(session.function, check.action, check.resource)
+        if fault is None:
+            continue
+        if fault.error == faults.STATEMENT_FAILED:
+            faults.hold_statement_failure(fault)  # the statement is accepted, then ends FAILED
+            return
+        message = f"injected by the smoke run's failure flow: {check.action} on {check.resource}"
+        if iam_request._service == "s3":
+            from moto.s3.exceptions import S3ClientError
+
+            raise S3ClientError(fault.error, message)
+        from moto.core.exceptions import JsonRESTError
+
+        # the platform's dependencies other than S3 (DynamoDB, Kinesis, Redshift, Bedrock) speak JSON
+        raise JsonRESTError(fault.error, message)
 
 
 def install() -> None:

@@ -9,6 +9,10 @@ monkeypatch takes effect on a running engine. An unknown name is refused, never 
 from __future__ import annotations
 
 import os
+import threading
+from dataclasses import dataclass, field
+
+from concert_platform.engines.base import STATEMENT_FAILED as STATEMENT_FAILED  # re-exported
 
 ENV = "CONCERT_TEST_ENGINE_FAULT"
 
@@ -40,3 +44,73 @@ def active(fault: str) -> bool:
             f"{ENV}={raw!r}: unknown fault {', '.join(sorted(unknown))}; one of {', '.join(FAULTS)}"
         )
     return fault in named
+
+
+# ---- dependency faults: one chosen call of one function fails (the smoke run's failure flows) ----
+# Unlike the guarantees above, these are armed by the harness at run time (Engine.fail_calls): the
+# functions run in worker processes that call this engine over HTTP, so the failure is made here,
+# where their requests are authorised (access_control), keyed by the calling function's session.
+
+# STATEMENT_FAILED: the statement is accepted, then reported FAILED, as a Redshift error would
+# leave it; any other error code is answered as the service's own error
+
+
+@dataclass
+class CallFault:
+    """Calls of `action` made by `function` (on a resource containing `resource`) fail with `error`:
+    the next `times` of them, or every one until disarmed when `times` is None."""
+
+    function: str
+    action: str
+    error: str
+    resource: str = ""
+    times: int | None = 1
+    #: the (action, resource) of each call that was made to fail
+    hits: list[tuple[str, str]] = field(default_factory=list)
+
+    def matches(self, function: str, action: str, resource: str) -> bool:
+        return (
+            function == self.function
+            and action.lower() == self.action.lower()
+            and self.resource in resource
+            and (self.times is None or len(self.hits) < self.times)
+        )
+
+
+_ARMED: list[CallFault] = []
+_ARMED_LOCK = threading.Lock()
+_PENDING = threading.local()  # a statement fault taken by the authoriser, for the request's handler
+
+
+def arm(fault: CallFault) -> CallFault:
+    with _ARMED_LOCK:
+        _ARMED.append(fault)
+    return fault
+
+
+def disarm(fault: CallFault) -> None:
+    with _ARMED_LOCK:
+        if fault in _ARMED:
+            _ARMED.remove(fault)
+
+
+def take(function: str, action: str, resource: str) -> CallFault | None:
+    """The armed fault this call triggers (recorded as a hit), or None."""
+    with _ARMED_LOCK:
+        for fault in _ARMED:
+            if fault.matches(function, action, resource):
+                fault.hits.append((action, resource))
+                return fault
+    return None
+
+
+def hold_statement_failure(fault: CallFault) -> None:
+    """The authoriser took a statement fault: the Data API handler of this request applies it."""
+    _PENDING.fault = fault
+
+
+def pending_statement_failure() -> CallFault | None:
+    """The statement fault taken for this request (once), or None."""
+    fault: CallFault | None = getattr(_PENDING, "fault", None)
+    _PENDING.fault = None
+    return fault

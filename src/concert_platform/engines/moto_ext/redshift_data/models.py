@@ -450,6 +450,13 @@ class RedshiftDataBackend(BaseBackend):
         database, target = self._target(params)
         statement = self._new_statement(sql, target, parameters)
         statement.name = _statement_name(params)
+        from concert_platform.engines.moto_ext import faults
+
+        injected = faults.pending_statement_failure()
+        if injected is not None:  # the harness's failure flow: this statement ends FAILED unrun
+            statement.set_status("STARTED")
+            statement.set_status("FAILED", "ERROR: injected by the smoke run's failure flow")
+            return statement
         database.submit(statement, [sql])
         return statement
 
