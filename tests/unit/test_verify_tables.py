@@ -31,7 +31,8 @@ from concert_platform.verify import (
     verify_environment,
 )
 from concert_platform.verify._base import Field, Table, lookup, normalise_scalar
-from concert_platform.verify._run import _exports, _stack_state, make_resolver
+from concert_platform.verify._run import make_resolver
+from concert_platform.verify._stack import read_exports, read_stack
 from concert_platform.workflow import deploy_environment
 
 ENVIRONMENT = "production"
@@ -67,11 +68,11 @@ def deployed() -> Iterator[tuple[MockAwsEngine, dict[str, list[Described]]]]:
             interactive=False,
             artifacts=small_artifacts(),
         )
-        exports = _exports(engine)
+        exports = read_exports(engine)
         account = engine.client("sts").get_caller_identity()["Account"]
         by_type: dict[str, list[Described]] = {}
         for spec in manifest.stacks:
-            state = _stack_state(engine, manifest, spec.key, ENVIRONMENT)
+            state = read_stack(engine, manifest, spec.key, ENVIRONMENT)
             assert state is not None
             ctx = VerifyContext(engine=engine, region=engine.region, account=account)
             ctx.resolver = make_resolver(engine, state, exports, ctx)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,51 +11,11 @@ from concert_platform.engines.base import Engine
 from concert_platform.manifest import Manifest
 from concert_platform.resolve import UNRESOLVED, Resolver, contains_unresolved
 from concert_platform.verify._base import TABLES, NotFound, Outcome, Resource, Unusable, VerifyContext, check
-
-
-@dataclass
-class StackState:
-    key: str
-    name: str
-    template: dict[str, Any]
-    parameters: dict[str, str]
-    outputs: dict[str, str]
-    physical_ids: dict[str, str]
-    stack_id: str
+from concert_platform.verify._stack import StackState, pseudo_parameters, read_exports, read_stack
 
 
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _stack_state(engine: Engine, manifest: Manifest, key: str, environment: str) -> StackState | None:
-    cfn = engine.client("cloudformation")
-    name = manifest.stack_name(key, environment)
-    try:
-        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-    except ClientError:
-        return None
-    physical: dict[str, str] = {}
-    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=name):
-        for summary in page["StackResourceSummaries"]:
-            if summary.get("LogicalResourceId") and summary.get("PhysicalResourceId"):
-                physical[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
-    return StackState(
-        key=key,
-        name=name,
-        template=manifest.load_template(key),
-        parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
-        outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
-        physical_ids=physical,
-        stack_id=stack["StackId"],
-    )
-
-
-def _exports(engine: Engine) -> dict[str, str]:
-    exports: dict[str, str] = {}
-    for page in engine.client("cloudformation").get_paginator("list_exports").paginate():
-        exports.update({e["Name"]: e["Value"] for e in page["Exports"]})
-    return exports
 
 
 def _availability_zones(engine: Engine) -> list[str]:
@@ -89,18 +48,10 @@ def attribute_getter(
 def make_resolver(
     engine: Engine, state: StackState, exports: Mapping[str, str], ctx: VerifyContext
 ) -> Resolver:
-    pseudo = {
-        "AWS::Region": engine.region,
-        "AWS::AccountId": ctx.account,
-        "AWS::StackName": state.name,
-        "AWS::StackId": state.stack_id,
-        "AWS::Partition": "aws",
-        "AWS::URLSuffix": "amazonaws.com",
-    }
     return Resolver(
         state.template,
         state.parameters,
-        pseudo,
+        pseudo_parameters(engine.region, ctx.account, state),
         state.physical_ids,
         exports,
         attribute_getter(ctx, state.template, state.physical_ids),
@@ -115,7 +66,7 @@ def verify_environment(engine: Engine, manifest: Manifest, environment: str) -> 
     reason) and `cross_stack` as before; `details` gives every resource's compared and
     not-comparable properties, so a report can show what "verified" rests on.
     """
-    exports = _exports(engine)
+    exports = read_exports(engine)
     account = engine.client("sts").get_caller_identity()["Account"]
     declared = 0
     verified = 0
@@ -124,7 +75,7 @@ def verify_environment(engine: Engine, manifest: Manifest, environment: str) -> 
     details: list[dict[str, Any]] = []
     cross_stack: list[dict[str, Any]] = []
     for spec in manifest.stacks:
-        state = _stack_state(engine, manifest, spec.key, environment)
+        state = read_stack(engine, manifest, spec.key, environment)
         if state is None:
             declared += len(manifest.load_template(spec.key).get("Resources", {}))
             unverified.append(

@@ -4,6 +4,7 @@ in the template's shape."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from concert_platform.verify._base import (
@@ -15,6 +16,14 @@ from concert_platform.verify._base import (
     exact,
     json_document,
     register,
+)
+from concert_platform.verify._lifecycle import (
+    Gone,
+    Namer,
+    Probe,
+    Recorded,
+    Remover,
+    paginate,
 )
 
 
@@ -311,3 +320,113 @@ register(
         {"KeyId": Field("id"), "KeyType": Field("type"), "UsagePlanId": Field("usagePlanId")},
     ),
 )
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+def _probe_gateway_response(client: Any, api: str, r: Recorded) -> Any:
+    # API Gateway answers every response type with its default; only a customised one is "there"
+    response = client.get_gateway_response(restApiId=api, responseType=str(r.properties.get("ResponseType")))
+    if response.get("defaultResponse", False):
+        raise Gone
+    return response
+
+
+def _probe_api_method(client: Any, api: str, r: Recorded) -> Any:
+    _api, resource, verb = r.physical_id.rsplit("-", 2) if r.physical_id.count("-") >= 2 else ("", "", "")
+    resource = resource or str(r.properties.get("ResourceId", ""))
+    verb = verb or str(r.properties.get("HttpMethod", ""))
+    return client.get_method(restApiId=api, resourceId=resource, httpMethod=verb)
+
+
+def _probe_usage_plan_key(c: Any, r: Recorded) -> str | None:
+    key, _, plan = r.physical_id.partition(":")
+    plan = plan or str(r.properties.get("UsagePlanId", ""))
+    c("apigateway").get_usage_plan_key(usagePlanId=plan, keyId=key)
+    return None
+
+
+def _api_child(probe: Callable[[Any, str, Recorded], Any]) -> Probe:
+    def check(c: Any, r: Recorded) -> str | None:
+        api = r.properties.get("RestApiId")
+        if not isinstance(api, str):
+            raise Gone
+        probe(c("apigateway"), api, r)
+        return None
+
+    return check
+
+
+def _api(r: Recorded) -> str:
+    return str(r.properties.get("RestApiId", ""))
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::ApiGateway::RestApi": lambda c, r: c("apigateway").get_rest_api(restApiId=r.physical_id) and None,
+    "AWS::ApiGateway::Resource": _api_child(
+        lambda a, api, r: a.get_resource(restApiId=api, resourceId=r.physical_id)
+    ),
+    "AWS::ApiGateway::Method": _api_child(_probe_api_method),
+    "AWS::ApiGateway::Deployment": _api_child(
+        lambda a, api, r: a.get_deployment(restApiId=api, deploymentId=r.physical_id)
+    ),
+    "AWS::ApiGateway::Stage": _api_child(
+        lambda a, api, r: a.get_stage(restApiId=api, stageName=r.physical_id)
+    ),
+    "AWS::ApiGateway::ApiKey": lambda c, r: c("apigateway").get_api_key(apiKey=r.physical_id) and None,
+    "AWS::ApiGateway::UsagePlan": lambda c, r: (
+        c("apigateway").get_usage_plan(usagePlanId=r.physical_id) and None
+    ),
+    "AWS::ApiGateway::UsagePlanKey": _probe_usage_plan_key,
+    "AWS::ApiGateway::RequestValidator": _api_child(
+        lambda a, api, r: a.get_request_validator(restApiId=api, requestValidatorId=r.physical_id)
+    ),
+    "AWS::ApiGateway::Model": _api_child(
+        lambda a, api, r: a.get_model(restApiId=api, modelName=r.physical_id)
+    ),
+    "AWS::ApiGateway::GatewayResponse": _api_child(_probe_gateway_response),
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::ApiGateway::RestApi": lambda c, r: c("apigateway").delete_rest_api(restApiId=r.physical_id),
+    "AWS::ApiGateway::Resource": lambda c, r: c("apigateway").delete_resource(
+        restApiId=_api(r), resourceId=r.physical_id
+    ),
+    "AWS::ApiGateway::Deployment": lambda c, r: c("apigateway").delete_deployment(
+        restApiId=_api(r), deploymentId=r.physical_id
+    ),
+    "AWS::ApiGateway::Stage": lambda c, r: c("apigateway").delete_stage(
+        restApiId=_api(r), stageName=r.physical_id
+    ),
+    "AWS::ApiGateway::ApiKey": lambda c, r: c("apigateway").delete_api_key(apiKey=r.physical_id),
+    "AWS::ApiGateway::UsagePlan": lambda c, r: c("apigateway").delete_usage_plan(usagePlanId=r.physical_id),
+    "AWS::ApiGateway::RequestValidator": lambda c, r: c("apigateway").delete_request_validator(
+        restApiId=_api(r), requestValidatorId=r.physical_id
+    ),
+    "AWS::ApiGateway::Model": lambda c, r: c("apigateway").delete_model(
+        restApiId=_api(r), modelName=r.physical_id
+    ),
+    "AWS::ApiGateway::GatewayResponse": lambda c, r: c("apigateway").delete_gateway_response(
+        restApiId=_api(r), responseType=str(r.properties.get("ResponseType"))
+    ),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    ("rest api", lambda c: (a["name"] for a in paginate(c("apigateway"), "get_rest_apis", "items"))),
+)
+
+#: types with no remover of their own, and why
+NO_REMOVER: dict[str, str] = {
+    "AWS::ApiGateway::Method": "removed with its API resource",
+    "AWS::ApiGateway::UsagePlanKey": "removed with its usage plan",
+}
+
+#: types that deleting a stack does not remove, on AWS either (with why); reported, never "remaining"
+RETAINED_BY_DESIGN: dict[str, str] = {
+    "AWS::ApiGateway::Account": "a region-wide API Gateway setting (the CloudWatch role); CloudFormation "
+    "leaves it in place when the stack is deleted",
+}

@@ -18,6 +18,15 @@ from concert_platform.verify._base import (
     register,
     same_id,
 )
+from concert_platform.verify._lifecycle import (
+    Gone,
+    Namer,
+    Probe,
+    Recorded,
+    Remover,
+    first_or_gone,
+    paginate,
+)
 
 
 def _function(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -127,4 +136,52 @@ register(
             "SourceAccount": Field("SourceAccount"),
         },
     ),
+)
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+def _probe_layer_version(c: Any, r: Recorded) -> str | None:
+    layer, _, version = r.physical_id.rpartition(":")  # arn:aws:lambda:<region>:<account>:layer:<name>:<n>
+    c("lambda").get_layer_version(LayerName=layer, VersionNumber=int(version))
+    return None
+
+
+def _probe_permission(c: Any, r: Recorded) -> str | None:
+    function = r.properties.get("FunctionName")
+    if not isinstance(function, str):
+        raise Gone
+    import json
+
+    policy = json.loads(c("lambda").get_policy(FunctionName=function)["Policy"])
+    first_or_gone(s for s in policy.get("Statement", []) if s.get("Sid") == r.physical_id)
+    return None
+
+
+def _delete_layer_version(c: Any, r: Recorded) -> Any:
+    layer, _, version = r.physical_id.rpartition(":")
+    return c("lambda").delete_layer_version(LayerName=layer, VersionNumber=int(version))
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::Lambda::Function": lambda c, r: c("lambda").get_function(FunctionName=r.physical_id) and None,
+    "AWS::Lambda::LayerVersion": _probe_layer_version,
+    "AWS::Lambda::Permission": _probe_permission,
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::Lambda::Function": lambda c, r: c("lambda").delete_function(FunctionName=r.physical_id),
+    "AWS::Lambda::LayerVersion": _delete_layer_version,
+    "AWS::Lambda::Permission": lambda c, r: c("lambda").remove_permission(
+        FunctionName=str(r.properties.get("FunctionName")), StatementId=r.physical_id
+    ),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    ("function", lambda c: (f["FunctionName"] for f in paginate(c("lambda"), "list_functions", "Functions"))),
+    ("layer", lambda c: (layer["LayerName"] for layer in paginate(c("lambda"), "list_layers", "Layers"))),
 )

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from concert_platform.verify._base import Field, Resource, Table, VerifyContext, first, register, same_id
+from concert_platform.verify._lifecycle import (
+    Namer,
+    Probe,
+    Remover,
+)
 
 
 def _trail(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -35,4 +40,23 @@ register(
             "CloudWatchLogsRoleArn": Field("CloudWatchLogsRoleArn"),
         },
     )
+)
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::CloudTrail::Trail": lambda c, r: c("cloudtrail").get_trail(Name=r.physical_id) and None,
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::CloudTrail::Trail": lambda c, r: c("cloudtrail").delete_trail(Name=r.physical_id),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    ("trail", lambda c: (t["Name"] for t in c("cloudtrail").list_trails().get("Trails", []))),
 )

@@ -15,6 +15,14 @@ from concert_platform.verify._base import (
     json_document,
     register,
 )
+from concert_platform.verify._lifecycle import (
+    Namer,
+    Probe,
+    Recorded,
+    Remover,
+    by_id_or_gone,
+    paginate,
+)
 
 
 def _alarm(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -61,5 +69,48 @@ register(
         "AWS::CloudWatch::Dashboard",
         _dashboard,
         {"DashboardName": Field("DashboardName"), "DashboardBody": Field("DashboardBody", json_document)},
+    ),
+)
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+def _probe_alarm(c: Any, r: Recorded) -> str | None:
+    by_id_or_gone(
+        c("cloudwatch").describe_alarms(AlarmNames=[r.physical_id])["MetricAlarms"],
+        "AlarmName",
+        r.physical_id,
+    )
+    return None
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::CloudWatch::Alarm": _probe_alarm,
+    "AWS::CloudWatch::Dashboard": lambda c, r: (
+        c("cloudwatch").get_dashboard(DashboardName=r.physical_id) and None
+    ),
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::CloudWatch::Alarm": lambda c, r: c("cloudwatch").delete_alarms(AlarmNames=[r.physical_id]),
+    "AWS::CloudWatch::Dashboard": lambda c, r: c("cloudwatch").delete_dashboards(
+        DashboardNames=[r.physical_id]
+    ),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    (
+        "alarm",
+        lambda c: (a["AlarmName"] for a in paginate(c("cloudwatch"), "describe_alarms", "MetricAlarms")),
+    ),
+    (
+        "dashboard",
+        lambda c: (
+            d["DashboardName"] for d in paginate(c("cloudwatch"), "list_dashboards", "DashboardEntries")
+        ),
     ),
 )

@@ -14,6 +14,12 @@ from concert_platform.verify._base import (
     register,
     same_id,
 )
+from concert_platform.verify._lifecycle import (
+    Namer,
+    Probe,
+    Remover,
+    paginate,
+)
 
 
 def _table(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -72,4 +78,23 @@ register(
             "Arn": lambda c, p: c.client("dynamodb").describe_table(TableName=p)["Table"]["TableArn"]
         },
     )
+)
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::DynamoDB::Table": lambda c, r: c("dynamodb").describe_table(TableName=r.physical_id) and None,
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::DynamoDB::Table": lambda c, r: c("dynamodb").delete_table(TableName=r.physical_id),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    ("table", lambda c: paginate(c("dynamodb"), "list_tables", "TableNames")),
 )

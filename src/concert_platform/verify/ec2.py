@@ -20,6 +20,16 @@ from concert_platform.verify._base import (
     register,
     subset,
 )
+from concert_platform.verify._lifecycle import (
+    Gone,
+    Namer,
+    Probe,
+    Recorded,
+    Remover,
+    by_id_or_gone,
+    described,
+    first_or_gone,
+)
 
 TAGS = Field("Tags", subset)  # CloudFormation adds its own aws:cloudformation:* tags
 
@@ -325,3 +335,192 @@ register(
         },
     ),
 )
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+def _probe_nat(c: Any, r: Recorded) -> str | None:
+    nat = by_id_or_gone(
+        c("ec2").describe_nat_gateways(NatGatewayIds=[r.physical_id])["NatGateways"],
+        "NatGatewayId",
+        r.physical_id,
+    )
+    if nat.get("State") in ("deleted", "deleting"):
+        raise Gone
+    return None
+
+
+def _probe_endpoint(c: Any, r: Recorded) -> str | None:
+    endpoint = by_id_or_gone(
+        c("ec2").describe_vpc_endpoints(VpcEndpointIds=[r.physical_id])["VpcEndpoints"],
+        "VpcEndpointId",
+        r.physical_id,
+    )
+    if str(endpoint.get("State", "")).lower() in ("deleted", "deleting"):
+        raise Gone
+    return None
+
+
+def _probe_eip(c: Any, r: Recorded) -> str | None:
+    _address(c, r.physical_id)
+    return None
+
+
+def _probe_gateway_attachment(c: Any, r: Recorded) -> str | None:
+    gateway = r.properties.get("InternetGatewayId")
+    vpc = r.properties.get("VpcId") or r.physical_id
+    if not isinstance(gateway, str):
+        raise Gone
+    found = c("ec2").describe_internet_gateways(
+        Filters=[{"Name": "internet-gateway-id", "Values": [gateway]}]
+    )["InternetGateways"]
+    attached = [
+        a
+        for g in found
+        if g.get("InternetGatewayId") == gateway
+        for a in g.get("Attachments", [])
+        if a.get("VpcId") == vpc
+    ]
+    first_or_gone(attached)
+    return None
+
+
+def _probe_route(c: Any, r: Recorded) -> str | None:
+    table, _, destination = r.physical_id.partition("~")
+    destination = destination or str(r.properties.get("DestinationCidrBlock", ""))
+    tables = c("ec2").describe_route_tables(RouteTableIds=[table])["RouteTables"]
+    routes = by_id_or_gone(tables, "RouteTableId", table).get("Routes", [])
+    first_or_gone(x for x in routes if x.get("DestinationCidrBlock") == destination)
+    return None
+
+
+def _probe_association(c: Any, r: Recorded) -> str | None:
+    tables = c("ec2").describe_route_tables(
+        Filters=[{"Name": "association.route-table-association-id", "Values": [r.physical_id]}]
+    )["RouteTables"]
+    by_id_or_gone(
+        (a for t in tables for a in t.get("Associations", [])), "RouteTableAssociationId", r.physical_id
+    )
+    return None
+
+
+def _probe_sg_rule(c: Any, r: Recorded) -> str | None:
+    group = r.properties.get("GroupId")
+    if r.physical_id.startswith("sgr-"):
+        rules = c("ec2").describe_security_group_rules(SecurityGroupRuleIds=[r.physical_id])
+        by_id_or_gone(rules["SecurityGroupRules"], "SecurityGroupRuleId", r.physical_id)
+        return None
+    if not isinstance(group, str):
+        raise Gone
+    # an id the engine made up: the rule exists while its group holds a rule of this shape
+    found = by_id_or_gone(
+        c("ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"], "GroupId", group
+    )
+    permissions = found["IpPermissions" if r.type.endswith("Ingress") else "IpPermissionsEgress"]
+    peer = r.properties.get("SourceSecurityGroupId") or r.properties.get("DestinationSecurityGroupId")
+    cidr = r.properties.get("CidrIp")
+    first_or_gone(
+        p
+        for p in permissions
+        if str(p.get("IpProtocol")) == str(r.properties.get("IpProtocol"))
+        and str(p.get("FromPort", "")) == str(r.properties.get("FromPort", ""))
+        and str(p.get("ToPort", "")) == str(r.properties.get("ToPort", ""))
+        and (
+            (peer and any(g.get("GroupId") == peer for g in p.get("UserIdGroupPairs", [])))
+            or (cidr and any(x.get("CidrIp") == cidr for x in p.get("IpRanges", [])))
+        )
+    )
+    return None
+
+
+def _probe_flow_log(c: Any, r: Recorded) -> str | None:
+    by_id_or_gone(
+        c("ec2").describe_flow_logs(FlowLogIds=[r.physical_id])["FlowLogs"], "FlowLogId", r.physical_id
+    )
+    return None
+
+
+def _detach_gateway(c: Any, r: Recorded) -> Any:
+    return c("ec2").detach_internet_gateway(
+        InternetGatewayId=str(r.properties.get("InternetGatewayId")), VpcId=str(r.properties.get("VpcId"))
+    )
+
+
+def _release_address(c: Any, r: Recorded) -> Any:
+    if r.physical_id.startswith("eipalloc-"):
+        return c("ec2").release_address(AllocationId=r.physical_id)
+    address = _address(c, r.physical_id)
+    if address.get("AssociationId"):
+        c("ec2").disassociate_address(AssociationId=address["AssociationId"])
+    if address.get("AllocationId"):
+        return c("ec2").release_address(AllocationId=address["AllocationId"])
+    return c("ec2").release_address(PublicIp=r.physical_id)
+
+
+def _delete_route(c: Any, r: Recorded) -> Any:
+    table, _, destination = r.physical_id.partition("~")
+    return c("ec2").delete_route(
+        RouteTableId=table, DestinationCidrBlock=destination or str(r.properties.get("DestinationCidrBlock"))
+    )
+
+
+def _address(c: Any, physical_id: str) -> Any:
+    """The Elastic IP whose allocation id or public address is `physical_id`."""
+    allocation = physical_id.startswith("eipalloc-")
+    answer = c("ec2").describe_addresses(**{"AllocationIds" if allocation else "PublicIps": [physical_id]})
+    return by_id_or_gone(answer["Addresses"], "AllocationId" if allocation else "PublicIp", physical_id)
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::EC2::VPC": described("ec2", "describe_vpcs", "VpcIds", "Vpcs", "VpcId"),
+    "AWS::EC2::Subnet": described("ec2", "describe_subnets", "SubnetIds", "Subnets", "SubnetId"),
+    "AWS::EC2::InternetGateway": described(
+        "ec2", "describe_internet_gateways", "InternetGatewayIds", "InternetGateways", "InternetGatewayId"
+    ),
+    "AWS::EC2::VPCGatewayAttachment": _probe_gateway_attachment,
+    "AWS::EC2::EIP": _probe_eip,
+    "AWS::EC2::NatGateway": _probe_nat,
+    "AWS::EC2::RouteTable": described(
+        "ec2", "describe_route_tables", "RouteTableIds", "RouteTables", "RouteTableId"
+    ),
+    "AWS::EC2::Route": _probe_route,
+    "AWS::EC2::SubnetRouteTableAssociation": _probe_association,
+    "AWS::EC2::SecurityGroup": described(
+        "ec2", "describe_security_groups", "GroupIds", "SecurityGroups", "GroupId"
+    ),
+    "AWS::EC2::SecurityGroupEgress": _probe_sg_rule,
+    "AWS::EC2::SecurityGroupIngress": _probe_sg_rule,
+    "AWS::EC2::VPCEndpoint": _probe_endpoint,
+    "AWS::EC2::FlowLog": _probe_flow_log,
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::EC2::VPC": lambda c, r: c("ec2").delete_vpc(VpcId=r.physical_id),
+    "AWS::EC2::Subnet": lambda c, r: c("ec2").delete_subnet(SubnetId=r.physical_id),
+    "AWS::EC2::InternetGateway": lambda c, r: c("ec2").delete_internet_gateway(
+        InternetGatewayId=r.physical_id
+    ),
+    "AWS::EC2::VPCGatewayAttachment": _detach_gateway,
+    "AWS::EC2::EIP": _release_address,
+    "AWS::EC2::NatGateway": lambda c, r: c("ec2").delete_nat_gateway(NatGatewayId=r.physical_id),
+    "AWS::EC2::RouteTable": lambda c, r: c("ec2").delete_route_table(RouteTableId=r.physical_id),
+    "AWS::EC2::Route": _delete_route,
+    "AWS::EC2::SubnetRouteTableAssociation": lambda c, r: c("ec2").disassociate_route_table(
+        AssociationId=r.physical_id
+    ),
+    "AWS::EC2::SecurityGroup": lambda c, r: c("ec2").delete_security_group(GroupId=r.physical_id),
+    "AWS::EC2::SecurityGroupEgress": lambda c, r: c("ec2").revoke_security_group_egress(
+        GroupId=str(r.properties.get("GroupId")), SecurityGroupRuleIds=[r.physical_id]
+    ),
+    "AWS::EC2::SecurityGroupIngress": lambda c, r: c("ec2").revoke_security_group_ingress(
+        GroupId=str(r.properties.get("GroupId")), SecurityGroupRuleIds=[r.physical_id]
+    ),
+    "AWS::EC2::VPCEndpoint": lambda c, r: c("ec2").delete_vpc_endpoints(VpcEndpointIds=[r.physical_id]),
+    "AWS::EC2::FlowLog": lambda c, r: c("ec2").delete_flow_logs(FlowLogIds=[r.physical_id]),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = ()

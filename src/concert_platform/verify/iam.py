@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from concert_platform.verify._base import Field, Resource, Table, VerifyContext, as_set, policy, register
+from concert_platform.verify._lifecycle import (
+    Namer,
+    Probe,
+    Recorded,
+    Remover,
+    paginate,
+)
 
 
 def _role(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -55,4 +62,32 @@ register(
         },
         attributes={"Arn": lambda c, p: c.client("iam").get_role(RoleName=p)["Role"]["Arn"]},
     ),
+)
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+def _delete_role(c: Any, r: Recorded) -> Any:
+    iam = c("iam")
+    for name in iam.list_role_policies(RoleName=r.physical_id).get("PolicyNames", []):
+        iam.delete_role_policy(RoleName=r.physical_id, PolicyName=name)
+    for attached in iam.list_attached_role_policies(RoleName=r.physical_id).get("AttachedPolicies", []):
+        iam.detach_role_policy(RoleName=r.physical_id, PolicyArn=attached["PolicyArn"])
+    return iam.delete_role(RoleName=r.physical_id)
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::IAM::Role": lambda c, r: c("iam").get_role(RoleName=r.physical_id) and None,
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::IAM::Role": _delete_role,
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    ("role", lambda c: (r["RoleName"] for r in paginate(c("iam"), "list_roles", "Roles"))),
 )

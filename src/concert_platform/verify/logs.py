@@ -14,6 +14,15 @@ from concert_platform.verify._base import (
     register,
     same_id,
 )
+from concert_platform.verify._lifecycle import (
+    Gone,
+    Namer,
+    Probe,
+    Recorded,
+    Remover,
+    first_or_gone,
+    paginate,
+)
 
 
 def _log_group(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -109,5 +118,68 @@ register(
             "QueryString": Field("queryString"),
             "LogGroupNames": Field("logGroupNames", as_set),
         },
+    ),
+)
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+def _probe_log_group(c: Any, r: Recorded) -> str | None:
+    groups = c("logs").describe_log_groups(logGroupNamePrefix=r.physical_id)["logGroups"]
+    first_or_gone(g for g in groups if g["logGroupName"] == r.physical_id)
+    return None
+
+
+def _probe_metric_filter(c: Any, r: Recorded) -> str | None:
+    group = r.properties.get("LogGroupName")
+    kwargs = {"logGroupName": group} if isinstance(group, str) else {}
+    filters = c("logs").describe_metric_filters(filterNamePrefix=r.physical_id, **kwargs)["metricFilters"]
+    first_or_gone(f for f in filters if f["filterName"] == r.physical_id)
+    return None
+
+
+def _probe_subscription_filter(c: Any, r: Recorded) -> str | None:
+    group = r.properties.get("LogGroupName")
+    if not isinstance(group, str):
+        raise Gone
+    filters = c("logs").describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
+    first_or_gone(f for f in filters if f["filterName"] == r.physical_id)
+    return None
+
+
+def _probe_query_definition(c: Any, r: Recorded) -> str | None:
+    found = c("logs").describe_query_definitions()["queryDefinitions"]
+    first_or_gone(q for q in found if q["queryDefinitionId"] == r.physical_id)
+    return None
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::Logs::LogGroup": _probe_log_group,
+    "AWS::Logs::MetricFilter": _probe_metric_filter,
+    "AWS::Logs::SubscriptionFilter": _probe_subscription_filter,
+    "AWS::Logs::QueryDefinition": _probe_query_definition,
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::Logs::LogGroup": lambda c, r: c("logs").delete_log_group(logGroupName=r.physical_id),
+    "AWS::Logs::MetricFilter": lambda c, r: c("logs").delete_metric_filter(
+        logGroupName=str(r.properties.get("LogGroupName")), filterName=r.physical_id
+    ),
+    "AWS::Logs::SubscriptionFilter": lambda c, r: c("logs").delete_subscription_filter(
+        logGroupName=str(r.properties.get("LogGroupName")), filterName=r.physical_id
+    ),
+    "AWS::Logs::QueryDefinition": lambda c, r: c("logs").delete_query_definition(
+        queryDefinitionId=r.physical_id
+    ),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    (
+        "log group",
+        lambda c: (g["logGroupName"] for g in paginate(c("logs"), "describe_log_groups", "logGroups")),
     ),
 )

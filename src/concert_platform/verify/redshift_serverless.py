@@ -14,6 +14,11 @@ from concert_platform.verify._base import (
     register,
     same_id,
 )
+from concert_platform.verify._lifecycle import (
+    Namer,
+    Probe,
+    Remover,
+)
 
 
 def _namespace(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -56,5 +61,45 @@ register(
             "SubnetIds": Field("subnetIds", as_set),
             "SecurityGroupIds": Field("securityGroupIds", as_set),
         },
+    ),
+)
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::RedshiftServerless::Namespace": lambda c, r: (
+        c("redshift-serverless").get_namespace(namespaceName=r.physical_id) and None
+    ),
+    "AWS::RedshiftServerless::Workgroup": lambda c, r: (
+        c("redshift-serverless").get_workgroup(workgroupName=r.physical_id) and None
+    ),
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::RedshiftServerless::Namespace": lambda c, r: c("redshift-serverless").delete_namespace(
+        namespaceName=r.physical_id
+    ),
+    "AWS::RedshiftServerless::Workgroup": lambda c, r: c("redshift-serverless").delete_workgroup(
+        workgroupName=r.physical_id
+    ),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    (
+        "redshift namespace",
+        lambda c: (
+            n["namespaceName"] for n in c("redshift-serverless").list_namespaces().get("namespaces", [])
+        ),
+    ),
+    (
+        "redshift workgroup",
+        lambda c: (
+            w["workgroupName"] for w in c("redshift-serverless").list_workgroups().get("workgroups", [])
+        ),
     ),
 )

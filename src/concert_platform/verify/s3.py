@@ -18,6 +18,13 @@ from concert_platform.verify._base import (
     policy,
     register,
 )
+from concert_platform.verify._lifecycle import (
+    Namer,
+    Probe,
+    Recorded,
+    Remover,
+    policy_holder,
+)
 
 
 def _optional(call: Callable[[], Any]) -> Any:
@@ -161,4 +168,36 @@ register(
         _bucket_policy,
         {"Bucket": Field("Bucket"), "PolicyDocument": Field("Policy", policy)},
     ),
+)
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+def _empty_and_delete_bucket(c: Any, r: Recorded) -> Any:
+    from concert_platform.deploy import empty_bucket_versions
+
+    empty_bucket_versions(c("s3"), r.physical_id)
+    return c("s3").delete_bucket(Bucket=r.physical_id)
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::S3::Bucket": lambda c, r: c("s3").head_bucket(Bucket=r.physical_id) and None,
+    "AWS::S3::BucketPolicy": policy_holder(
+        "bucket", "Bucket", lambda c, b: c("s3").get_bucket_policy(Bucket=b)
+    ),
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::S3::Bucket": _empty_and_delete_bucket,
+    "AWS::S3::BucketPolicy": lambda c, r: c("s3").delete_bucket_policy(
+        Bucket=str(r.properties.get("Bucket"))
+    ),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    ("bucket", lambda c: (b["Name"] for b in c("s3").list_buckets().get("Buckets", []))),
 )

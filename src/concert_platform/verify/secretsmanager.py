@@ -8,6 +8,14 @@ import json
 from typing import Any
 
 from concert_platform.verify._base import Field, Resource, Table, VerifyContext, register, same_id
+from concert_platform.verify._lifecycle import (
+    Gone,
+    Namer,
+    Probe,
+    Recorded,
+    Remover,
+    paginate,
+)
 
 NO_ECHO = "****"  # what DescribeStacks answers for a NoEcho parameter
 
@@ -51,4 +59,31 @@ register(
         },
         attributes={"Id": lambda _c, p: p},
     )
+)
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+def _probe_secret(c: Any, r: Recorded) -> str | None:
+    if c("secretsmanager").describe_secret(SecretId=r.physical_id).get("DeletedDate"):
+        raise Gone  # scheduled for deletion
+    return None
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::SecretsManager::Secret": _probe_secret,
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::SecretsManager::Secret": lambda c, r: c("secretsmanager").delete_secret(
+        SecretId=r.physical_id, ForceDeleteWithoutRecovery=True
+    ),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    ("secret", lambda c: (s["Name"] for s in paginate(c("secretsmanager"), "list_secrets", "SecretList"))),
 )

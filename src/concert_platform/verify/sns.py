@@ -14,6 +14,13 @@ from concert_platform.verify._base import (
     register,
     same_id,
 )
+from concert_platform.verify._lifecycle import (
+    Namer,
+    Probe,
+    Remover,
+    paginate,
+    policy_holder,
+)
 
 
 def _topic(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
@@ -75,3 +82,35 @@ register(
         {"TopicArn": Field("TopicArn"), "Protocol": Field("Protocol"), "Endpoint": Field("Endpoint")},
     ),
 )
+
+
+# ---- teardown: proving each resource gone, removing what a stack deletion left --------------
+
+
+#: type -> how to ask its service whether the resource still exists
+PROBES: dict[str, Probe] = {
+    "AWS::SNS::Topic": lambda c, r: c("sns").get_topic_attributes(TopicArn=r.physical_id) and None,
+    "AWS::SNS::Subscription": lambda c, r: (
+        c("sns").get_subscription_attributes(SubscriptionArn=r.physical_id) and None
+    ),
+    "AWS::SNS::TopicPolicy": policy_holder(
+        "topic", "Topics", lambda c, t: c("sns").get_topic_attributes(TopicArn=t)
+    ),
+}
+
+#: type -> how to delete one directly, for what a stack deletion left behind
+REMOVERS: dict[str, Remover] = {
+    "AWS::SNS::Topic": lambda c, r: c("sns").delete_topic(TopicArn=r.physical_id),
+    "AWS::SNS::Subscription": lambda c, r: c("sns").unsubscribe(SubscriptionArn=r.physical_id),
+}
+
+#: what the name scan lists of this service: (kind, the names)
+NAMES: tuple[tuple[str, Namer], ...] = (
+    (
+        "topic",
+        lambda c: (t["TopicArn"].rsplit(":", 1)[1] for t in paginate(c("sns"), "list_topics", "Topics")),
+    ),
+)
+
+#: types with no remover of their own, and why
+NO_REMOVER: dict[str, str] = {"AWS::SNS::TopicPolicy": "removed with its topic"}

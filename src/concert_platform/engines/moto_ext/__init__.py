@@ -18,71 +18,6 @@ through the normal AWS APIs, both under `mock_aws` and with `ThreadedMotoServer`
 from __future__ import annotations
 
 import sys
-from typing import Any
-
-CAPABILITIES: dict[str, dict[str, str]] = {
-    "added": {
-        "AWS::S3::BucketPolicy": "s3",
-        "AWS::EC2::SecurityGroupEgress": "ec2",
-        "AWS::Glue::Database": "glue",
-        "AWS::SecretsManager::Secret": "secretsmanager",
-        "AWS::RedshiftServerless::Namespace": "redshift_serverless (new backend)",
-        "AWS::RedshiftServerless::Workgroup": "redshift_serverless (new backend)",
-        "AWS::ApiGateway::Stage": "apigateway",
-        "AWS::ApiGateway::Account": "apigateway",
-        "AWS::ApiGateway::ApiKey": "apigateway",
-        "AWS::ApiGateway::UsagePlan": "apigateway",
-        "AWS::ApiGateway::UsagePlanKey": "apigateway",
-        "AWS::ApiGateway::RequestValidator": "apigateway",
-        "AWS::ApiGateway::Model": "apigateway",
-        "AWS::ApiGateway::GatewayResponse": "apigateway",
-        "AWS::SNS::Subscription": "sns",
-        "AWS::SNS::TopicPolicy": "sns",
-        "AWS::SQS::QueuePolicy": "sqs",
-        "AWS::CloudWatch::Alarm": "cloudwatch",
-        "AWS::Logs::MetricFilter": "logs",
-        "AWS::Logs::SubscriptionFilter": "logs",
-        "AWS::Logs::QueryDefinition": "logs (new API)",
-        "AWS::XRay::Group": "xray (new API)",
-        "AWS::XRay::SamplingRule": "xray (new API)",
-        "AWS::CloudTrail::Trail": "cloudtrail",
-        "AWS::ApplicationAutoScaling::ScalableTarget": "applicationautoscaling",
-        "AWS::ApplicationAutoScaling::ScalingPolicy": "applicationautoscaling",
-    },
-    "fixed": {
-        "AWS::S3::Bucket": "versioning, public access block, lifecycle, logging and ownership applied; non-empty buckets refuse deletion",
-        "AWS::EC2::SecurityGroup": "inline SecurityGroupEgress applied (replacing the default allow-all rule)",
-        "AWS::ApiGateway::RestApi": "deleted with its stack; EndpointConfiguration and MinimumCompressionSize returned by GetRestApi",
-        "AWS::ApiGateway::Method": "MOCK integrations without IntegrationHttpMethod no longer crash; method and integration responses, request parameters and models kept",
-        "AWS::IAM::Role": "ManagedPolicyArns attached (AWS-managed policies loaded); inline policies kept as JSON",
-        "AWS::EC2::VPC": "EnableDnsSupport/EnableDnsHostnames applied",
-        "AWS::EC2::RouteTable": "deletable through CloudFormation (with its routes)",
-        "AWS::EC2::SubnetRouteTableAssociation": "associations made on the route table (visible to DescribeRouteTables)",
-        "AWS::DynamoDB::Table": "SSE (KMS), TTL and point-in-time recovery applied",
-        "AWS::Kinesis::Stream": "StreamEncryption applied",
-        "AWS::Logs::LogGroup": "KmsKeyId applied; GetAtt Arn ends in ':*' as on AWS",
-        "AWS::Lambda::Function": "TracingConfig, Layers, KmsKeyArn, DeadLetterConfig, Architectures applied; DeadLetterConfig returned; CREATE fails on a missing code object or a VPC role without ENI permissions",
-        "AWS::Lambda::LayerVersion": "published under the declared LayerName (with CompatibleArchitectures); CREATE fails on a missing content object; deleted with its stack",
-        "AWS::EC2::InternetGateway": "Tags applied (also Elastic IPs, NAT gateways, route tables); deleted with its stack",
-        "AWS::EC2::VPCEndpoint": "PolicyDocument kept (and returned) as JSON; deleted with its stack",
-        "AWS::EC2::SecurityGroupIngress": "rule descriptions kept and returned (also inline and egress rules to groups)",
-        "AWS::KMS::Key": "the key policy is kept as JSON text (DescribeKey crashed on it)",
-        "AWS::Lambda::Permission": "statement ids as physical ids; removed with the stack",
-        "AWS::EC2::NatGateway": "deleted with its stack (its network interface and address association released)",
-        "AWS::EC2::EIP": "released with its stack",
-        "AWS::EC2::VPCGatewayAttachment": "detached with its stack",
-        "AWS::EC2::FlowLog": "deleted with its stack",
-        "AWS::RedshiftServerless::Workgroup": "the Redshift Data API runs its SQL on DuckDB (redshift_data, replacing moto's canned backend)",
-        "AWS::CloudFormation::Stack": "resource events, *_FAILED with reasons, rollback, DELETE_FAILED (also for a type the engine cannot delete), exports of change-set stacks; updates replace on create-only properties, refuse custom-named replacements and exports in use, honour UpdateReplacePolicy/DeletionPolicy; change sets report Replacement and Details",
-    },
-    "partial": {
-        "AWS::CloudWatch::Alarm": "evaluated on the engine's clock (metric math included); composite alarms and anomaly-detection operators are not evaluated; only SNS actions run",
-        "AWS::Logs::MetricFilter": "produces metric data; space-delimited patterns are not evaluated",
-        "AWS::Logs::SubscriptionFilter": "delivers matching events to Lambda destinations; Kinesis and Firehose as moto does",
-        "AWS::Logs::QueryDefinition": "stored and described; Logs Insights queries do not run",
-        "AWS::Lambda::Function": "created and described; moto cannot invoke code without Docker (engines.local_lambda runs each function in its own isolated worker; memory checked after each invocation, not while it runs)",
-    },
-}
 
 _registered = False
 
@@ -167,7 +102,3 @@ def register() -> None:
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _registered = True
-
-
-def emulated_types() -> dict[str, Any]:
-    return CAPABILITIES
