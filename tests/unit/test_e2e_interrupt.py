@@ -222,6 +222,6 @@ def test_a_signal_while_the_engine_starts_still_ends_in_an_interrupted_report(
     assert report["verdict"] == "interrupted" and report["exit_code"] == 130
     assert report["interrupted"]["phase"] == "engine start"
     assert report["teardown"]["not_run"] is True and report["stacks"] == []
-    assert set(report["not_run"]) == {"deploy", "post_deploy", "verify", "smoke"}
+    assert set(report["not_run"]) == {"deploy", "post_deploy", "verify", "canaries", "smoke"}
     assert stopped == [True]  # a half-started engine is stopped too
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the guard put it back
