@@ -254,16 +254,18 @@ def _run_destroy(args: argparse.Namespace) -> int:
     from concert_platform.workflow import destroy_environment
 
     manifest, engine = _prepare(args)
-    if args.environment == "production" and not args.yes:
+    if args.environment in manifest.protected_environments and not args.yes:
         if not sys.stdin.isatty():
             raise UsageError(
-                "refusing to destroy production without a terminal to confirm: pass --yes if you mean it"
+                f"refusing to destroy {args.environment} (a protected environment) without a terminal "
+                "to confirm: pass --yes if you mean it"
             )
         typed = input(
-            "This deletes every production stack and empties its buckets. Type 'production' to go on: "
+            f"This deletes every {args.environment} stack and empties its buckets. "
+            f"Type '{args.environment}' to go on: "
         )
-        if typed.strip() != "production":
-            raise UsageError("production destroy cancelled")
+        if typed.strip() != args.environment:
+            raise UsageError(f"{args.environment} destroy cancelled")
     from concert_platform.leftovers import load_recorded, merge, save_recorded, still_there
     from concert_platform.teardown import (
         RETAINED_BY_DESIGN,
@@ -291,7 +293,9 @@ def _run_destroy(args: argparse.Namespace) -> int:
             remaining, confirmed = confirm_gone(engine, inventory)
             removed_directly = before - len(remaining)
             report["failures"] += [f"not removable: {line}" for line in not_removed]
-        kept = save_recorded(engine, args.environment, still_there(inventory, remaining))
+        # records of stacks outside --only stay recorded for a later destroy
+        others = [i for i in load_recorded(engine, args.environment) if i.stack not in selected]
+        kept = save_recorded(engine, args.environment, [*still_there(inventory, remaining), *others])
         unrecorded: list[str] = []
         if not args.only:  # the whole environment: anything still named for it is a leftover
             recorded_ids = {item.physical_id for item in inventory}

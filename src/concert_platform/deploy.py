@@ -74,8 +74,12 @@ class StackOperator:
         poll_seconds: float | None = None,
         timeout_seconds: float = 3600,
         tags: Mapping[str, str] | None = None,
+        ownership: Any = None,
     ) -> None:
         self.engine = engine
+        #: a test run's concert_platform.ownership.Ownership: then a stack that exists is updated
+        #: or deleted only when this run created or adopted it (checked on each stack, just before)
+        self.ownership = ownership
         #: stack tags beyond the project's own (the run tag of concert_platform.ownership)
         self.tags = dict(tags or {})
         self.manifest = manifest
@@ -206,6 +210,7 @@ class StackOperator:
         name = self.stack_name(spec.key)
         started = time.monotonic()
         current = self.describe(name)
+        self._require_owned(spec.key, name, current, "update")
         status = current["StackStatus"] if current else None
         replaced = False
         if status == "ROLLBACK_COMPLETE":
@@ -404,15 +409,27 @@ class StackOperator:
         for spec in reversed(stacks):
             name = self.stack_name(spec.key)
             started = time.monotonic()
-            if self.describe(name) is None:
+            current = self.describe(name)
+            if current is None:
                 result = StackResult(spec.key, name, "absent")
             else:
+                self._require_owned(spec.key, name, current, "delete")
                 self.progress.stack_started(spec.key, name, "delete")
                 self._delete_and_wait(spec.key, name)
                 result = StackResult(spec.key, name, "deleted", time.monotonic() - started)
             self.progress.stack_finished(result)
             results.append(result)
         return results
+
+    def _require_owned(self, key: str, name: str, stack: dict[str, Any] | None, action: str) -> None:
+        if self.ownership is not None and not self.ownership.owns(key, stack):
+            from concert_platform.ownership import RUN_TAG, stack_tags
+
+            carried = stack_tags(stack or {}).get(RUN_TAG) or "(none)"
+            raise DeployError(
+                f"stack {name} appeared during this run and carries run id {carried}, not this run's "
+                f"{self.ownership.run_id}: refusing to {action} it (left in place)"
+            )
 
     def stack_resources_of(self, name: str, resource_type: str) -> list[str]:
         paginator = self.cfn.get_paginator("list_stack_resources")

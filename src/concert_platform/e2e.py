@@ -211,11 +211,25 @@ class _UpdateRun:
 
     @classmethod
     def prepare(cls, ref: str, manifest: Any) -> _UpdateRun:
+        from concert_platform.errors import UsageError
+        from concert_platform.manifest import load_manifest
         from concert_platform.update_gate import export_base
         from concert_platform.update_review import load_acknowledgements
 
         acknowledgements = load_acknowledgements(manifest.root)  # a malformed file: exit 2 before anything
-        return cls(export_base(ref, manifest.root), acknowledgements)
+        base = export_base(ref, manifest.root)
+        base_manifest = load_manifest(base.root)
+        # the claim, the teardown and the leftover scan use the working tree's stack names: a base
+        # with other stacks or another name pattern would deploy stacks this run never claims
+        if base_manifest.keys != manifest.keys or base_manifest.name_pattern != manifest.name_pattern:
+            base.remove()
+            raise UsageError(
+                f"--base {ref}: its stacks.yaml names other stacks ({', '.join(base_manifest.keys)}; "
+                f"pattern {base_manifest.name_pattern}) than the working tree's "
+                f"({', '.join(manifest.keys)}; pattern {manifest.name_pattern}); the update gate "
+                "covers changes within the same stacks"
+            )
+        return cls(base, acknowledgements)
 
 
 def _run_e2e(
@@ -483,6 +497,7 @@ def _deploy_verify_smoke(
                 confirm=lambda _q: True,
                 artifacts=artifacts if target is manifest else None,
                 tags=run_tags(ownership.run_id, "e2e"),
+                ownership=ownership,
                 change_sets=change_sets,
             ),
         )
@@ -691,7 +706,7 @@ def teardown_environment(
         inventory = []
         problems.append(f"could not record what the stacks created: {describe_exception(exc)}")
     destroyed = (
-        destroy_environment(engine, manifest, environment, console=console, only=only)
+        destroy_environment(engine, manifest, environment, console=console, only=only, ownership=ownership)
         if only is None or only
         else {"failures": [], "stacks": []}
     )

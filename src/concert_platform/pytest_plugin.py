@@ -229,6 +229,7 @@ def concert_deployment(
             interactive=False,
             confirm=lambda _q: True,
             tags=run_tags(run_id, "pytest"),
+            ownership=ownership,
             change_sets=change_sets,
         )
 

@@ -43,6 +43,7 @@ def deploy_environment(
     artifacts: Mapping[str, Artifact] | None = None,
     interactive: bool | None = None,
     tags: Mapping[str, str] | None = None,
+    ownership: Any = None,
     change_sets: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Resolve inputs, deploy the selected stacks, run the post-deployment steps; returns a report.
@@ -53,7 +54,9 @@ def deploy_environment(
     import os
 
     progress = ConsoleProgress(console) if console else None
-    operator = StackOperator(engine, manifest, environment, progress=progress, confirm=confirm, tags=tags)
+    operator = StackOperator(
+        engine, manifest, environment, progress=progress, confirm=confirm, tags=tags, ownership=ownership
+    )
     operator.change_sets = change_sets
     stacks = manifest.select(only)
     existing = operator.existing()
@@ -162,13 +165,14 @@ def destroy_environment(
     *,
     only: list[str] | None = None,
     console: Console | None = None,
+    ownership: Any = None,
 ) -> dict[str, Any]:
-    """Delete the selected stacks in reverse order. A stack that fails to delete does not stop
+    """Delete the selected stacks in reverse order (with `ownership`, only those the run owns). A stack that fails to delete does not stop
     the others: everything that can go goes, and `failures` says what could not, and why."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     progress = ConsoleProgress(console) if console else None
-    operator = StackOperator(engine, manifest, environment, progress=progress)
+    operator = StackOperator(engine, manifest, environment, progress=progress, ownership=ownership)
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     for spec in reversed(manifest.select(only)):

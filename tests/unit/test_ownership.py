@@ -127,3 +127,29 @@ def test_e2e_against_production_exits_2_before_any_engine_starts(
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert "protected" in err and len(err.splitlines()) == 1
+
+
+def test_a_stack_that_appears_after_the_claim_is_neither_updated_nor_deleted(aws: None) -> None:
+    """Review finding: ownership was checked at claim and teardown only; a stack created by
+    someone else meanwhile was updated (its run tag overwritten) and then deleted."""
+    from concert_platform.errors import DeployError
+
+    manifest = load_manifest()
+    ownership = Ownership("e2e-mine")
+    operator = StackOperator(Engine("us-east-1"), manifest, "qa1", ownership=ownership)
+    theirs = manifest.stack_name("networking", "qa1")
+    _create_stack(theirs, {RUN_TAG: "e2e-theirs"})
+    stack = operator.describe(theirs)
+    with pytest.raises(DeployError, match="e2e-theirs.*refusing to update"):
+        operator._require_owned("networking", theirs, stack, "update")
+    with pytest.raises(DeployError, match="refusing to delete"):
+        operator.destroy((manifest.stack("networking"),))
+    assert _stack_names() == {theirs}
+    # adopted, or created by this run: allowed
+    StackOperator(Engine("us-east-1"), manifest, "qa1", ownership=Ownership("e2e-theirs")).destroy(
+        (manifest.stack("networking"),)
+    )
+    assert boto3.client("cloudformation").describe_stacks()["Stacks"] == [] or all(
+        s["StackStatus"] == "DELETE_COMPLETE"
+        for s in boto3.client("cloudformation").describe_stacks()["Stacks"]
+    )
