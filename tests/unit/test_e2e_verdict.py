@@ -230,7 +230,7 @@ def test_an_update_review_finding_fails_the_run_and_shows_in_junit_unless_acknow
             "reason": "UPD001: ConversationHistoryTable (table) is replaced",
         }
     ]
-    report.update(failures=failures, engine="embedded", environment="e2e", seconds=6.0)
+    report.update(failures=failures, ok=False, engine="embedded", environment="e2e", seconds=6.0)
     assert 'testsuite name="update_review"' in junit_xml(report)
     finding["acknowledged"] = "on purpose"
     assert collect_failures(report) == []

@@ -58,6 +58,9 @@ http.server.HTTPServer((host, int(port)), Handler).serve_forever()
 """
 
 
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -70,6 +73,9 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[lr.LocalSt
     root = tmp_path / "project"
     (root / "localstack").mkdir(parents=True)
     (root / "localstack" / "requirements.txt").write_text("localstack-core==4.13.1 --hash=sha256:00\n")
+    # CONCERT_PLATFORM_HOME must name a platform: the real manifest and templates, linked
+    for name in ("stacks.yaml", "templates"):
+        (root / name).symlink_to(REPOSITORY / name)
     paths = lr.LocalStackPaths(root)
     script = tmp_path / "fake_runtime.py"
     script.write_text(FAKE_RUNTIME)

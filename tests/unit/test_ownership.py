@@ -140,7 +140,7 @@ def test_a_stack_that_appears_after_the_claim_is_neither_updated_nor_deleted(aws
     theirs = manifest.stack_name("networking", "qa1")
     _create_stack(theirs, {RUN_TAG: "e2e-theirs"})
     stack = operator.describe(theirs)
-    with pytest.raises(DeployError, match="e2e-theirs.*refusing to update"):
+    with pytest.raises(DeployError, match=r"e2e-theirs.*refusing to update"):
         operator._require_owned("networking", theirs, stack, "update")
     with pytest.raises(DeployError, match="refusing to delete"):
         operator.destroy((manifest.stack("networking"),))

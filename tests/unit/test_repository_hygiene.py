@@ -54,7 +54,7 @@ def test_pull_request_workflow_runs_every_gating_tox_environment() -> None:
     layers = set(workflow["jobs"]["gate"]["strategy"]["matrix"]["layer"])
     assert layers == gated
     # real LocalStack (no Docker, no token): started, the integration layer and the e2e run, stopped
-    assert "make localstack" in str(workflow["jobs"]["localstack"]["steps"])
+    assert "tools/localstack-run --e2e-only" in str(workflow["jobs"]["localstack"]["steps"])
     assert "tools/localstack-run" in (ROOT / ".ci" / "run").read_text()
     # the external-endpoint path runs on every pull request, without Docker
     assert "tools/localstack-serve" in str(workflow["jobs"]["engine-serve"]["steps"])
