@@ -12,7 +12,8 @@ from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 #: what a deploy reads from the project besides the package (the SQL schema is package data)
-PLATFORM_FILES = ("stacks.yaml", "templates", "handlers")
+#: docs/api.md too: the smoke run's hostile and failure flows read the documented routes and errors
+PLATFORM_FILES = ("stacks.yaml", "templates", "handlers", "docs/api.md")
 
 
 class BuildWithPlatform(build_py):
@@ -34,7 +35,7 @@ class BuildWithPlatform(build_py):
                     source, target / relative, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
                 )
             else:
-                target.mkdir(parents=True, exist_ok=True)
+                (target / relative).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target / relative)
 
 

@@ -194,6 +194,24 @@ def _gateway_response(ctx: VerifyContext, r: Resource) -> dict[str, Any]:
     return response
 
 
+def _account_role(declared: Any, observed: Any) -> list[str]:
+    """The account's CloudWatch role is a region-wide setting every environment in the account
+    writes (on AWS as on an emulator): the declared role, or the same-named role of another
+    environment of this platform deployed after it, in the same account and region."""
+    import re
+
+    if not exact(declared, observed):
+        return []
+    pattern = re.sub(r"concert-apigateway-logs-.+-([a-z]{2}(?:-gov)?-[a-z]+-\d)$", "", str(declared))
+    match = re.fullmatch(
+        r"(.*)concert-apigateway-logs-[a-z0-9-]+-([a-z]{2}(?:-gov)?-[a-z]+-\d)", str(observed)
+    )
+    region = re.search(r"-([a-z]{2}(?:-gov)?-[a-z]+-\d)$", str(declared))
+    if match and pattern and match.group(1) == pattern and region and match.group(2) == region.group(1):
+        return []
+    return exact(declared, observed)
+
+
 register(
     Table(
         "AWS::ApiGateway::RequestValidator",
@@ -287,7 +305,9 @@ register(
             "MethodSettings": Field("methodSettings", as_set, view=_method_settings),
         },
     ),
-    Table("AWS::ApiGateway::Account", _account, {"CloudWatchRoleArn": Field("cloudwatchRoleArn")}),
+    Table(
+        "AWS::ApiGateway::Account", _account, {"CloudWatchRoleArn": Field("cloudwatchRoleArn", _account_role)}
+    ),
     Table(
         "AWS::ApiGateway::ApiKey",
         _api_key,
@@ -424,6 +444,7 @@ NO_REMOVER: dict[str, str] = {
     "AWS::ApiGateway::Method": "removed with its API resource",
     "AWS::ApiGateway::UsagePlanKey": "removed with its usage plan",
 }
+
 
 #: types that deleting a stack does not remove, on AWS either (with why); reported, never "remaining"
 RETAINED_BY_DESIGN: dict[str, str] = {
