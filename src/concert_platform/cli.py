@@ -273,11 +273,10 @@ def _run_destroy(args: argparse.Namespace) -> int:
         describe_remaining,
         find_leftovers,
         record_inventory,
-        remove_remaining,
+        remove_and_confirm,
     )
 
     console = stderr_console()
-    removed_directly = 0
     with engine:
         selected = {spec.key for spec in manifest.select(args.only)}
         inventory = [i for i in record_inventory(engine, manifest, args.environment) if i.stack in selected]
@@ -285,14 +284,11 @@ def _run_destroy(args: argparse.Namespace) -> int:
         earlier = [i for i in load_recorded(engine, args.environment) if i.stack in selected]
         inventory = merge(inventory, earlier)
         report = destroy_environment(engine, manifest, args.environment, only=args.only, console=console)
-        remaining, confirmed = confirm_gone(engine, inventory)
-        if remaining:
-            # a failed stack deletion, or leftovers of an earlier one: remove each through its service
-            not_removed = remove_remaining(engine, inventory, remaining)
-            before = len(remaining)
-            remaining, confirmed = confirm_gone(engine, inventory)
-            removed_directly = before - len(remaining)
-            report["failures"] += [f"not removable: {line}" for line in not_removed]
+        # a failed stack deletion, or leftovers of an earlier one: removed through each service
+        remaining, confirmed, removed_directly, not_removed = remove_and_confirm(
+            engine, inventory, *confirm_gone(engine, inventory)
+        )
+        report["failures"] += [f"not removable: {line}" for line in not_removed]
         # records of stacks outside --only stay recorded for a later destroy
         others = [i for i in load_recorded(engine, args.environment) if i.stack not in selected]
         kept = save_recorded(engine, args.environment, [*still_there(inventory, remaining), *others])

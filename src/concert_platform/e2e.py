@@ -681,7 +681,7 @@ def teardown_environment(
         find_leftovers,
         outlived_their_stacks,
         record_inventory,
-        remove_remaining,
+        remove_and_confirm,
     )
     from concert_platform.workflow import destroy_environment
 
@@ -714,13 +714,11 @@ def teardown_environment(
     remaining, confirmed = confirm_gone(engine, inventory)
     deleted = {row["key"] for row in destroyed["stacks"] if row["status"] == "deleted"}
     survived = outlived_their_stacks(inventory, remaining, deleted)
-    removed_directly = 0
-    if remaining:
-        # the engine's stack deletion left these: remove what can be removed, then ask again
-        problems += [f"not removable: {line}" for line in remove_remaining(engine, inventory, remaining)]
-        before = len(remaining)
-        remaining, confirmed = confirm_gone(engine, inventory)
-        removed_directly = before - len(remaining)
+    # the engine's stack deletion left these: remove what can be removed, then ask again
+    remaining, confirmed, removed_directly, not_removed = remove_and_confirm(
+        engine, inventory, remaining, confirmed
+    )
+    problems += [f"not removable: {line}" for line in not_removed]
     still = {(row["stack"], row["logical_id"]) for row in remaining}
     for row in survived:  # the engine's fault (or the template's), whatever the direct removal did
         row["detail"] = "survived its stack's DELETE_COMPLETE; " + (

@@ -291,3 +291,16 @@ def remove_remaining(engine: Engine, recorded: list[Recorded], remaining: list[d
         f"{item.stack}/{item.logical_id} {item.type} {item.physical_id}: {errors.get((item.stack, item.logical_id), 'not removed')}"
         for item in pending
     ]
+
+
+def remove_and_confirm(
+    engine: Engine, inventory: list[Recorded], remaining: list[dict[str, str]], confirmed: int
+) -> tuple[list[dict[str, str]], int, int, list[str]]:
+    """What a stack deletion left: removed through each service, then asked for again.
+    Returns (still remaining, confirmed gone, removed directly, lines for what could not be removed)."""
+    if not remaining:
+        return remaining, confirmed, 0, []
+    not_removed = remove_remaining(engine, inventory, remaining)
+    before = len(remaining)
+    remaining, confirmed = confirm_gone(engine, inventory)
+    return remaining, confirmed, before - len(remaining), not_removed
