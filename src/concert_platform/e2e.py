@@ -414,32 +414,39 @@ def _run_phases(
     from concert_platform.interrupt import Interrupted
 
     report = phases.report
+    first: Any = None
     try:
         _deploy_verify_smoke(
             engine, manifest, environment, artifacts, environ, console, phases, ownership, update
         )
     except Interrupted as exc:
+        first = exc
         _record_interruption(report, phases, exc, during=phases.current or "deploy")
-        if not report.get("stacks"):
-            report["stacks"] = _stack_rows(engine, manifest, environment, phases)
-        if report["interrupted"] and not keep:
-            console.print(
-                f"e2e: interrupted by {exc.signal_name} during {report['interrupted']['phase']}; "
-                "tearing down what this run created (a second Ctrl-C stops the teardown too)",
-                soft_wrap=True,
-            )
     if keep and not engine.capabilities.ephemeral:
+        if first is not None and not report.get("stacks"):
+            report["stacks"] = _stack_rows(engine, manifest, environment, phases)
         report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
         report.setdefault("not_run", {})["teardown"] = "kept (--keep)"
         return
     record: dict[str, Any] = {}
     try:
+        # From here a signal is one during the teardown, even while the first one's message prints.
+        phases.current = "teardown"
+        if first is not None:
+            if not report.get("stacks"):
+                report["stacks"] = _stack_rows(engine, manifest, environment, phases)
+            console.print(
+                f"e2e: interrupted by {first.signal_name} during {report['interrupted']['phase']}; "
+                "tearing down what this run created (a second Ctrl-C stops the teardown too)",
+                soft_wrap=True,
+            )
         torn_ok, teardown = phases.run(
             "teardown",
             lambda: teardown_environment(engine, manifest, environment, console, record, ownership=ownership),
         )
     except Interrupted as exc:
         _record_interruption(report, phases, exc, during="teardown")
+        report.setdefault("stacks", [])
         report["teardown"] = {
             "clean": False,
             "interrupted": True,
