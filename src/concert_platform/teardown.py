@@ -201,19 +201,24 @@ def environment_names(manifest: Manifest, environment: str) -> list[str]:
         # names CloudFormation generates for a resource without one: <stack>-<logical id>-<suffix>
         stack = re.escape(manifest.stack_name(spec.key, environment))
         logical = "|".join(re.escape(name) for name in template.get("Resources", {}))
-        if logical:
-            patterns.add(rf"(?i:{stack}-(?:{logical})-[a-z0-9]+)")
+        if logical:  # the suffix: 12-13 characters on AWS and moto, 8 on LocalStack
+            patterns.add(rf"(?i:{stack}-(?:{logical})-[a-z0-9]{{8,}})")
     return sorted(patterns)
 
 
 def environment_matcher(environment: str, manifest: Manifest | None = None) -> Callable[[str], bool]:
     """True for a whole name this environment's stacks generate (also a function's own log group
-    under /aws/lambda/, and anything under a path segment that is the environment), never for a
-    name that merely contains it: `qa` does not match `qa7`'s names, nor `qa7` those of `pr-qa7`."""
+    under /aws/lambda/, and anything under one of the platform's own paths for the environment,
+    such as `/concert-platform/ENV/...`), never for a name that merely contains it: `qa` does not
+    match `qa7`'s names, nor `qa7` those of `pr-qa7`, nor `dev` another team's `/their-app/dev/db`."""
     from concert_platform.manifest import load_manifest
 
-    names = "|".join(environment_names(manifest or load_manifest(), environment))
-    pattern = re.compile(rf"(?:/aws/lambda/)?(?:{names})|(?:.*/)?{re.escape(environment)}/.*")
+    rendered = environment_names(manifest or load_manifest(), environment)
+    segment = f"/{re.escape(environment)}/"
+    # the path prefixes the platform's own names put in front of the environment's segment
+    prefixes = sorted({name.split(segment, 1)[0] for name in rendered if segment in name})
+    under = rf"|(?:{'|'.join(prefixes)}){segment}.*" if prefixes else ""
+    pattern = re.compile(rf"(?:/aws/lambda/)?(?:{'|'.join(rendered)}){under}")
     return lambda name: bool(pattern.fullmatch(name))
 
 

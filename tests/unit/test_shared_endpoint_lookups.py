@@ -319,6 +319,7 @@ def test_moto_answers_every_trail_whatever_trail_name_list_says(aws: None) -> No
         ("qa7", "pr-qa7"),  # a suffix of another environment
         ("pr", "pr-qa7"),
         ("sh-qa", "x-sh-qa"),
+        ("dev", "dev-vpc-1"),  # a logical id and a short word after this one's stack name
     ],
 )
 def test_the_name_scan_matches_no_name_of_another_environment(environment: str, theirs: str) -> None:
@@ -339,6 +340,17 @@ def test_the_name_scan_matches_no_name_of_another_environment(environment: str, 
     # a stage is found through its API, never by a name scan: its name is the bare environment
     ours = [n.value for n in generated_names(manifest, environment) if n.prop != "StageName"]
     assert ours and all(matches(name) for name in ours), [n for n in ours if not matches(n)]
+
+
+def test_the_name_scan_takes_the_platforms_own_paths_for_the_environment_and_no_other_teams() -> None:
+    from concert_platform.manifest import load_manifest
+
+    matches = environment_matcher("dev", load_manifest())
+    assert matches("concert-platform/dev/redshift-admin")
+    assert matches("/concert-platform/dev/created-at-run-time")
+    assert matches("concert-platform-networking-dev-FlowLogRole-AB12CD34EF56")
+    for theirs in ("/their-app/dev/db-password", "team/dev/anything", "dev/x", "concert-platform/dev2/x"):
+        assert not matches(theirs), theirs
 
 
 # ---- the smoke run's listings -----------------------------------------------------------------
