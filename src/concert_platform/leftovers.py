@@ -7,9 +7,12 @@ it back: each resource is asked for through its own service, removed where it st
 and asked for again; the file goes only when every one is proven gone.
 
 The file lives in `$CONCERT_PLATFORM_STATE_DIR`, else `.concert-platform/state/` in the working
-directory (like a tool's local state), one per engine endpoint, region and environment. Engines
-whose resources die with the process (embedded) keep none: a later process would see an empty
-engine and call that "gone".
+directory (like a tool's local state), one per engine endpoint, account, region and environment.
+The file names the target it was written for, and is read back only for that same target: a file
+copied from another checkout, or left by a run against another account (a staging profile, then
+production's, same environment name), is refused with what it names instead of acted on.
+Engines whose resources die with the process (embedded) keep none: a later process would see an
+empty engine and call that "gone".
 """
 
 from __future__ import annotations
@@ -31,46 +34,73 @@ def state_dir() -> Path:
     return Path(override) if override else Path.cwd() / ".concert-platform" / "state"
 
 
-def state_path(engine: Engine, environment: str) -> Path:
-    where = hashlib.sha256(f"{engine.name}|{engine.endpoint_url or ''}".encode()).hexdigest()[:10]
+def _account(engine: Engine) -> str:
+    """The account the engine's credentials act in (STS), or "unknown" when it cannot be asked."""
+    try:
+        return str(engine.client("sts").get_caller_identity()["Account"])
+    except Exception:  # no credentials, an endpoint without STS: the record still names the rest
+        return "unknown"
+
+
+def _target(engine: Engine, environment: str) -> dict[str, Any]:
+    return {
+        "engine": engine.name,
+        "endpoint_url": engine.endpoint_url,
+        "account": _account(engine),
+        "region": engine.region,
+        "environment": environment,
+    }
+
+
+def state_path(engine: Engine, environment: str, account: str | None = None) -> Path:
+    account = account or _account(engine)
+    where = hashlib.sha256(f"{engine.name}|{engine.endpoint_url or ''}|{account}".encode()).hexdigest()[:10]
     return state_dir() / f"leftovers-{engine.name}-{where}-{engine.region}-{environment}.json"
 
 
 def load_recorded(engine: Engine, environment: str) -> list[Recorded]:
     """What an earlier unclean teardown of this environment recorded (empty when none)."""
+    from concert_platform.errors import UsageError
+
     if engine.capabilities.ephemeral:
         return []
-    path = state_path(engine, environment)
+    target = _target(engine, environment)
+    path = state_path(engine, environment, target["account"])
     try:
         data = json.loads(path.read_text())
-        return [Recorded(**item) for item in data["resources"]]
+        resources = [Recorded(**item) for item in data["resources"]]
+        written_for = {key: data.get(key) for key in target}
     except FileNotFoundError:
         return []
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        from concert_platform.errors import UsageError
-
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(
             f"the leftovers file {path} cannot be read ({type(exc).__name__}); fix or remove it"
         ) from None
+    if written_for != target:
+        differ = ", ".join(
+            f"{key} {written_for[key]!r} (this run: {target[key]!r})"
+            for key in target
+            if written_for[key] != target[key]
+        )
+        raise UsageError(
+            f"the leftovers file {path} was written for another target: {differ}. Nothing was "
+            "removed; run destroy against the target it names, or remove the file if that is gone"
+        )
+    return resources
 
 
 def save_recorded(engine: Engine, environment: str, resources: Iterable[Recorded]) -> Path | None:
     """Keep what remains for the next `destroy`; with nothing left, remove the file."""
     if engine.capabilities.ephemeral:
         return None
-    path = state_path(engine, environment)
+    target = _target(engine, environment)
+    path = state_path(engine, environment, target["account"])
     items = [dataclasses.asdict(item) for item in resources]
     if not items:
         path.unlink(missing_ok=True)
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    body: dict[str, Any] = {
-        "engine": engine.name,
-        "endpoint_url": engine.endpoint_url,
-        "region": engine.region,
-        "environment": environment,
-        "resources": items,
-    }
+    body: dict[str, Any] = {**target, "resources": items}
     path.write_text(json.dumps(body, indent=2, default=str))
     return path
 

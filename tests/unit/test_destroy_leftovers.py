@@ -106,3 +106,30 @@ def test_something_named_for_the_environment_that_no_record_holds_fails_the_dest
     assert code == 1
     assert f"queue: concert-chatbot-jobs-dlq-{ENVIRONMENT} (named for {ENVIRONMENT}" in err
     assert f"concert-chatbot-jobs-dlq-{ENVIRONMENT}0" not in err
+
+
+@pytest.mark.parametrize(
+    ("field", "theirs"),
+    [("account", "999999999999"), ("region", "eu-west-1"), ("environment", "prod"), ("endpoint_url", "http://x:1")],
+)
+def test_a_record_written_for_another_target_is_refused_and_nothing_is_removed(
+    aws: None, state: Path, capsys: pytest.CaptureFixture[str], field: str, theirs: str
+) -> None:
+    """A file copied from another checkout, or left by a run in another account with the same
+    environment name, names its target: destroy refuses it instead of deleting by its ids here."""
+    recorded, vpc = _left_by_a_failed_deletion()
+    engine = AwsEngine("us-east-1")
+    written = save_recorded(engine, ENVIRONMENT, recorded)
+    assert written is not None
+    body = json.loads(written.read_text())
+    assert body["account"] == "123456789012"
+    body[field] = theirs
+    written.write_text(json.dumps(body))
+
+    code = main(["destroy", "--engine", "aws", "--environment", ENVIRONMENT, "--yes"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"was written for another target: {field} {theirs!r}" in err
+    assert "Nothing was removed" in err and "Traceback" not in err
+    assert boto3.client("ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Vpcs"]
+    assert written.exists()
