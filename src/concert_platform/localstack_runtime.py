@@ -598,26 +598,41 @@ def read_pid_file(paths: LocalStackPaths) -> Running | None:
         ) from None
 
 
-def _is_localstack(pid: int) -> bool:
+def _is_localstack(pid: int, proc: Path = Path("/proc")) -> bool:
     """The PID is alive and still LocalStack's runtime (not a PID reused by something else)."""
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if Path("/proc/self").exists():  # Linux: read what the process runs
+    command = _command_line(pid, proc)
+    return command is not None and RUNTIME_MODULE in command
+
+
+def _command_line(pid: int, proc: Path = Path("/proc")) -> str | None:
+    """What a live (not zombie) process runs, or None when it is gone. Linux reads /proc; elsewhere
+    (macOS, the BSDs) POSIX `ps` answers; with neither, None: a PID that cannot be identified is
+    never signalled, however alive it is (it may have been reused by another program)."""
+    if proc.joinpath("self").exists():
         try:
-            return RUNTIME_MODULE in cmdline.read_bytes().decode(errors="replace") and not _is_zombie(pid)
+            command = proc.joinpath(str(pid), "cmdline").read_bytes().decode(errors="replace")
         except OSError:
-            return False
+            return None
+        return None if _is_zombie(pid, proc) else command
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        answer = subprocess.run(
+            ["ps", "-ww", "-p", str(pid), "-o", "stat=", "-o", "command="],  # -ww: never cut to a width
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    line = answer.stdout.strip()
+    if answer.returncode != 0 or not line or line.startswith("Z"):
+        return None
+    return line.partition(" ")[2].lstrip()
 
 
-def _is_zombie(pid: int) -> bool:
+def _is_zombie(pid: int, proc: Path = Path("/proc")) -> bool:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = proc.joinpath(str(pid), "stat").read_text()
     except OSError:
         return True
     return stat.rpartition(")")[2].split()[0] == "Z"

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -170,6 +171,31 @@ def test_a_stale_pid_file_is_removed_and_a_foreign_one_refused(fake: lr.LocalSta
     fake.pid_file.write_text("garbage")
     with pytest.raises(lr.LocalStackError, match="not a PID file this tool wrote"):
         lr.stop(fake, progress=quiet)
+
+
+def test_a_pid_is_identified_by_what_it_runs_with_or_without_proc(tmp_path: Path) -> None:
+    """Without /proc (macOS) the PID file's process is identified through `ps`: a reused PID
+    running something else is never taken for LocalStack, and a gone one is gone."""
+    no_proc = tmp_path / "no-proc"
+    runtime = subprocess.Popen(  # stands in for LocalStack: its command line names the runtime module
+        [sys.executable, "-c", "import time; time.sleep(60)", lr.RUNTIME_MODULE]
+    )
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    deadline = time.monotonic() + 10  # until both children have exec'd their own command line
+    while time.monotonic() < deadline and not all(
+        "time.sleep" in (lr._command_line(child.pid) or "") for child in (runtime, other)
+    ):
+        time.sleep(0.05)
+    try:
+        for proc in (Path("/proc"), no_proc):
+            assert lr._is_localstack(runtime.pid, proc), proc
+            assert not lr._is_localstack(other.pid, proc), proc
+    finally:
+        for child in (runtime, other):
+            child.kill()
+            child.wait()
+    for proc in (Path("/proc"), no_proc):
+        assert not lr._is_localstack(runtime.pid, proc), proc
 
 
 # --- bad input: one line, the log, exit 2, nothing left running -----------------------------------
