@@ -110,7 +110,12 @@ def test_something_named_for_the_environment_that_no_record_holds_fails_the_dest
 
 @pytest.mark.parametrize(
     ("field", "theirs"),
-    [("account", "999999999999"), ("region", "eu-west-1"), ("environment", "prod"), ("endpoint_url", "http://x:1")],
+    [
+        ("account", "999999999999"),
+        ("region", "eu-west-1"),
+        ("environment", "prod"),
+        ("endpoint_url", "http://x:1"),
+    ],
 )
 def test_a_record_written_for_another_target_is_refused_and_nothing_is_removed(
     aws: None, state: Path, capsys: pytest.CaptureFixture[str], field: str, theirs: str
