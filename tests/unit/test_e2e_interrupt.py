@@ -218,10 +218,11 @@ def test_a_signal_while_the_engine_starts_still_ends_in_an_interrupted_report(
             stopped.append(True)
 
     monkeypatch.setattr(engines, "create_engine", lambda *_args: StartsSlowly("us-east-1"))
+    before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN under a background job
     report = run_e2e("embedded", "sig-start", "us-east-1", None, keep=False, handle_signals=True)
     assert report["verdict"] == "interrupted" and report["exit_code"] == 130
     assert report["interrupted"]["phase"] == "engine start"
     assert report["teardown"]["not_run"] is True and report["stacks"] == []
     assert set(report["not_run"]) == {"deploy", "post_deploy", "verify", "canaries", "smoke"}
     assert stopped == [True]  # a half-started engine is stopped too
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the guard put it back
+    assert signal.getsignal(signal.SIGINT) is before  # the guard put back what was there
