@@ -168,6 +168,26 @@ class Manifest:
         stat = path.stat()
         return copy.deepcopy(_parsed_template(path, stat.st_mtime_ns, stat.st_size))
 
+    def function_outputs(self) -> tuple[tuple[str, str], ...]:
+        """(stack key, output key) of every stack output whose value is `!Ref` of an
+        AWS::Lambda::Function (its name), in deploy order then template order: the functions the
+        post-deploy tracing check and the smoke run's wiring, runtime and cold-start checks
+        exercise. A function no output names is not reachable by name after deploy: the unit test
+        tests/unit/test_smoke_functions.py fails naming it."""
+        found = []
+        for spec in self.stacks:
+            template = self.load_template(spec.key)
+            functions = {
+                logical
+                for logical, resource in (template.get("Resources") or {}).items()
+                if isinstance(resource, dict) and resource.get("Type") == "AWS::Lambda::Function"
+            }
+            for output, declared in (template.get("Outputs") or {}).items():
+                value = declared.get("Value") if isinstance(declared, dict) else None
+                if isinstance(value, dict) and value.get("Ref") in functions:
+                    found.append((spec.key, str(output)))
+        return tuple(found)
+
     def select(self, only: list[str] | None) -> tuple[StackSpec, ...]:
         """The stacks to act on, in deploy order; `only` may name keys in any order."""
         if not only:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -23,16 +23,6 @@ from concert_platform.errors import DeployError, UsageError
 from concert_platform.manifest import project_root
 
 MAX_BATCH = 40  # BatchExecuteStatement's limit
-FUNCTION_OUTPUTS = (
-    ("compute", "ChatbotFunctionName"),
-    ("compute", "VenuePopularityFunctionName"),
-    ("compute", "TicketPredictionFunctionName"),
-    ("compute", "RecommendationsFunctionName"),
-    ("compute", "HealthCheckFunctionName"),
-    ("chatbot", "ChatbotMaintenanceFunctionName"),
-    ("chatbot", "ConversationAnalyticsFunctionName"),
-    ("logging", "ErrorProcessorFunctionName"),
-)
 
 
 @dataclass
@@ -228,10 +218,14 @@ def check_api_logging(engine: Engine, compute: Mapping[str, str]) -> CheckResult
     return CheckResult("api-access-logging", ok, detail)
 
 
-def check_function_tracing(engine: Engine, outputs: Mapping[str, Mapping[str, str]]) -> CheckResult:
+def check_function_tracing(
+    engine: Engine, outputs: Mapping[str, Mapping[str, str]], functions: Sequence[tuple[str, str]]
+) -> CheckResult:
+    """Active X-Ray tracing on every function `functions` names ((stack key, output key), from
+    `Manifest.function_outputs`)."""
     lambda_client = engine.client("lambda")
     inactive = []
-    for stack, key in FUNCTION_OUTPUTS:
+    for stack, key in functions:
         name = outputs.get(stack, {}).get(key)
         if not name:
             continue
@@ -269,7 +263,11 @@ def check_alert_subscription(engine: Engine, monitoring: Mapping[str, str], aler
 
 
 def run_post_deploy(
-    engine: Engine, outputs: Mapping[str, Mapping[str, str]], deployed: set[str], alert_email: str
+    engine: Engine,
+    outputs: Mapping[str, Mapping[str, str]],
+    deployed: set[str],
+    alert_email: str,
+    functions: Sequence[tuple[str, str]],
 ) -> list[CheckResult]:
     """Post-deployment steps for the stacks that were part of this deploy."""
     results: list[CheckResult] = []
@@ -277,8 +275,8 @@ def run_post_deploy(
         results.append(initialize_redshift_schema(engine, outputs.get("storage", {})))
     if "compute" in deployed:
         results.append(check_api_logging(engine, outputs.get("compute", {})))
-    if deployed & {"compute", "chatbot", "logging"}:
-        results.append(check_function_tracing(engine, outputs))
+    if deployed & {stack for stack, _ in functions}:
+        results.append(check_function_tracing(engine, outputs, functions))
     if "monitoring" in deployed:
         results.append(check_alert_subscription(engine, outputs.get("monitoring", {}), alert_email))
     return results

@@ -91,7 +91,9 @@ def deploy_environment(
     post_started = time.monotonic()
     outputs = operator.all_outputs()
     changed = {r.key for r in results if r.status != "no changes"}
-    checks = run_post_deploy(engine, outputs, changed, inputs.get("alert_email", ""))
+    checks = run_post_deploy(
+        engine, outputs, changed, inputs.get("alert_email", ""), manifest.function_outputs()
+    )
     if load_sample:
         checks.append(_load_sample(engine, outputs))
     if console:

@@ -12,7 +12,9 @@ from concert_platform.deploy import StackOperator
 from concert_platform.errors import DeployError
 from concert_platform.manifest import load_manifest
 from concert_platform.packaging import build_artifacts
-from concert_platform.smoke import Platform, _error_pipeline_check, _wiring_checks
+from concert_platform.smoke import Platform
+from concert_platform.smoke.error_pipeline import error_pipeline_check as _error_pipeline_check
+from concert_platform.smoke.wiring import wiring_checks as _wiring_checks
 from concert_platform.workflow import deploy_environment, destroy_environment
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,9 @@ from concert_platform.deploy import StackOperator
 from concert_platform.errors import DeployError
 from concert_platform.manifest import load_manifest
 from concert_platform.packaging import build_artifacts, default_cache_dir
-from concert_platform.smoke import Platform, _api_checks, _runtime_check
+from concert_platform.smoke import Platform
+from concert_platform.smoke.api import api_checks as _api_checks
+from concert_platform.smoke.runtime import runtime_check as _runtime_check
 from concert_platform.workflow import deploy_environment, destroy_environment
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,8 @@ and comparisons of every module's syntax tree (imports inside functions included
 - the foundation modules import nothing of the tool but each other;
 - engines/ imports nothing of the tool but itself and the foundation;
 - nothing outside engines/ imports the embedded engine's internals (engines.moto_ext);
-- nothing outside engines/ decides by an engine's name: it asks `engine.capabilities`.
+- nothing outside engines/ decides by an engine's name: it asks `engine.capabilities`;
+- the smoke package's modules import each other without a circle.
 
 Each rule is also run on a planted module, so a rule that could not fail would show here.
 """
@@ -87,6 +88,36 @@ def layer_violations(modules: dict[str, str]) -> list[str]:
     return problems
 
 
+def import_circles(modules: dict[str, str], package: str) -> list[str]:
+    """Each circle of imports among the modules of `package`, as "a -> b -> a" (a depth-first walk
+    over every import, those inside functions included)."""
+    known = frozenset(source_modules()) | frozenset(modules)
+    graph = {
+        module: sorted(
+            {imported for _, imported in imports_of(module, source, known) if imported in modules} - {module}
+        )
+        for module, source in modules.items()
+        if _within(module, package)
+    }
+    circles: list[str] = []
+    done: set[str] = set()
+
+    def walk(module: str, path: list[str]) -> None:
+        for imported in graph.get(module, []):
+            if imported in path:
+                circle = [*path[path.index(imported) :], imported]
+                if " -> ".join(circle) not in circles and not set(circle) <= done:
+                    circles.append(" -> ".join(circle))
+            elif imported not in done:
+                walk(imported, [*path, imported])
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            walk(module, [module])
+    return circles
+
+
 def _mentions_engine(node: ast.AST) -> bool:
     """`engine.name`, `self.engine.name`, `platform.engine.name`, `concert_engine.name`, `engine_name`."""
     if isinstance(node, ast.Attribute) and node.attr == "name":
@@ -131,6 +162,20 @@ def test_the_layers_hold() -> None:
     assert layer_violations(modules) == []
 
 
+def test_the_smoke_package_has_no_import_circle() -> None:
+    modules = source_modules()
+    assert "concert_platform.smoke.run" in modules and "concert_platform.smoke.alarms" in modules
+    assert import_circles(modules, "concert_platform.smoke") == []
+
+
+def test_a_planted_import_circle_in_the_smoke_package_is_named() -> None:
+    modules = source_modules()
+    planted = "def f():\n    from concert_platform.smoke.contracts import contract_checks\n"
+    modules["concert_platform.smoke.alarms"] += planted  # contracts already imports alarms
+    [circle] = import_circles(modules, "concert_platform.smoke")
+    assert "concert_platform.smoke.alarms" in circle and "concert_platform.smoke.contracts" in circle
+
+
 def test_nothing_outside_engines_decides_by_an_engines_name() -> None:
     assert name_branches(source_modules()) == []
 
@@ -139,7 +184,7 @@ def test_nothing_outside_engines_decides_by_an_engines_name() -> None:
     ("module", "source", "named"),
     [
         (
-            "concert_platform.smoke_alarms",
+            "concert_platform.smoke.alarms",
             "from concert_platform.engines.moto_ext.clock import CLOCK\n",
             "moto_ext.clock",
         ),
@@ -153,7 +198,11 @@ def test_nothing_outside_engines_decides_by_an_engines_name() -> None:
             "from concert_platform.local_invoke import close_runtime\n",
             "local_invoke",
         ),
-        ("concert_platform.engines.moto_ext.logs", "from ...smoke import Check\n", "concert_platform.smoke"),
+        (
+            "concert_platform.engines.moto_ext.logs",
+            "from ...smoke import FlowResult\n",
+            "concert_platform.smoke",
+        ),
         ("concert_platform.naming", "import concert_platform.deploy\n", "concert_platform.deploy"),
     ],
 )

@@ -179,8 +179,8 @@ def test_cold_starts_begun_in_the_background_are_awaited_not_repeated_and_failur
     """e2e starts the functions' environments right after deploy (smoke.start_cold_starts): the
     smoke run then finds them warm, and a function that failed to start there fails when invoked,
     with its own error (the background start reports nothing and hides nothing)."""
-    from concert_platform import smoke
     from concert_platform.manifest import load_manifest
+    from concert_platform.smoke import runtime as smoke
 
     class Outputs:
         def __init__(self, *_args: Any) -> None:
@@ -268,7 +268,8 @@ def test_the_smoke_runtime_check_fails_a_function_whose_first_cold_start_failed(
     once and then comes up is a flaky init, and the check says so instead of passing."""
     from types import SimpleNamespace
 
-    from concert_platform.smoke import _runtime_check
+    from concert_platform.manifest import load_manifest
+    from concert_platform.smoke.runtime import runtime_check as _runtime_check
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -282,7 +283,11 @@ def test_the_smoke_runtime_check_fails_a_function_whose_first_cold_start_failed(
         Code={"ZipFile": buffer.getvalue()},
         Environment={"Variables": {"MARKER": str(tmp_path / "started-once")}},
     )
-    platform = SimpleNamespace(runtime=runtime, outputs={"compute": {"ChatbotFunctionName": "flaky-fn"}})
+    platform = SimpleNamespace(
+        runtime=runtime,
+        outputs={"compute": {"ChatbotFunctionName": "flaky-fn"}},
+        function_outputs=load_manifest().function_outputs(),
+    )
     check = _runtime_check(platform)  # type: ignore[arg-type]
     assert runtime.invoke("flaky-fn", {}).ok  # it does come up on the second start
     assert not check.ok
@@ -296,10 +301,15 @@ def test_the_smoke_runtime_check_counts_only_its_own_environments_functions(
     environment's failed start does not fail this one's check."""
     from types import SimpleNamespace
 
-    from concert_platform.smoke import _runtime_check
+    from concert_platform.manifest import load_manifest
+    from concert_platform.smoke.runtime import runtime_check as _runtime_check
 
     assert runtime.invoke("broken-fn", {}).error_type == "Runtime.ImportModuleError"
-    platform = SimpleNamespace(runtime=runtime, outputs={"compute": {"ChatbotFunctionName": "app-fn"}})
+    platform = SimpleNamespace(
+        runtime=runtime,
+        outputs={"compute": {"ChatbotFunctionName": "app-fn"}},
+        function_outputs=load_manifest().function_outputs(),
+    )
     check = _runtime_check(platform)  # type: ignore[arg-type]
     assert check.ok, check.detail
 

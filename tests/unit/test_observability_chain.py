@@ -360,7 +360,7 @@ def test_sns_delivers_to_a_lambda_subscriber_and_records_email(engine: EmbeddedE
 def test_coverage_names_an_alarm_whose_lambda_metric_got_no_data(engine: EmbeddedEngine) -> None:
     from types import SimpleNamespace
 
-    from concert_platform.smoke_alarms import coverage_check
+    from concert_platform.smoke.alarms import coverage_check
 
     alive, ghost = f"alive-{uuid.uuid4().hex[:6]}", f"ghost-{uuid.uuid4().hex[:6]}"
     record_invocation(engine, alive, [], 1.0)
@@ -392,7 +392,7 @@ def test_coverage_names_an_alarm_whose_lambda_metric_got_no_data(engine: Embedde
 def test_a_pattern_the_engine_cannot_evaluate_is_named_not_silently_skipped(engine: EmbeddedEngine) -> None:
     from types import SimpleNamespace
 
-    from concert_platform.smoke_alarms import coverage_check
+    from concert_platform.smoke.alarms import coverage_check
 
     name = f"fn-{uuid.uuid4().hex[:6]}"
     group = f"/aws/lambda/{name}"

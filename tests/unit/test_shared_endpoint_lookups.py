@@ -357,7 +357,7 @@ def test_the_name_scan_takes_the_platforms_own_paths_for_the_environment_and_no_
 
 
 def test_the_alarm_flows_see_only_this_environments_alarms(aws: None) -> None:
-    from concert_platform.smoke_alarms import _alarms, _state
+    from concert_platform.smoke.alarms import _alarms, _state
 
     (theirs, _), (ours, _) = two_of("AWS::CloudWatch::Alarm")
     platform = SimpleNamespace(

@@ -10,9 +10,9 @@ import pytest
 from concert_platform.engines.base import Engine, EngineLacksCapability
 from concert_platform.engines.moto_ext import faults
 from concert_platform.smoke import HttpResponse
-from concert_platform.smoke_contracts import dashboard_metrics
-from concert_platform.smoke_failures import judge
-from concert_platform.smoke_hostile import ApiRoute, attacks, error_problem, read_api_doc, widened
+from concert_platform.smoke.contracts import dashboard_metrics
+from concert_platform.smoke.failures import judge
+from concert_platform.smoke.hostile import ApiRoute, attacks, error_problem, read_api_doc, widened
 
 ROOT = Path(__file__).resolve().parents[2]
 CORS = {"access-control-allow-origin": "*"}
@@ -133,12 +133,12 @@ def test_a_call_fault_hits_only_its_function_action_and_resource_and_only_as_oft
 
 
 def test_every_documented_route_has_a_sample_request() -> None:
-    from concert_platform.smoke_hostile import sample_requests
+    from concert_platform.smoke.hostile import sample_requests
 
     assert set(sample_requests()) == set(read_api_doc(ROOT).fields)
 
 
 def test_unwatched_metrics_say_why() -> None:
-    from concert_platform.smoke_contracts import UNWATCHED_METRICS
+    from concert_platform.smoke.contracts import UNWATCHED_METRICS
 
     assert all(len(reason) > 40 for reason in UNWATCHED_METRICS.values())

@@ -268,7 +268,7 @@ class Engine:
         are evaluated on the engine's own schedule (AWS: each period), so a caller waits."""
         return False
 
-    # ---- what the smoke run's failure flows (concert_platform.smoke_failures) ask of an engine ---
+    # ---- what the smoke run's failure flows (concert_platform.smoke.failures) ask of an engine ---
     def fail_calls(
         self, function: str, action: str, error: str, resource: str = "", times: int | None = 1
     ) -> CallFault:

@@ -335,7 +335,7 @@ def identity_policies_of(role_name: str, account_id: str, partition: str = "aws"
 
 
 @dataclass(frozen=True)
-class Check:
+class RequiredPermission:
     """One authorisation a request needs: an action on a resource, or a KMS action on a key."""
 
     action: str
@@ -378,7 +378,9 @@ def _json_doc(text: Any) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def _kms_checks(call: _Call, key_id: str | None, actions: Iterable[str], via: str) -> list[Check]:
+def _kms_checks(
+    call: _Call, key_id: str | None, actions: Iterable[str], via: str
+) -> list[RequiredPermission]:
     """The KMS actions a service performs with the caller's permissions on an SSE-KMS resource."""
     if not key_id:
         return []
@@ -393,7 +395,7 @@ def _kms_checks(call: _Call, key_id: str | None, actions: Iterable[str], via: st
         return []
     policy = _json_doc(key.policy) or {}
     context = (("kms:ViaService", f"{via}.{call.region}.amazonaws.com"), ("kms:CallerAccount", call.account))
-    return [Check(f"kms:{a}", key.arn, kms_key_policy=policy, context=context) for a in actions]
+    return [RequiredPermission(f"kms:{a}", key.arn, kms_key_policy=policy, context=context) for a in actions]
 
 
 _DYNAMODB_ITEM_OPERATIONS = {
@@ -402,7 +404,7 @@ _DYNAMODB_ITEM_OPERATIONS = {
 }  # fmt: skip
 
 
-def _dynamodb(call: _Call) -> list[Check]:
+def _dynamodb(call: _Call) -> list[RequiredPermission]:
     from moto.dynamodb.models import dynamodb_backends
 
     tables = dynamodb_backends[call.account][call.region].tables
@@ -422,15 +424,15 @@ def _dynamodb(call: _Call) -> list[Check]:
                 targets.append((kinds.get(kind, kind), body.get("TableName", ""), None))
     elif call.params.get("TableName"):
         targets = [(call.operation, call.params["TableName"], call.params.get("IndexName"))]
-    checks: list[Check] = []
+    checks: list[RequiredPermission] = []
     for operation, table_name, index in targets:
         arn = call.arn("dynamodb", f"table/{table_name}") + (f"/index/{index}" if index else "")
-        checks.append(Check(f"dynamodb:{operation}", arn))
+        checks.append(RequiredPermission(f"dynamodb:{operation}", arn))
         table = tables.get(table_name)
         sse = getattr(table, "sse_specification", None) or {}
         if call.operation in _DYNAMODB_ITEM_OPERATIONS and sse.get("SSEType") == "KMS":
             checks += _kms_checks(call, sse.get("KMSMasterKeyId"), ["Decrypt"], "dynamodb")
-    return checks or [Check(f"dynamodb:{call.operation}", "*")]
+    return checks or [RequiredPermission(f"dynamodb:{call.operation}", "*")]
 
 
 # S3 operation names moto reports -> the IAM action AWS authorises them as
@@ -444,14 +446,14 @@ _S3_ACTIONS = {
 }
 
 
-def _s3(call: _Call) -> list[Check]:
+def _s3(call: _Call) -> list[RequiredPermission]:
     from moto.s3.models import s3_backends
 
     action = "s3:" + _S3_ACTIONS.get(call.operation, call.operation)
     resource = call.moto_resource
     match = re.fullmatch(r"arn:[\w-]+:s3:::([^/]+)(?:/(.*))?", resource)
     if not match or match.group(1) == "*":
-        return [Check(action, resource)]
+        return [RequiredPermission(action, resource)]
     bucket_name, key_name = match.groups()
     backend = s3_backends[call.account][call.partition]
     bucket = backend.buckets.get(bucket_name)
@@ -459,7 +461,9 @@ def _s3(call: _Call) -> list[Check]:
     if action == "s3:ListBucket":
         prefix = call.params.get("prefix")
         context = (("s3:prefix", prefix[0] if isinstance(prefix, list) else prefix),) if prefix else ()
-    checks = [Check(action, resource, _json_doc(getattr(bucket, "policy", None)), context=context)]
+    checks = [
+        RequiredPermission(action, resource, _json_doc(getattr(bucket, "policy", None)), context=context)
+    ]
     if bucket is None or key_name is None:
         return checks
     if action == "s3:GetObject":
@@ -483,14 +487,16 @@ def _s3(call: _Call) -> list[Check]:
     return checks
 
 
-def _sns(call: _Call) -> list[Check]:
+def _sns(call: _Call) -> list[RequiredPermission]:
     from moto.sns.models import sns_backends
 
     arn = call.params.get("TopicArn") or call.params.get("TargetArn")
     if not arn:
-        return [Check(f"sns:{call.operation}", "*")]
+        return [RequiredPermission(f"sns:{call.operation}", "*")]
     topic = sns_backends[call.account][call.region].topics.get(arn)
-    checks = [Check(f"sns:{call.operation}", arn, _json_doc(getattr(topic, "_policy_json", None)))]
+    checks = [
+        RequiredPermission(f"sns:{call.operation}", arn, _json_doc(getattr(topic, "_policy_json", None)))
+    ]
     if call.operation == "Publish" and topic is not None:
         checks += _kms_checks(
             call, getattr(topic, "kms_master_key_id", None), ["GenerateDataKey", "Decrypt"], "sns"
@@ -498,10 +504,10 @@ def _sns(call: _Call) -> list[Check]:
     return checks
 
 
-def _sqs(call: _Call) -> list[Check]:
+def _sqs(call: _Call) -> list[RequiredPermission]:
     from moto.sqs.models import sqs_backends
 
-    checks = [Check(f"sqs:{call.operation}", call.moto_resource)]
+    checks = [RequiredPermission(f"sqs:{call.operation}", call.moto_resource)]
     queue = next(
         (
             q
@@ -512,7 +518,11 @@ def _sqs(call: _Call) -> list[Check]:
     )
     if queue is None:
         return checks
-    checks = [Check(f"sqs:{call.operation}", queue.queue_arn, _json_doc(getattr(queue, "policy", None)))]
+    checks = [
+        RequiredPermission(
+            f"sqs:{call.operation}", queue.queue_arn, _json_doc(getattr(queue, "policy", None))
+        )
+    ]
     key = getattr(queue, "kms_master_key_id", None)
     if call.operation in ("SendMessage", "SendMessageBatch"):
         checks += _kms_checks(call, key, ["GenerateDataKey", "Decrypt"], "sqs")
@@ -521,15 +531,15 @@ def _sqs(call: _Call) -> list[Check]:
     return checks
 
 
-def _kinesis(call: _Call) -> list[Check]:
+def _kinesis(call: _Call) -> list[RequiredPermission]:
     from moto.kinesis.models import kinesis_backends
 
     arn = call.params.get("StreamARN")
     name = call.params.get("StreamName") or (arn.rsplit("/", 1)[-1] if arn else None)
     if not name:
-        return [Check(f"kinesis:{call.operation}", "*")]
+        return [RequiredPermission(f"kinesis:{call.operation}", "*")]
     arn = arn or call.arn("kinesis", f"stream/{name}")
-    checks = [Check(f"kinesis:{call.operation}", arn)]
+    checks = [RequiredPermission(f"kinesis:{call.operation}", arn)]
     stream = kinesis_backends[call.account][call.region].streams.get(name)
     if stream is not None and getattr(stream, "encryption_type", "NONE") == "KMS":
         if call.operation in ("PutRecord", "PutRecords"):
@@ -539,19 +549,19 @@ def _kinesis(call: _Call) -> list[Check]:
     return checks
 
 
-def _secret(call: _Call, secret_id: str) -> list[Check]:
+def _secret(call: _Call, secret_id: str) -> list[RequiredPermission]:
     from moto.secretsmanager.models import secretsmanager_backends
 
     secrets = secretsmanager_backends[call.account][call.region].secrets
     secret = secrets.get(secret_id) if secret_id in secrets else None
     arn = secret.arn if secret is not None else secret_id
-    checks = [Check("secretsmanager:GetSecretValue", arn)]
+    checks = [RequiredPermission("secretsmanager:GetSecretValue", arn)]
     if secret is not None:
         checks += _kms_checks(call, getattr(secret, "kms_key_id", None), ["Decrypt"], "secretsmanager")
     return checks
 
 
-def _secretsmanager(call: _Call) -> list[Check]:
+def _secretsmanager(call: _Call) -> list[RequiredPermission]:
     secret_id = call.params.get("SecretId")
     if call.operation == "GetSecretValue" and secret_id:
         return _secret(call, secret_id)
@@ -560,8 +570,8 @@ def _secretsmanager(call: _Call) -> list[Check]:
 
         secrets = secretsmanager_backends[call.account][call.region].secrets
         arn = secrets[secret_id].arn if secret_id in secrets else secret_id
-        return [Check(f"secretsmanager:{call.operation}", arn)]
-    return [Check(f"secretsmanager:{call.operation}", "*")]
+        return [RequiredPermission(f"secretsmanager:{call.operation}", arn)]
+    return [RequiredPermission(f"secretsmanager:{call.operation}", "*")]
 
 
 def _workgroup_arn(call: _Call, name: str) -> str:
@@ -573,52 +583,54 @@ def _workgroup_arn(call: _Call, name: str) -> str:
         return call.arn("redshift-serverless", f"workgroup/{name}")
 
 
-def _redshift_data(call: _Call) -> list[Check]:
+def _redshift_data(call: _Call) -> list[RequiredPermission]:
     action = f"redshift-data:{call.operation}"
     if call.operation not in ("ExecuteStatement", "BatchExecuteStatement"):
-        return [Check(action, "*")]  # statement ids are not ARNs
+        return [RequiredPermission(action, "*")]  # statement ids are not ARNs
     if call.params.get("WorkgroupName"):
-        checks = [Check(action, _workgroup_arn(call, call.params["WorkgroupName"]))]
+        checks = [RequiredPermission(action, _workgroup_arn(call, call.params["WorkgroupName"]))]
     elif call.params.get("ClusterIdentifier"):
-        checks = [Check(action, call.arn("redshift", f"cluster:{call.params['ClusterIdentifier']}"))]
+        checks = [
+            RequiredPermission(action, call.arn("redshift", f"cluster:{call.params['ClusterIdentifier']}"))
+        ]
     else:
-        checks = [Check(action, "*")]
+        checks = [RequiredPermission(action, "*")]
     if call.params.get("SecretArn"):  # the Data API reads the secret with the caller's permissions
         checks += _secret(call, call.params["SecretArn"])
     elif call.params.get("WorkgroupName"):
-        checks.append(Check("redshift-serverless:GetCredentials", checks[0].resource))
+        checks.append(RequiredPermission("redshift-serverless:GetCredentials", checks[0].resource))
     return checks
 
 
-def _redshift_serverless(call: _Call) -> list[Check]:
+def _redshift_serverless(call: _Call) -> list[RequiredPermission]:
     name = call.params.get("workgroupName")
     if name:
-        return [Check(f"redshift-serverless:{call.operation}", _workgroup_arn(call, name))]
-    return [Check(f"redshift-serverless:{call.operation}", "*")]
+        return [RequiredPermission(f"redshift-serverless:{call.operation}", _workgroup_arn(call, name))]
+    return [RequiredPermission(f"redshift-serverless:{call.operation}", "*")]
 
 
-def _logs(call: _Call) -> list[Check]:
+def _logs(call: _Call) -> list[RequiredPermission]:
     group = call.params.get("logGroupName")
     if not group:
-        return [Check(f"logs:{call.operation}", "*")]
+        return [RequiredPermission(f"logs:{call.operation}", "*")]
     stream = call.params.get("logStreamName")
     resource = f"log-group:{group}" + (f":log-stream:{stream}" if stream else "")
     # CloudWatch Logs uses an encrypted group's key as its own service principal, not the caller's.
-    return [Check(f"logs:{call.operation}", call.arn("logs", resource))]
+    return [RequiredPermission(f"logs:{call.operation}", call.arn("logs", resource))]
 
 
-def _kms(call: _Call) -> list[Check]:
+def _kms(call: _Call) -> list[RequiredPermission]:
     # Decrypt (and ReEncrypt) name the key inside the ciphertext, not in a parameter
     key_id = call.params.get("KeyId") or call.params.get("SourceKeyId") or _ciphertext_key(call.params)
     if not key_id:
-        return [Check(f"kms:{call.operation}", "*")]
+        return [RequiredPermission(f"kms:{call.operation}", "*")]
     from moto.kms.models import kms_backends
 
     try:
         key = kms_backends[call.account][call.region].describe_key(key_id)
     except Exception:
-        return [Check(f"kms:{call.operation}", "*")]
-    return [Check(f"kms:{call.operation}", key.arn, kms_key_policy=_json_doc(key.policy) or {})]
+        return [RequiredPermission(f"kms:{call.operation}", "*")]
+    return [RequiredPermission(f"kms:{call.operation}", key.arn, kms_key_policy=_json_doc(key.policy) or {})]
 
 
 def _ciphertext_key(params: dict[str, Any]) -> str | None:
@@ -637,34 +649,38 @@ def _ciphertext_key(params: dict[str, Any]) -> str | None:
         return None  # not a ciphertext this engine produced: KMS itself rejects it
 
 
-def _cloudwatch(call: _Call) -> list[Check]:
+def _cloudwatch(call: _Call) -> list[RequiredPermission]:
     namespace = call.params.get("Namespace")
     context = (("cloudwatch:namespace", namespace),) if namespace else ()
-    return [Check(f"cloudwatch:{call.operation}", "*", context=context)]
+    return [RequiredPermission(f"cloudwatch:{call.operation}", "*", context=context)]
 
 
-def _sagemaker(call: _Call) -> list[Check]:
+def _sagemaker(call: _Call) -> list[RequiredPermission]:
     name = call.params.get("EndpointName")
     match = re.search(r"/endpoints/([^/]+)/invocations", call.path)
     name = name or (match.group(1) if match else None)
     if not name:
-        return [Check(f"sagemaker:{call.operation}", "*")]
-    return [Check(f"sagemaker:{call.operation}", call.arn("sagemaker", f"endpoint/{name.lower()}"))]
-
-
-def _bedrock(call: _Call) -> list[Check]:
-    """Agent aliases (GetAgentAlias, InvokeAgent) are named by agent id and alias id in the path."""
-    match = re.search(r"/agents/([^/]+)/agent[aA]liases/([^/]+)(/sessions/[^/]+/text)?", call.path)
-    if not match:
-        return [Check(f"bedrock:{call.operation}", "*")]
-    # bedrock-agent-runtime shares the signing name "bedrock"; moto routes its paths by guesswork
-    operation = "InvokeAgent" if match.group(3) else call.operation
+        return [RequiredPermission(f"sagemaker:{call.operation}", "*")]
     return [
-        Check(f"bedrock:{operation}", call.arn("bedrock", f"agent-alias/{match.group(1)}/{match.group(2)}"))
+        RequiredPermission(f"sagemaker:{call.operation}", call.arn("sagemaker", f"endpoint/{name.lower()}"))
     ]
 
 
-_RESOLVERS: dict[str, Callable[[_Call], list[Check]]] = {
+def _bedrock(call: _Call) -> list[RequiredPermission]:
+    """Agent aliases (GetAgentAlias, InvokeAgent) are named by agent id and alias id in the path."""
+    match = re.search(r"/agents/([^/]+)/agent[aA]liases/([^/]+)(/sessions/[^/]+/text)?", call.path)
+    if not match:
+        return [RequiredPermission(f"bedrock:{call.operation}", "*")]
+    # bedrock-agent-runtime shares the signing name "bedrock"; moto routes its paths by guesswork
+    operation = "InvokeAgent" if match.group(3) else call.operation
+    return [
+        RequiredPermission(
+            f"bedrock:{operation}", call.arn("bedrock", f"agent-alias/{match.group(1)}/{match.group(2)}")
+        )
+    ]
+
+
+_RESOLVERS: dict[str, Callable[[_Call], list[RequiredPermission]]] = {
     "dynamodb": _dynamodb,
     "s3": _s3,
     "sns": _sns,
@@ -682,10 +698,10 @@ _RESOLVERS: dict[str, Callable[[_Call], list[Check]]] = {
 RESOURCE_LEVEL_SERVICES = tuple(sorted(_RESOLVERS))
 
 
-def checks_for(call: _Call) -> list[Check]:
+def checks_for(call: _Call) -> list[RequiredPermission]:
     resolver = _RESOLVERS.get(call.service)
     if resolver is None:  # action-only, as moto does: the resource is "*"
-        return [Check(f"{call.service}:{call.operation}", call.moto_resource)]
+        return [RequiredPermission(f"{call.service}:{call.operation}", call.moto_resource)]
     return resolver(call)
 
 
@@ -719,7 +735,9 @@ def _session_for(headers: Any) -> tuple[str, Session] | None:
     return (match.group(1), session) if session else None
 
 
-def _deny(response: Any, iam_request: Any, session: Session, check: Check, verdict: Verdict) -> Exception:
+def _deny(
+    response: Any, iam_request: Any, session: Session, check: RequiredPermission, verdict: Verdict
+) -> Exception:
     message = (
         f"User: {session.session_arn} is not authorized to perform: {check.action} "
         f"on resource: {check.resource} {verdict.reason}"
@@ -837,7 +855,9 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
     _inject_call_fault(self, iam_request, session, checks)
 
 
-def _inject_call_fault(response: Any, iam_request: Any, session: Session, checks: list[Check]) -> None:
+def _inject_call_fault(
+    response: Any, iam_request: Any, session: Session, checks: list[RequiredPermission]
+) -> None:
     """An allowed call the harness chose to fail (faults.CallFault) fails here, as the service would."""
     for check in checks:
         if "kms:ViaService" in dict(check.context):  # a call the service makes for the caller

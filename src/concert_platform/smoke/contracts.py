@@ -21,7 +21,8 @@ from botocore.exceptions import ClientError
 
 from concert_platform.engines.base import EngineLacksCapability
 from concert_platform.filter_pattern import matches
-from concert_platform.smoke import Check, Platform
+from concert_platform.smoke.alarms import DATA_QUALITY_METRIC, _alarms, data_quality_flow
+from concert_platform.smoke.platform import FlowResult, Platform
 
 #: (namespace, metric) -> why no alarm or dashboard reads it; `{env}` stands for the environment
 UNWATCHED_METRICS: dict[tuple[str, str], str] = {
@@ -56,7 +57,7 @@ PLATFORM_LINES: tuple[dict[str, Any], ...] = (
 )
 
 
-def ttl_check(platform: Platform) -> Check:
+def ttl_check(platform: Platform) -> FlowResult:
     name = "contract: items carry their table's TTL attribute in epoch seconds, in the future"
     dynamodb = platform.engine.client("dynamodb")
     now = time.time()
@@ -84,8 +85,8 @@ def ttl_check(platform: Platform) -> Check:
             bad[kind] = bad.get(kind, 0) + 1
         problems += [f"{table}: {count} items with {kind}" for kind, count in sorted(bad.items())]
     if not judged:
-        return Check(name, False, "no table of this environment has TTL enabled: nothing was judged")
-    return Check(name, not problems, "; ".join(problems) or "judged " + ", ".join(judged))
+        return FlowResult(name, False, "no table of this environment has TTL enabled: nothing was judged")
+    return FlowResult(name, not problems, "; ".join(problems) or "judged " + ", ".join(judged))
 
 
 # ---- metrics ------------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def _unwatched_reason(key: tuple[str, str], environment: str) -> str | None:
 
 def metric_coverage_check(
     platform: Platform, environment: str, alarms: list[dict[str, Any]], filters: list[dict[str, Any]]
-) -> Check:
+) -> FlowResult:
     name = "contract: every metric produced is read by an alarm or a dashboard (or listed unwatched)"
     read = readers(platform, alarms)
     made = produced(platform, filters, environment)
@@ -198,7 +199,7 @@ def metric_coverage_check(
         if (namespace, metric) not in read and _unwatched_reason((namespace, metric), environment) is None
     ]
     listed = sum(1 for key in made if key not in read and _unwatched_reason(key, environment))
-    return Check(
+    return FlowResult(
         name,
         not unread,
         "; ".join(unread)
@@ -222,7 +223,7 @@ def _metric_sum(platform: Platform, namespace: str, metric: str, dimensions: lis
 
 def producers_driven_check(
     platform: Platform, alarms: list[dict[str, Any]], filters: list[dict[str, Any]]
-) -> Check:
+) -> FlowResult:
     """Each metric filter whose metric an alarm reads adds one data point when a matching line is logged."""
     name = "contract: every metric filter feeding an alarmed metric is driven once and counts"
     alarmed = {metric for alarm in alarms for metric in _alarm_metrics(alarm)}
@@ -264,30 +265,29 @@ def producers_driven_check(
             else:
                 driven.append(f["filterName"])
     if not driven and not problems:
-        return Check(name, False, "no metric filter feeds an alarmed metric: nothing was driven")
-    return Check(
+        return FlowResult(name, False, "no metric filter feeds an alarmed metric: nothing was driven")
+    return FlowResult(
         name,
         not problems,
         "; ".join(problems) or f"{len(driven)} filters driven: {', '.join(sorted(driven))}",
     )
 
 
-def alert_routing_check(platform: Platform, alarms: list[dict[str, Any]]) -> Check:
+def alert_routing_check(platform: Platform, alarms: list[dict[str, Any]]) -> FlowResult:
     """Each alarm's actions -> its topics -> the subscribers the guide's post-deploy step creates:
     a driven alarm's notice reaches the subscriber of each of its action topics and no other."""
-    from concert_platform.smoke_alarms import DATA_QUALITY_METRIC, data_quality_flow
 
     name = "alert routing: a driven alarm alerts the subscribers of its action topics and no other"
     engine = platform.engine
     try:
         start = len(engine.sns_deliveries())
     except EngineLacksCapability as exc:
-        return Check(name, True, f"skipped: {exc}", skipped=True)
+        return FlowResult(name, True, f"skipped: {exc}", skipped=True)
     sns = engine.client("sns")
     topics = sorted({t for a in alarms for t in a.get("AlarmActions", [])})
     silent = [a["AlarmName"] for a in alarms if not a.get("AlarmActions")]
     if silent:
-        return Check(name, False, f"{', '.join(silent)} has no AlarmActions: its ALARM alerts nobody")
+        return FlowResult(name, False, f"{', '.join(silent)} has no AlarmActions: its ALARM alerts nobody")
     # the run's earlier flows may have left it in ALARM (the fallbacks log the bucket's bad rows):
     # past its evaluation window, it is judged afresh
     window = max(
@@ -320,7 +320,7 @@ def alert_routing_check(platform: Platform, alarms: list[dict[str, Any]]) -> Che
             subscribers[topic] = emails
         driven = data_quality_flow(platform)
         if not driven.ok:
-            return Check(name, False, f"the data-quality alarm could not be driven: {driven.detail}")
+            return FlowResult(name, False, f"the data-quality alarm could not be driven: {driven.detail}")
         notices: dict[str, set[tuple[str, str]]] = {}
         for delivery in engine.sns_deliveries()[start:]:
             if delivery.get("protocol") != "email":
@@ -357,17 +357,16 @@ def alert_routing_check(platform: Platform, alarms: list[dict[str, Any]]) -> Che
         ]
         story.append(f"{alarm['AlarmName']} -> {', '.join(sorted(e for _, e in got))}")
     if not story:
-        return Check(name, False, "no data-quality alarm to drive")
-    return Check(
+        return FlowResult(name, False, "no data-quality alarm to drive")
+    return FlowResult(
         name, not problems, "; ".join(problems) or "; ".join(story) + f" (of {len(topics)} alert topics)"
     )
 
 
-def contract_checks(platform: Platform) -> list[Check]:
-    from concert_platform.smoke_alarms import _alarms
+def contract_checks(platform: Platform) -> list[FlowResult]:
 
     environment = platform.environment
-    checks: list[Check] = []
+    checks: list[FlowResult] = []
     for label, run in (
         ("alert routing", lambda: [alert_routing_check(platform, _alarms(platform, lambda _a: True))]),
         ("contract: TTL attribute", lambda: [ttl_check(platform)]),
@@ -379,18 +378,20 @@ def contract_checks(platform: Platform) -> list[Check]:
         try:
             checks += run()
         except (LookupError, KeyError, ValueError, RuntimeError, ClientError) as exc:
-            checks.append(Check(label, False, str(exc) or type(exc).__name__))
+            checks.append(FlowResult(label, False, str(exc) or type(exc).__name__))
     return checks
 
 
-def _metric_checks(platform: Platform, environment: str, alarms: list[dict[str, Any]]) -> Iterable[Check]:
+def _metric_checks(
+    platform: Platform, environment: str, alarms: list[dict[str, Any]]
+) -> Iterable[FlowResult]:
     filters = metric_filters(platform)
     checks = [metric_coverage_check(platform, environment, alarms, filters)]
     if platform.engine.capabilities.evaluates_alarms:
         checks.append(producers_driven_check(platform, alarms, filters))
     else:
         checks.append(
-            Check(
+            FlowResult(
                 "contract: every metric filter feeding an alarmed metric is driven once and counts",
                 True,
                 f"skipped on {platform.engine.name}: its metric data is not read back on demand",

@@ -22,7 +22,9 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from concert_platform.smoke import Check, HttpResponse, Platform
+from concert_platform import sample_data
+from concert_platform.manifest import load_manifest
+from concert_platform.smoke.platform import FlowResult, HttpResponse, Platform
 
 API_DOC = Path("docs") / "api.md"
 
@@ -137,8 +139,6 @@ def deployed_routes(platform: Platform, doc: ApiDoc) -> list[ApiRoute]:
 def sample_requests() -> dict[tuple[str, str], dict[str, Any]]:
     """One request per route that the sample data answers with 200: the base each hostile value
     is put into (a route the API gains needs one here; the flow fails naming it until then)."""
-    from concert_platform import sample_data
-
     return {
         ("GET", "/health"): {},
         ("POST", "/chat"): {"body": {"message": "Which venues are the most popular?"}},
@@ -259,7 +259,7 @@ def _judge(response: HttpResponse, attack: Attack, doc: ApiDoc) -> str | None:
     return f"HTTP {response.status}"
 
 
-def route_check(platform: Platform, route: ApiRoute, base: dict[str, Any], doc: ApiDoc) -> Check:
+def route_check(platform: Platform, route: ApiRoute, base: dict[str, Any], doc: ApiDoc) -> FlowResult:
     name = f"hostile input {route.label}"
     problems: list[str] = []
     statuses: dict[int, int] = {}
@@ -272,50 +272,50 @@ def route_check(platform: Platform, route: ApiRoute, base: dict[str, Any], doc: 
         if problem:
             problems.append(f"{attack.where} ({attack.what}): {problem}")
     if problems:
-        return Check(
+        return FlowResult(
             name,
             False,
             "; ".join(problems[:6]) + (f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""),
         )
     answered = ", ".join(f"{count}x {status}" for status, count in sorted(statuses.items()))
     fields = ", ".join([*(f"query {q}" for q in route.query), *(f"body {b}" for b in route.body), "path"])
-    return Check(
+    return FlowResult(
         name,
         True,
         f"{len(planned)} hostile requests ({fields}) answered {answered} in {time.monotonic() - started:.1f}s",
     )
 
 
-def hostile_checks(platform: Platform) -> list[Check]:
+def hostile_checks(platform: Platform) -> list[FlowResult]:
     """One check per deployed route."""
-    from concert_platform.manifest import load_manifest
-
     try:
         doc = read_api_doc(load_manifest().root)
         routes = deployed_routes(platform, doc)
     except (LookupError, ClientError, ValueError) as exc:
-        return [Check("hostile input: the deployed routes", False, str(exc))]
+        return [FlowResult("hostile input: the deployed routes", False, str(exc))]
     if not routes:
         return [
-            Check("hostile input: the deployed routes", False, "the deployed API has no function methods")
+            FlowResult(
+                "hostile input: the deployed routes", False, "the deployed API has no function methods"
+            )
         ]
     samples = sample_requests()
 
-    def one(route: ApiRoute) -> Check:
+    def one(route: ApiRoute) -> FlowResult:
         base = samples.get((route.method, route.path))
         if base is None:
-            return Check(
+            return FlowResult(
                 f"hostile input {route.label}",
                 False,
-                f"no sample request for {route.label} in smoke_hostile.sample_requests(): add one",
+                f"no sample request for {route.label} in concert_platform.smoke.hostile.sample_requests(): add one",
             )
         return _guarded(f"hostile input {route.label}", lambda: route_check(platform, route, base, doc))
 
     return [one(route) for route in routes]
 
 
-def _guarded(name: str, run: Callable[[], Check]) -> Check:
+def _guarded(name: str, run: Callable[[], FlowResult]) -> FlowResult:
     try:
         return run()
     except (LookupError, RuntimeError, KeyError, TypeError, ValueError, ClientError) as exc:
-        return Check(name, False, str(exc) or type(exc).__name__)
+        return FlowResult(name, False, str(exc) or type(exc).__name__)

@@ -27,41 +27,21 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from concert_platform.alarm_contract import unemitted_alarm_metrics
-from concert_platform.filter_pattern import matches
-from concert_platform.smoke import Check, Platform, scheduled_event
+from concert_platform.manifest import load_manifest
+from concert_platform.smoke.platform import FlowResult, Platform
+from concert_platform.smoke.scheduled import scheduled_event
 
 BURST_FUNCTION = ("compute", "ChatbotFunctionName")
 ANALYTICS_FUNCTION = ("chatbot", "ConversationAnalyticsFunctionName")
 DATA_QUALITY_METRIC = "DataQualityIssues"
 
 
-def undelivered_reason(platform: Platform, log_group: str, line: str, topic: str, marker: str) -> str:
-    """Why an error line produced no alert: which subscription filter failed to match it."""
-    logs = platform.engine.client("logs")
-    processor_arn = platform.outputs.get("logging", {}).get("ErrorProcessorFunctionArn", "")
-    filters = [
-        f
-        for f in logs.describe_subscription_filters(logGroupName=log_group)["subscriptionFilters"]
-        if f.get("destinationArn") == processor_arn
-    ]
-    if not filters:
-        return f"no subscription filter on {log_group} delivers to {processor_arn}"
-    unmatched = [f for f in filters if not matches(f.get("filterPattern", ""), line)]
-    if unmatched:
-        return "; ".join(
-            f"subscription filter {f['filterName']} on {log_group} (pattern {f.get('filterPattern')}) "
-            "matches no error line: the error processor never saw it"
-            for f in unmatched
-        )
-    return f"no alert mentioning {marker} arrived on {topic}"
-
-
-def contract_check(platform: Platform, environment: str) -> Check:
+def contract_check(platform: Platform, environment: str) -> FlowResult:
     name = "alarm contract: every custom-metric alarm watches an emitted metric"
-    from concert_platform.manifest import load_manifest
-
     problems = unemitted_alarm_metrics(load_manifest(), environment)
-    return Check(name, not problems, "; ".join(problems) or "every alarm on a custom metric has an emitter")
+    return FlowResult(
+        name, not problems, "; ".join(problems) or "every alarm on a custom metric has an emitter"
+    )
 
 
 def _watches(alarm: dict[str, Any], namespace: str, metric: str, dimension: tuple[str, str] | None) -> bool:
@@ -156,21 +136,21 @@ def _drive(
     alarms: list[dict[str, Any]],
     what: str,
     cause: Callable[[], str],
-) -> Check:
+) -> FlowResult:
     """Cause the fault, expect every alarm in ALARM with its alert delivered, then recover to OK."""
     name = f"alarm flow: {what}"
     if not alarms:
-        return Check(name, False, "no deployed alarm watches this metric")
+        return FlowResult(name, False, "no deployed alarm watches this metric")
     silent = [a["AlarmName"] for a in alarms if not a.get("AlarmActions")]
     if silent:
-        return Check(name, False, f"{', '.join(silent)} has no AlarmActions: its ALARM alerts nobody")
+        return FlowResult(name, False, f"{', '.join(silent)} has no AlarmActions: its ALARM alerts nobody")
     already = [
         f"{a['AlarmName']} ({a.get('StateReason', '')})"
         for a in alarms
         if _state(platform, a["AlarmName"]) == "ALARM"
     ]
     if already:
-        return Check(name, False, f"already in ALARM before the flow: {'; '.join(already)}")
+        return FlowResult(name, False, f"already in ALARM before the flow: {'; '.join(already)}")
     topics = {t for a in alarms for t in a.get("AlarmActions", []) + a.get("OKActions", [])}
     seen: dict[str, list[Any]] = {}
     with _subscribers(platform, topics) as queues:
@@ -184,7 +164,7 @@ def _drive(
                 problems.append(f"{alarm['AlarmName']} is {state} after {caused}, not ALARM")
             problems += _delivered(platform, queues, alarm, "ALARM", seen)
         if problems:
-            return Check(name, False, "; ".join(problems))
+            return FlowResult(name, False, "; ".join(problems))
         wait = max(int(a.get("Period") or _math_period(a)) * int(a["EvaluationPeriods"]) for a in alarms)
         platform.engine.advance_clock(wait + 1)
         for alarm in alarms:
@@ -195,15 +175,15 @@ def _drive(
             ok_notice = "OK notice delivered" if alarm.get("OKActions") else "no OKActions"
             story.append(f"{alarm['AlarmName']} ALARM (alert delivered) -> OK ({ok_notice})")
     if problems:
-        return Check(name, False, "; ".join(problems))
-    return Check(name, True, f"{caused}; " + "; ".join(story) + f"; clock advanced {wait + 1} s")
+        return FlowResult(name, False, "; ".join(problems))
+    return FlowResult(name, True, f"{caused}; " + "; ".join(story) + f"; clock advanced {wait + 1} s")
 
 
 def _math_period(alarm: dict[str, Any]) -> int:
     return max(int(q["MetricStat"]["Period"]) for q in alarm.get("Metrics", []) if q.get("MetricStat"))
 
 
-def error_burst_flow(platform: Platform) -> Check:
+def error_burst_flow(platform: Platform) -> FlowResult:
     """A burst of failed invocations of one function fires every alarm on its Errors metric."""
     stack, output = BURST_FUNCTION
     function = platform.out(stack, output)
@@ -240,7 +220,7 @@ def error_burst_flow(platform: Platform) -> Check:
     return _drive(platform, alarms, f"error burst in {function}", burst)
 
 
-def data_quality_flow(platform: Platform) -> Check:
+def data_quality_flow(platform: Platform) -> FlowResult:
     """Malformed conversation items, skipped and logged by the analytics, fire the data-quality alarm."""
     alarms = _alarms(platform, lambda a: a.get("MetricName") == DATA_QUALITY_METRIC)
     dynamodb = platform.engine.client("dynamodb")
@@ -274,7 +254,7 @@ def data_quality_flow(platform: Platform) -> Check:
     return _drive(platform, alarms, "data-quality issues", issue)
 
 
-def coverage_check(platform: Platform) -> Check:
+def coverage_check(platform: Platform) -> FlowResult:
     """After the flows, every alarm on a metric this engine emits (Lambda's own, custom) has data.
 
     An alarm whose dimension names no deployed function, or whose custom metric nothing
@@ -311,15 +291,15 @@ def coverage_check(platform: Platform) -> Check:
         if e["logGroup"] in log_groups
     ]
     if not judged:
-        return Check(name, False, "no alarm watches a Lambda or custom metric: nothing was judged")
-    return Check(name, not silent, "; ".join(silent) or f"{judged} alarm metrics received data")
+        return FlowResult(name, False, "no alarm watches a Lambda or custom metric: nothing was judged")
+    return FlowResult(name, not silent, "; ".join(silent) or f"{judged} alarm metrics received data")
 
 
-def alarm_checks(platform: Platform, environment: str) -> list[Check]:
-    checks = [contract_check(platform, environment)]
+def alarm_checks(platform: Platform) -> list[FlowResult]:
+    checks = [contract_check(platform, platform.environment)]
     if not platform.engine.capabilities.evaluates_alarms:
         checks.append(
-            Check(
+            FlowResult(
                 "alarm flows (error burst, data quality, metric coverage)",
                 True,
                 f"skipped on {platform.engine.name}: they advance the engine's clock, which only an "
@@ -332,5 +312,5 @@ def alarm_checks(platform: Platform, environment: str) -> list[Check]:
         try:
             checks.append(flow(platform))
         except (LookupError, RuntimeError, KeyError, ValueError, ClientError) as exc:
-            checks.append(Check(f"alarm flow: {flow.__name__}", False, str(exc)))
+            checks.append(FlowResult(f"alarm flow: {flow.__name__}", False, str(exc)))
     return checks

@@ -28,15 +28,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from concert_platform.engines.base import STATEMENT_FAILED, CallFault, EngineLacksCapability
-from concert_platform.smoke import Check, HttpResponse, Platform
-from concert_platform.smoke_hostile import (
+from concert_platform.manifest import load_manifest
+from concert_platform.smoke.hostile import (
     ApiDoc,
     ApiRoute,
     call,
     deployed_routes,
     error_problem,
     read_api_doc,
+    sample_requests,
 )
+from concert_platform.smoke.platform import FlowResult, HttpResponse, Platform
+from concert_platform.smoke.warehouse import last_failed_statement
 
 #: the platform's dependencies: (service prefix, data-plane actions) made to fail behind a route
 DEPENDENCY_ACTIONS: dict[str, frozenset[str]] = {
@@ -231,20 +234,18 @@ def fallback_outcomes(
 
 def route_failures(
     platform: Platform, route: ApiRoute, sample: dict[str, Any], doc: ApiDoc, throttle: list[bool]
-) -> Check:
+) -> FlowResult:
     name = f"dependency failures {route.label}"
     started = time.monotonic()
     baseline = call(platform, route, sample)
     if baseline.status != 200:
-        return Check(
+        return FlowResult(
             name,
             False,
             f"the route's sample request fails without any fault: HTTP {baseline.status} {str(baseline.body)[:200]}",
         )
     if platform.engine.capabilities.has_warehouse and WAREHOUSE_FALLBACK in _source(baseline.body):
-        from concert_platform.smoke import last_failed_statement
-
-        return Check(
+        return FlowResult(
             name,
             False,
             f"answered through the fallback ({_answered_by(baseline)}) with no fault injected: its "
@@ -267,29 +268,31 @@ def route_failures(
         throttle,
     )
     if not outcomes:
-        return Check(name, True, f"calls no dependency (answered by {_answered_by(baseline)})", skipped=True)
+        return FlowResult(
+            name, True, f"calls no dependency (answered by {_answered_by(baseline)})", skipped=True
+        )
     problems = [f"{o.what}: {o.problem}" for o in outcomes if o.problem]
     if problems:
-        return Check(name, False, "; ".join(problems))
+        return FlowResult(name, False, "; ".join(problems))
     paths = "; ".join(f"{o.what} -> {o.path}" for o in outcomes)
-    return Check(
+    return FlowResult(
         name,
         True,
         f"without faults answered by {_answered_by(baseline)}; {paths} ({time.monotonic() - started:.1f}s)",
     )
 
 
-def bedrock_fallback_check(platform: Platform, routes: list[ApiRoute], samples: dict[Any, Any]) -> Check:
+def bedrock_fallback_check(platform: Platform, routes: list[ApiRoute], samples: dict[Any, Any]) -> FlowResult:
     """docs/api.md's second fallback: when the configured Bedrock agent fails, /chat answers from
     the platform's data and names the failure (`fallback_reason: bedrock agent failed: ...`)."""
     name = "fallback: /chat answers from platform data when the Bedrock agent fails"
     route = next((r for r in routes if r.method == "POST" and r.path == "/chat"), None)
     if route is None:
-        return Check(name, False, "the deployed API has no POST /chat")
+        return FlowResult(name, False, "the deployed API has no POST /chat")
     config = platform.engine.client("lambda").get_function_configuration(FunctionName=route.function)
     variables = config.get("Environment", {}).get("Variables", {})
     if not (variables.get("BEDROCK_AGENT_ID") and variables.get("BEDROCK_AGENT_ALIAS_ID")):
-        return Check(
+        return FlowResult(
             name,
             True,
             "skipped: no Bedrock agent is configured in this environment (bedrock_agent_id is empty), "
@@ -298,29 +301,26 @@ def bedrock_fallback_check(platform: Platform, routes: list[ApiRoute], samples: 
         )
     baseline = call(platform, route, samples[("POST", "/chat")])
     if baseline.status != 200 or _source(baseline.body) != "bedrock-agent":
-        return Check(name, False, f"the configured agent did not answer first: {_answered_by(baseline)}")
+        return FlowResult(name, False, f"the configured agent did not answer first: {_answered_by(baseline)}")
     response, armed = FaultRunner(platform).request(
         route, samples[("POST", "/chat")], [("bedrock:InvokeAgent", "", "ThrottlingException", None)]
     )
     reason = str(response.body.get("fallback_reason") if isinstance(response.body, dict) else "")
     ok = bool(armed[0].hits) and response.status == 200 and _source(response.body) == "platform-data"
     ok = ok and "ThrottlingException" in reason
-    return Check(name, ok, f"agent throttled -> {_answered_by(response)}, fallback_reason {reason!r}")
+    return FlowResult(name, ok, f"agent throttled -> {_answered_by(response)}, fallback_reason {reason!r}")
 
 
-def failure_checks(platform: Platform) -> list[Check]:
-    from concert_platform.manifest import load_manifest
-    from concert_platform.smoke_hostile import sample_requests
-
+def failure_checks(platform: Platform) -> list[FlowResult]:
     engine = platform.engine
     try:
         probe = engine.fail_calls("concert-smoke-probe", "none:None", "None", times=0)
         engine.clear_call_fault(probe)
     except EngineLacksCapability as exc:
-        return [Check("dependency failures and fallbacks", True, f"skipped: {exc}", skipped=True)]
+        return [FlowResult("dependency failures and fallbacks", True, f"skipped: {exc}", skipped=True)]
     if not engine.capabilities.iam_ledger:
         return [
-            Check(
+            FlowResult(
                 "dependency failures and fallbacks",
                 True,
                 f"skipped: the {engine.name} engine records no IAM ledger, so a route's dependencies are unknown",
@@ -331,7 +331,7 @@ def failure_checks(platform: Platform) -> list[Check]:
         doc = read_api_doc(load_manifest().root)
         routes = deployed_routes(platform, doc)
     except (LookupError, ClientError, ValueError) as exc:
-        return [Check("dependency failures: the deployed routes", False, str(exc))]
+        return [FlowResult("dependency failures: the deployed routes", False, str(exc))]
     samples = sample_requests()
 
     checks = [_guarded("fallback: bedrock", lambda: bedrock_fallback_check(platform, routes, samples))]
@@ -348,7 +348,9 @@ def failure_checks(platform: Platform) -> list[Check]:
         sample = samples.get((route.method, route.path))
         if sample is None:
             checks.append(
-                Check(f"dependency failures {route.label}", False, f"no sample request for {route.label}")
+                FlowResult(
+                    f"dependency failures {route.label}", False, f"no sample request for {route.label}"
+                )
             )
             continue
         checks.append(
@@ -360,8 +362,8 @@ def failure_checks(platform: Platform) -> list[Check]:
     return checks
 
 
-def _guarded(name: str, run: Callable[[], Check]) -> Check:
+def _guarded(name: str, run: Callable[[], FlowResult]) -> FlowResult:
     try:
         return run()
     except (LookupError, RuntimeError, KeyError, TypeError, ValueError, ClientError, AttributeError) as exc:
-        return Check(name, False, str(exc) or type(exc).__name__)
+        return FlowResult(name, False, str(exc) or type(exc).__name__)
