@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from concert_shared.clients import client
-from concert_shared.config import bounded_int_env, env, optional_env
+from concert_shared.config import bounded_int_env, env
+from concert_shared.scheduled import powertools, publish_alert
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ConcertPlatform")
+tools = powertools()
+logger, tracer, metrics = tools.logger, tools.tracer, tools.metrics
+assert metrics is not None
 
 
 def _history_keys(session_id: str) -> list[dict[str, Any]]:
@@ -123,29 +121,13 @@ def maintain(now: int | None = None) -> dict[str, Any]:
     return counts
 
 
-def alert(subject: str, detail: dict[str, Any]) -> bool:
-    """Tell the chatbot alerts topic; False when no topic is configured."""
-    topic = optional_env("CHATBOT_ALERTS_TOPIC_ARN")
-    if not topic:
-        return False
-    client("sns").publish(TopicArn=topic, Subject=subject, Message=json.dumps(detail, default=str))
-    return True
-
-
-@metrics.log_metrics(raise_on_empty_metrics=False)
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context
+@tools.entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    try:
-        counts = maintain()
-    except Exception as exc:
-        logger.exception("chatbot maintenance failed")
-        alert("Chatbot maintenance failed", {"error": f"{type(exc).__name__}: {exc}"})
-        raise
+    counts = tools.run_or_alert("Chatbot maintenance", maintain)
     if counts["errors"]:
-        alert("Chatbot maintenance finished with errors", counts)
+        publish_alert("Chatbot maintenance finished with errors", counts)
     elif counts["data_quality_issues"]:
-        alert("Chatbot maintenance found malformed sessions", counts)
+        publish_alert("Chatbot maintenance found malformed sessions", counts)
     for name in (
         "sessions_scanned",
         "sessions_expired",

@@ -4,21 +4,20 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from concert_shared.clients import client
-from concert_shared.config import env, optional_env
+from concert_shared.config import env
+from concert_shared.scheduled import powertools
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ConcertPlatform")
+tools = powertools()
+logger, tracer, metrics = tools.logger, tools.tracer, tools.metrics
+assert metrics is not None
 
 
 ROLES = frozenset({"user", "assistant"})
@@ -124,22 +123,9 @@ def analyse(now: int | None = None) -> dict[str, Any]:
     return summary
 
 
-@metrics.log_metrics(raise_on_empty_metrics=False)
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context
+@tools.entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    try:
-        summary = analyse()
-    except Exception as exc:
-        logger.exception("conversation analytics failed")
-        topic = optional_env("CHATBOT_ALERTS_TOPIC_ARN")
-        if topic:
-            client("sns").publish(
-                TopicArn=topic,
-                Subject="Conversation analytics failed",
-                Message=json.dumps({"error": f"{type(exc).__name__}: {exc}"}),
-            )
-        raise
+    summary = tools.run_or_alert("Conversation analytics", analyse)
     metrics.add_metric(name="Sessions", unit=MetricUnit.Count, value=summary["sessions"])
     metrics.add_metric(name="Turns", unit=MetricUnit.Count, value=summary["turns"])
     metrics.add_metric(

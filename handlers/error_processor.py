@@ -16,13 +16,12 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
-
 from concert_shared.clients import client
 from concert_shared.config import env, int_env
+from concert_shared.scheduled import powertools
 
-logger = Logger()
-tracer = Tracer()
+tools = powertools(metrics=False)  # it publishes no metrics of its own
+logger, tracer = tools.logger, tools.tracer
 
 CRITICAL_MARKERS = ("Task timed out", "Runtime exited", "AccessDenied", "OutOfMemory")
 # Ids, numbers and quoted values vary between occurrences of one error: mask them.
@@ -307,8 +306,7 @@ EMPTY_SUMMARY = {
 }
 
 
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context
+@tools.entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         payload = decode(event)

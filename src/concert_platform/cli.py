@@ -170,15 +170,18 @@ def confirm_on_terminal(yes: bool) -> Callable[[str], bool]:
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Any, Any]:
-    """Validate the target before touching anything; returns (manifest, engine)."""
-    from concert_platform.engines import create_engine
-    from concert_platform.manifest import load_manifest
-    from concert_platform.naming import validate_target
+    """Validate the target before touching anything (target.prepare_target, as e2e and the pytest
+    plugin do); returns (manifest, engine)."""
+    target = _target(args)
+    return target.manifest, target.engine
 
-    manifest = load_manifest()
-    validate_target(manifest, args.environment, args.region, getattr(args, "only", None))
-    engine = create_engine(args.engine, args.region, args.endpoint_url)
-    return manifest, engine
+
+def _target(args: argparse.Namespace) -> Any:
+    from concert_platform.target import prepare_target
+
+    return prepare_target(
+        args.engine, args.environment, args.region, args.endpoint_url, only=getattr(args, "only", None)
+    )
 
 
 def inputs_before_engine(manifest: Any, engine: Any, args: argparse.Namespace, flags: Any) -> dict[str, str]:
@@ -366,19 +369,16 @@ def _say_engine_asked(engine: Any, args: argparse.Namespace) -> None:
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    from concert_platform.deploy import StackOperator
-
-    manifest, engine = _prepare(args)
+    target = _target(args)
+    engine = target.engine
     _say_engine_asked(engine, args)
     with engine:
-        operator = StackOperator(engine, manifest, args.environment)
         rows = []
-        for spec in manifest.stacks:
-            name = operator.stack_name(spec.key)
-            stack = operator.describe(name)
+        for key, name in target.stack_names().items():
+            stack = target.describe(key)
             rows.append(
                 {
-                    "key": spec.key,
+                    "key": key,
                     "name": name,
                     "status": stack["StackStatus"] if stack else "NOT_DEPLOYED",
                     "updated": str(stack.get("LastUpdatedTime") or stack.get("CreationTime"))
@@ -405,12 +405,11 @@ def _run_status(args: argparse.Namespace) -> int:
 
 
 def _run_outputs(args: argparse.Namespace) -> int:
-    from concert_platform.deploy import StackOperator
-
-    manifest, engine = _prepare(args)
+    target = _target(args)
+    engine = target.engine
     _say_engine_asked(engine, args)
     with engine:
-        outputs = StackOperator(engine, manifest, args.environment).all_outputs()
+        outputs = target.outputs()
     if args.json:
         print(json.dumps(outputs, indent=2))
     else:

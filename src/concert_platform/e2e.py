@@ -18,9 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concert_platform.errors import ConcertPlatformError, UsageError
+
+if TYPE_CHECKING:
+    from concert_platform.target import Target
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -168,7 +171,7 @@ def utc_now() -> str:
 def run_e2e(
     engine_name: str,
     environment: str,
-    region: str,
+    region: str | None,
     endpoint_url: str | None,
     keep: bool,
     manifest: Any = None,
@@ -179,7 +182,8 @@ def run_e2e(
 ) -> dict[str, Any]:
     """The whole run (see `_run_e2e`). With `base` (a git revision) the run deploys that revision
     first and updates it to the working tree (concert_platform.update_gate); a revision git does
-    not know, or a malformed acknowledgements file, is a UsageError before any engine starts."""
+    not know, or a malformed acknowledgements file, is a UsageError before any engine starts.
+    `region` None is every entry point's default (engines.default_region)."""
     from concert_platform.manifest import load_manifest
 
     manifest = manifest or load_manifest()
@@ -235,7 +239,7 @@ class _UpdateRun:
 def _run_e2e(
     engine_name: str,
     environment: str,
-    region: str,
+    region: str | None,
     endpoint_url: str | None,
     keep: bool,
     manifest: Any,
@@ -254,18 +258,22 @@ def _run_e2e(
     from contextlib import nullcontext, suppress
 
     from concert_platform.console import output_console
-    from concert_platform.engines import create_engine
     from concert_platform.interrupt import Interrupted, SignalGuard
-    from concert_platform.naming import validate_target
     from concert_platform.ownership import new_run_id, refuse_protected
+    from concert_platform.target import prepare_target
 
     console = output_console(stderr=True)
-    validate_target(manifest, environment, region)
-    refuse_protected(manifest, environment, "run e2e against")
     environ = dict(os.environ)
     environ.setdefault("REDSHIFT_MASTER_PASSWORD", ephemeral_password())
-    check_inputs(manifest, environ)  # before the engine starts: they need none
-    engine = create_engine(engine_name, region, endpoint_url)
+
+    def refuse_before_engine(manifest: Any) -> None:
+        refuse_protected(manifest, environment, "run e2e against")
+        check_inputs(manifest, environ)  # before the engine starts: they need none
+
+    target = prepare_target(
+        engine_name, environment, region, endpoint_url, manifest=manifest, before_engine=refuse_before_engine
+    )
+    engine, region = target.engine, target.region
     if keep and engine.capabilities.ephemeral:  # as the pytest plugin refuses --concert-keep
         raise UsageError(
             f"--keep: the {engine.name} engine ends with this run, so nothing can be kept; "
@@ -302,20 +310,9 @@ def _run_e2e(
                 report["not_run"] = dict.fromkeys(PHASES[:-1], "the engine never started")
             else:
                 report["engine_version"] = engine.version()
-                ownership = _claim(engine, manifest, environment, run_id, adopt)
+                ownership = _claim(target, run_id, adopt)
                 report["ownership"] = ownership.describe()
-                _run_phases(
-                    engine,
-                    manifest,
-                    environment,
-                    keep,
-                    artifacts,
-                    environ,
-                    console,
-                    phases,
-                    ownership,
-                    update,
-                )
+                _run_phases(target, keep, artifacts, environ, console, phases, ownership, update)
         except Interrupted as exc:  # while the engine started, or a second signal outside the teardown
             _record_interruption(report, phases, exc, during=phases.current or "engine start")
             if (
@@ -385,20 +382,15 @@ def check_inputs(manifest: Any, environ: dict[str, str]) -> None:
     )
 
 
-def _claim(engine: Any, manifest: Any, environment: str, run_id: str, adopt: bool) -> Any:
+def _claim(target: Target, run_id: str, adopt: bool) -> Any:
     """Refuse (UsageError, nothing changed) an environment that already has stacks, unless adopted."""
-    from concert_platform.deploy import StackOperator
     from concert_platform.ownership import claim_environment
 
-    return claim_environment(
-        StackOperator(engine, manifest, environment), manifest, environment, run_id, adopt=adopt
-    )
+    return claim_environment(target.reader, target.manifest, target.environment, run_id, adopt=adopt)
 
 
 def _run_phases(
-    engine: Any,
-    manifest: Any,
-    environment: str,
+    target: Target,
     keep: bool,
     artifacts: Any,
     environ: dict[str, str],
@@ -413,18 +405,17 @@ def _run_phases(
     during the teardown ends it, and the report says what may remain."""
     from concert_platform.interrupt import Interrupted
 
+    engine, manifest, environment = target.engine, target.manifest, target.environment
     report = phases.report
     first: Any = None
     try:
-        _deploy_verify_smoke(
-            engine, manifest, environment, artifacts, environ, console, phases, ownership, update
-        )
+        _deploy_verify_smoke(target, artifacts, environ, console, phases, ownership, update)
     except Interrupted as exc:
         first = exc
         _record_interruption(report, phases, exc, during=phases.current or "deploy")
     if keep and not engine.capabilities.ephemeral:
         if first is not None and not report.get("stacks"):
-            report["stacks"] = _stack_rows(engine, manifest, environment, phases)
+            report["stacks"] = _stack_rows(target, phases)
         report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
         report.setdefault("not_run", {})["teardown"] = "kept (--keep)"
         return
@@ -434,7 +425,7 @@ def _run_phases(
         phases.current = "teardown"
         if first is not None:
             if not report.get("stacks"):
-                report["stacks"] = _stack_rows(engine, manifest, environment, phases)
+                report["stacks"] = _stack_rows(target, phases)
             console.print(
                 f"e2e: interrupted by {first.signal_name} during {report['interrupted']['phase']}; "
                 "tearing down what this run created (a second Ctrl-C stops the teardown too)",
@@ -442,7 +433,7 @@ def _run_phases(
             )
         torn_ok, teardown = phases.run(
             "teardown",
-            lambda: teardown_environment(engine, manifest, environment, console, record, ownership=ownership),
+            lambda: teardown_environment(target, console, record, ownership=ownership),
         )
     except Interrupted as exc:
         _record_interruption(report, phases, exc, during="teardown")
@@ -471,9 +462,7 @@ def _run_phases(
 
 
 def _deploy_verify_smoke(
-    engine: Any,
-    manifest: Any,
-    environment: str,
+    target: Target,
     artifacts: Any,
     environ: dict[str, str],
     console: Any,
@@ -488,21 +477,22 @@ def _deploy_verify_smoke(
     from concert_platform.verify import verify_environment
     from concert_platform.workflow import deploy_environment
 
+    engine, manifest, environment = target.engine, target.manifest, target.environment
     report = phases.report
 
-    def deploy(target: Any, phase: str, load_sample: bool, change_sets: Any = None) -> tuple[bool, Any]:
+    def deploy(revision: Any, phase: str, load_sample: bool, change_sets: Any = None) -> tuple[bool, Any]:
         done, deployed = phases.run(
             phase,
             lambda: deploy_environment(
                 engine,
-                target,
+                revision,
                 environment,
                 console=console,
                 load_sample=load_sample,
                 environ=environ,
                 interactive=False,
                 confirm=lambda _q: True,
-                artifacts=artifacts if target is manifest else None,
+                artifacts=artifacts if revision is manifest else None,
                 tags=run_tags(ownership.run_id, "e2e"),
                 ownership=ownership,
                 change_sets=change_sets,
@@ -522,7 +512,7 @@ def _deploy_verify_smoke(
     else:
         deployed_ok = _deploy_and_update(engine, manifest, environment, phases, update, deploy)
     if not deployed_ok:
-        report["stacks"] = _stack_rows(engine, manifest, environment, phases)
+        report["stacks"] = _stack_rows(target, phases)
         report["not_run"] = dict.fromkeys(("post_deploy", "verify", "canaries", "smoke"), "the deploy failed")
         return
     # the functions' execution environments boot in their own processes while verify runs
@@ -640,38 +630,32 @@ def teardown_remains(teardown: dict[str, Any]) -> list[str]:
     return items
 
 
-def _stack_rows(engine: Any, manifest: Any, environment: str, phases: _Phases) -> list[dict[str, Any]]:
+def _stack_rows(target: Target, phases: _Phases) -> list[dict[str, Any]]:
     """After a failed or interrupted deploy: what each stack is now (best effort, for the report).
     The stack the deploy rejected says so (never the engine's CREATE_COMPLETE), with the time the
     deploy spent on it; stacks deployed before it keep their times; others have none."""
-    from concert_platform.deploy import StackOperator
-
     error = phases.last_error
     done = {row["key"]: row for row in getattr(error, "completed", None) or []}
     failed_key = getattr(error, "stack_key", None)
     rows: list[dict[str, Any]] = []
     try:
-        operator = StackOperator(engine, manifest, environment)
-        for spec in manifest.stacks:
-            if spec.key in done:
-                rows.append(done[spec.key])
+        for key, name in target.stack_names().items():
+            if key in done:
+                rows.append(done[key])
                 continue
-            name = operator.stack_name(spec.key)
-            stack = operator.describe(name)
+            stack = target.describe(key)
             status = stack["StackStatus"] if stack else "not deployed"
-            if spec.key == failed_key:
+            if key == failed_key:
                 status = f"failed (engine: {status})"
-            seconds = getattr(error, "stack_seconds", None) if spec.key == failed_key else None
-            rows.append({"key": spec.key, "name": name, "status": status, "seconds": seconds})
+            seconds = getattr(error, "stack_seconds", None) if key == failed_key else None
+            rows.append({"key": key, "name": name, "status": status, "seconds": seconds})
     except Exception:  # the engine may be the thing that broke; the error is already reported
         return rows
     return rows
 
 
 def teardown_environment(
-    engine: Any,
-    manifest: Any,
-    environment: str,
+    target: Target,
     console: Any,
     record: dict[str, Any] | None = None,
     *,
@@ -692,14 +676,14 @@ def teardown_environment(
     )
     from concert_platform.workflow import destroy_environment
 
+    engine, manifest, environment = target.engine, target.manifest, target.environment
     problems: list[str] = []
     only: list[str] | None = None
     foreign: list[dict[str, str]] = []
     if ownership is not None:
-        from concert_platform.deploy import StackOperator
         from concert_platform.ownership import split_owned
 
-        only, foreign = split_owned(StackOperator(engine, manifest, environment), manifest.keys, ownership)
+        only, foreign = split_owned(target.reader, manifest.keys, ownership)
         problems += [item["reason"] for item in foreign]
     try:
         inventory = [

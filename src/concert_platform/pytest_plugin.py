@@ -78,11 +78,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @dataclass
 class Deployment:
-    """What the session deployed: the engine, the manifest, the environment and the deploy report."""
+    """What the session deployed: the target (engine, manifest, environment) and the deploy report."""
 
-    engine: Any
-    manifest: Any
-    environment: str
+    target: Any  # concert_platform.target.Target
     report: dict[str, Any]
     deploy_seconds: float
     teardown: dict[str, Any] = field(default_factory=dict)
@@ -90,11 +88,22 @@ class Deployment:
     #: with --concert-base: the update review (concert_platform.update_review)
     update_review: dict[str, Any] | None = None
 
-    def outputs(self) -> dict[str, dict[str, str]]:
-        """Every stack's outputs, by stack key (`{"compute": {"ApiEndpointUrl": ...}, ...}`)."""
-        from concert_platform.deploy import StackOperator
+    @property
+    def engine(self) -> Any:
+        return self.target.engine
 
-        return StackOperator(self.engine, self.manifest, self.environment).all_outputs()
+    @property
+    def manifest(self) -> Any:
+        return self.target.manifest
+
+    @property
+    def environment(self) -> str:
+        return str(self.target.environment)
+
+    def outputs(self) -> dict[str, dict[str, str]]:
+        """Every stack's outputs, by stack key (`{"compute": {"ApiEndpointUrl": ...}, ...}`); read
+        once from the deployed stacks and kept for the session."""
+        return dict(self.target.outputs())
 
     def output(self, stack: str, key: str) -> str:
         """One output; LookupError naming it when the stack has none."""
@@ -157,12 +166,30 @@ def concert_manifest(pytestconfig: pytest.Config) -> Any:
 
 
 @pytest.fixture(scope="session")
-def concert_engine(pytestconfig: pytest.Config, concert_engine_name: str) -> Iterator[Any]:
-    from concert_platform.engines import create_engine, default_region
+def concert_target(pytestconfig: pytest.Config, concert_engine_name: str, concert_manifest: Any) -> Any:
+    """The environment the session deploys, checked as the CLI and e2e check theirs
+    (target.prepare_target), before any engine starts; its engine is not started here."""
+    from concert_platform.errors import UsageError
+    from concert_platform.target import prepare_target
+
+    environment = pytestconfig.getoption("concert_environment") or f"it-{secrets.token_hex(3)}"
+    try:
+        return prepare_target(
+            concert_engine_name,
+            environment,
+            pytestconfig.getoption("concert_region"),
+            pytestconfig.getoption("concert_endpoint_url"),
+            manifest=concert_manifest,
+        )
+    except UsageError as exc:  # one line, not a traceback; 4 is pytest's own usage-error status
+        pytest.exit(f"concert target: {exc}", returncode=4)
+
+
+@pytest.fixture(scope="session")
+def concert_engine(concert_engine_name: str, concert_target: Any) -> Iterator[Any]:
     from concert_platform.errors import ConcertPlatformError
 
-    region = pytestconfig.getoption("concert_region") or default_region()
-    engine = create_engine(concert_engine_name, region, pytestconfig.getoption("concert_endpoint_url"))
+    engine = concert_target.engine
     try:
         engine.start()
     except ConcertPlatformError as exc:
@@ -173,27 +200,20 @@ def concert_engine(pytestconfig: pytest.Config, concert_engine_name: str) -> Ite
 
 @pytest.fixture(scope="session")
 def concert_deployment(
-    pytestconfig: pytest.Config, concert_engine: Any, concert_manifest: Any
+    pytestconfig: pytest.Config, concert_engine: Any, concert_target: Any
 ) -> Iterator[Deployment]:
     import time
 
-    from concert_platform.deploy import StackOperator
     from concert_platform.e2e import describe_exception, ephemeral_password, teardown_environment
     from concert_platform.errors import UsageError
-    from concert_platform.naming import validate_target
     from concert_platform.ownership import claim_environment, new_run_id, run_tags
     from concert_platform.workflow import deploy_environment
 
-    environment = pytestconfig.getoption("concert_environment") or f"it-{secrets.token_hex(3)}"
-    validate_target(concert_manifest, environment, concert_engine.region)
+    concert_manifest, environment = concert_target.manifest, concert_target.environment
     run_id = new_run_id("pytest")
     try:  # an existing or protected environment is refused before anything changes
         ownership = claim_environment(
-            StackOperator(concert_engine, concert_manifest, environment),
-            concert_manifest,
-            environment,
-            run_id,
-            adopt=False,
+            concert_target.reader, concert_manifest, environment, run_id, adopt=False
         )
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -239,9 +259,7 @@ def concert_deployment(
             report = deploy(concert_manifest)
         else:
             review, report = _deploy_and_update(concert_engine, concert_manifest, environment, base, deploy)
-        deployment = Deployment(
-            concert_engine, concert_manifest, environment, report, time.monotonic() - started
-        )
+        deployment = Deployment(concert_target, report, time.monotonic() - started)
         if review is not None:
             from concert_platform.update_review import build_review
 
@@ -266,9 +284,7 @@ def concert_deployment(
         yield deployment
     finally:
         if not keep:
-            teardown = teardown_environment(
-                concert_engine, concert_manifest, environment, None, ownership=ownership
-            )
+            teardown = teardown_environment(concert_target, None, ownership=ownership)
             if deployment is not None:
                 deployment.teardown = teardown
             if not teardown["clean"]:

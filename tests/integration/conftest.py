@@ -2,10 +2,14 @@
 registered as a `pytest11` entry point) for one deployed platform per session: engine from
 --concert-engine or CONCERT_ENGINE (default embedded), destroyed at the end and proven gone.
 
-The planted-fault tests share one way to copy the project and plant a mistake in the copy."""
+The planted-fault tests share one way to copy the project and plant a mistake in the copy
+(`project_copy`), one layer cache (`LAYER_CACHE`), and one way to run what the mistake must break:
+`run_e2e` (the command, in this process) or `deploy_planted` (the deploy alone, on the session's
+engine); `planted_e2e` is the three steps in one call."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,8 +18,13 @@ from typing import Any
 import pytest
 
 from concert_platform.manifest import _load
+from concert_platform.packaging import default_cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the layer builds, shared by the real tree and every copy (keyed by their inputs: never stale)
+LAYER_CACHE = default_cache_dir(ROOT)
+#: the deploy inputs a planted run needs (an ephemeral engine: any valid password)
+PLANTED_PASSWORD = "Sup3rSecretPw"
 #: what a deploy and an e2e run read from the project (the manifest's CONCERT_PLATFORM_HOME)
 PROJECT_FILES = ("stacks.yaml", "templates", "handlers", "src/concert_platform/sql/schema.sql", "docs/api.md")
 
@@ -32,9 +41,9 @@ def copy_project(destination: Path) -> Edit:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, target)
-    (ROOT / "build" / "layer-cache").mkdir(parents=True, exist_ok=True)
+    LAYER_CACHE.mkdir(parents=True, exist_ok=True)
     (destination / "build").mkdir(exist_ok=True)
-    (destination / "build" / "layer-cache").symlink_to(ROOT / "build" / "layer-cache")
+    (destination / "build" / "layer-cache").symlink_to(LAYER_CACHE)
 
     def edit(relative: str, old: str, new: str) -> None:
         path = destination / relative
@@ -50,10 +59,77 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ed
     """A copy of the project that this process's manifest reads; the test plants one mistake."""
     edit = copy_project(tmp_path / "project")
     monkeypatch.setenv("CONCERT_PLATFORM_HOME", str(tmp_path / "project"))
-    monkeypatch.setenv("REDSHIFT_MASTER_PASSWORD", "Sup3rSecretPw")
+    monkeypatch.setenv("REDSHIFT_MASTER_PASSWORD", PLANTED_PASSWORD)
     _load.cache_clear()
     yield edit
     _load.cache_clear()
+
+
+def run_e2e(
+    environment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any]]:
+    """`concert-platform e2e --json` on a fresh embedded engine, in this process, against the
+    project the manifest reads (a `project_copy`); its exit code and its JSON report. The reports
+    go to tmp_path/reports."""
+    from concert_platform.cli import main
+
+    code = main(
+        [
+            "e2e",
+            "--engine",
+            "embedded",
+            "--environment",
+            environment,
+            "--json",
+            "--reports-dir",
+            str(tmp_path / "reports"),
+        ]
+    )
+    out = capsys.readouterr().out
+    return code, json.loads(out[out.index("{") :])
+
+
+def failing_checks(report: dict[str, Any]) -> dict[str, str]:
+    """The e2e report's failed smoke checks: name -> detail."""
+    return {c["name"]: c["detail"] for c in report["smoke"]["checks"] if not c["ok"]}
+
+
+Plant = tuple[str, str, str]  # (relative path, old text, new text)
+
+
+@pytest.fixture
+def planted_e2e(
+    project_copy: Edit, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, dict[str, Any]]]:
+    """`planted_e2e(environment, *plants)`: plant each (path, old, new) in a copy of the project,
+    then run e2e against it (`run_e2e`)."""
+
+    def plant_and_run(environment: str, *plants: Plant) -> tuple[int, dict[str, Any]]:
+        for relative, old, new in plants:
+            project_copy(relative, old, new)
+        return run_e2e(environment, tmp_path, capsys)
+
+    return plant_and_run
+
+
+def deploy_planted(engine: Any, environment: str) -> Any:
+    """Deploy the project the manifest reads (a `project_copy`) with the sample data to `engine`,
+    building the layers through LAYER_CACHE; the manifest it deployed. A DeployError propagates."""
+    from concert_platform.manifest import load_manifest
+    from concert_platform.packaging import build_artifacts
+    from concert_platform.workflow import deploy_environment
+
+    manifest = load_manifest()
+    deploy_environment(
+        engine,
+        manifest,
+        environment,
+        environ={"REDSHIFT_MASTER_PASSWORD": PLANTED_PASSWORD},
+        interactive=False,
+        artifacts=build_artifacts(manifest, cache_dir=LAYER_CACHE),
+        load_sample=True,
+    )
+    return manifest
 
 
 @pytest.fixture(scope="session")

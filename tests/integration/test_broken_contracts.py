@@ -3,11 +3,10 @@ each test plants one mistake in a copy of the project and sees `e2e` exit 1 nami
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.test_broken_warehouse import failing_checks, run_e2e
+from tests.integration.conftest import failing_checks
 
 pytestmark = pytest.mark.integration
 CONVERSATIONS = "handlers/shared/concert_shared/conversations.py"
@@ -15,13 +14,15 @@ TTL_CHECK = "contract: items carry their table's TTL attribute in epoch seconds,
 METRIC_CHECK = "contract: every metric produced is read by an alarm or a dashboard (or listed unwatched)"
 
 
-def test_a_handler_writing_the_ttl_under_another_name(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
-    project_copy(
-        CONVERSATIONS,
-        '        "expires_at": {"N": str(_expiry(now))},\n    }',
-        '        "expiry": {"N": str(_expiry(now))},\n    }',
+def test_a_handler_writing_the_ttl_under_another_name(planted_e2e: Any) -> None:
+    code, report = planted_e2e(
+        "ct-ttl-name",
+        (
+            CONVERSATIONS,
+            '        "expires_at": {"N": str(_expiry(now))},\n    }',
+            '        "expiry": {"N": str(_expiry(now))},\n    }',
+        ),
     )
-    code, report = run_e2e("ct-ttl-name", tmp_path, capsys)
     assert code == 1
     failures = failing_checks(report)
     assert TTL_CHECK in failures, (report.get("reason"), failures)
@@ -31,13 +32,15 @@ def test_a_handler_writing_the_ttl_under_another_name(project_copy: Any, tmp_pat
     assert report["teardown"]["clean"]
 
 
-def test_a_handler_writing_the_ttl_in_milliseconds(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
-    project_copy(
-        CONVERSATIONS,
-        "    return now + bounded_int_env(*SESSION_TTL_HOURS) * 3600",
-        "    return (now + bounded_int_env(*SESSION_TTL_HOURS) * 3600) * 1000",
+def test_a_handler_writing_the_ttl_in_milliseconds(planted_e2e: Any) -> None:
+    code, report = planted_e2e(
+        "ct-ttl-ms",
+        (
+            CONVERSATIONS,
+            "    return now + bounded_int_env(*SESSION_TTL_HOURS) * 3600",
+            "    return (now + bounded_int_env(*SESSION_TTL_HOURS) * 3600) * 1000",
+        ),
     )
-    code, report = run_e2e("ct-ttl-ms", tmp_path, capsys)
     assert code == 1
     failures = failing_checks(report)
     assert TTL_CHECK in failures, (report.get("reason"), failures)
@@ -47,29 +50,29 @@ def test_a_handler_writing_the_ttl_in_milliseconds(project_copy: Any, tmp_path: 
     assert report["teardown"]["clean"]
 
 
-def test_a_metric_filter_emitting_a_metric_nothing_reads(
-    project_copy: Any, tmp_path: Path, capsys: Any
-) -> None:
-    project_copy(
-        "templates/06-tracing-logging.yaml",
-        "  TicketPredictionDataQualityFilter:\n"
-        "    Type: AWS::Logs::MetricFilter\n"
-        "    Properties:\n"
-        "      LogGroupName: {'Fn::ImportValue': !Sub '${ComputeStackName}-TicketPredictionLogGroupName'}\n"
-        "      FilterPattern: '{ $.data_quality_issue = \"*\" }'\n"
-        "      MetricTransformations:\n"
-        "        - MetricNamespace: !Sub 'ConcertPlatform/${Environment}'\n"
-        "          MetricName: DataQualityIssues\n",
-        "  TicketPredictionDataQualityFilter:\n"
-        "    Type: AWS::Logs::MetricFilter\n"
-        "    Properties:\n"
-        "      LogGroupName: {'Fn::ImportValue': !Sub '${ComputeStackName}-TicketPredictionLogGroupName'}\n"
-        "      FilterPattern: '{ $.data_quality_issue = \"*\" }'\n"
-        "      MetricTransformations:\n"
-        "        - MetricNamespace: !Sub 'ConcertPlatform/${Environment}'\n"
-        "          MetricName: DataQualityIssue\n",
+def test_a_metric_filter_emitting_a_metric_nothing_reads(planted_e2e: Any) -> None:
+    code, report = planted_e2e(
+        "ct-metric",
+        (
+            "templates/06-tracing-logging.yaml",
+            "  TicketPredictionDataQualityFilter:\n"
+            "    Type: AWS::Logs::MetricFilter\n"
+            "    Properties:\n"
+            "      LogGroupName: {'Fn::ImportValue': !Sub '${ComputeStackName}-TicketPredictionLogGroupName'}\n"
+            "      FilterPattern: '{ $.data_quality_issue = \"*\" }'\n"
+            "      MetricTransformations:\n"
+            "        - MetricNamespace: !Sub 'ConcertPlatform/${Environment}'\n"
+            "          MetricName: DataQualityIssues\n",
+            "  TicketPredictionDataQualityFilter:\n"
+            "    Type: AWS::Logs::MetricFilter\n"
+            "    Properties:\n"
+            "      LogGroupName: {'Fn::ImportValue': !Sub '${ComputeStackName}-TicketPredictionLogGroupName'}\n"
+            "      FilterPattern: '{ $.data_quality_issue = \"*\" }'\n"
+            "      MetricTransformations:\n"
+            "        - MetricNamespace: !Sub 'ConcertPlatform/${Environment}'\n"
+            "          MetricName: DataQualityIssue\n",
+        ),
     )
-    code, report = run_e2e("ct-metric", tmp_path, capsys)
     assert code == 1
     failures = failing_checks(report)
     assert METRIC_CHECK in failures, (report.get("reason"), failures)

@@ -6,20 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.conftest import Edit
+from tests.integration.conftest import LAYER_CACHE, Edit, deploy_planted
 
 from concert_platform.deploy import StackOperator
 from concert_platform.errors import DeployError
 from concert_platform.manifest import load_manifest
-from concert_platform.packaging import build_artifacts
 from concert_platform.smoke import Platform
 from concert_platform.smoke.error_pipeline import error_pipeline_check as _error_pipeline_check
 from concert_platform.smoke.wiring import wiring_checks as _wiring_checks
-from concert_platform.workflow import deploy_environment, destroy_environment
+from concert_platform.workflow import destroy_environment
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / "build" / "layer-cache"  # layer builds shared with the real tree (keyed by their inputs)
 
 
 @pytest.fixture
@@ -28,31 +26,16 @@ def broken_project(project_copy: Edit) -> Edit:
     return lambda template, old, new: project_copy(f"templates/{template}", old, new)
 
 
-def deploy_broken(engine: Any, environment: str) -> Any:
-    manifest = load_manifest()
-    artifacts = build_artifacts(manifest, cache_dir=CACHE)
-    deploy_environment(
-        engine,
-        manifest,
-        environment,
-        environ={"REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"},
-        interactive=False,
-        artifacts=artifacts,
-        load_sample=True,
-    )
-    return manifest
-
-
 def test_wrong_table_name_in_the_chatbot_environment(engine: Any, broken_project: Any) -> None:
     broken_project(
         "03-compute-application.yaml",
         "          CONVERSATION_HISTORY_TABLE: !Ref ConversationHistoryTable",
         "          CONVERSATION_HISTORY_TABLE: !Sub 'concert-conversation-history-${Environment}-old'",
     )
-    manifest = deploy_broken(engine, "wire-a")
+    manifest = deploy_planted(engine, "wire-a")
     try:
         failures = [
-            c for c in _wiring_checks(Platform(engine, manifest, "wire-a", cache_dir=CACHE)) if not c.ok
+            c for c in _wiring_checks(Platform(engine, manifest, "wire-a", cache_dir=LAYER_CACHE)) if not c.ok
         ]
         assert failures, "the wiring check did not notice the wrong table"
         assert "concert-api-chatbot-wire-a" in failures[0].name
@@ -73,7 +56,7 @@ def test_misspelt_export_name(engine: Any, broken_project: Any) -> None:
     manifest = load_manifest()
     try:
         with pytest.raises(DeployError) as raised:
-            deploy_broken(engine, "wire-b")
+            deploy_planted(engine, "wire-b")
         message = str(raised.value)
         assert "concert-platform-compute-wire-b" in message
         assert "No export named concert-platform-storage-wire-b-ProcessedDataBucketName" in message
@@ -100,9 +83,9 @@ def test_subscription_filter_that_no_longer_matches_errors(engine: Any, broken_p
         old,
         old.replace('$.level = "ERROR" || $.level = "CRITICAL"', '$.level = "FATAL"'),
     )
-    manifest = deploy_broken(engine, "wire-c")
+    manifest = deploy_planted(engine, "wire-c")
     try:
-        check = _error_pipeline_check(Platform(engine, manifest, "wire-c", cache_dir=CACHE))
+        check = _error_pipeline_check(Platform(engine, manifest, "wire-c", cache_dir=LAYER_CACHE))
         assert not check.ok
         assert (
             "subscription filter concert-errors-to-processor-wire-c on /aws/lambda/concert-api-chatbot-wire-c "

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.test_broken_warehouse import run_e2e
+from tests.integration.conftest import run_e2e
 
 from concert_platform.engines.moto_ext import faults
 

@@ -3,26 +3,27 @@ a copy of the project and sees `concert-platform e2e` exit 1 with the flow namin
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.test_broken_warehouse import failing_checks, run_e2e
+from tests.integration.conftest import failing_checks
 
 pytestmark = pytest.mark.integration
 SERVICES = "handlers/shared/concert_shared/services.py"
 PLATFORM_DATA = "handlers/shared/concert_shared/platform_data.py"
 
 
-def test_a_handler_that_swallows_a_dependency_error(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
-    project_copy(
-        SERVICES,
-        "    preferences = user_preferences(user_id)\n    endpoint",
-        "    try:\n        preferences = user_preferences(user_id)\n    except Exception:\n"
-        '        return {"user_id": user_id, "recommendations": [], "source": "preferences (redshift)"}\n'
-        "    endpoint",
+def test_a_handler_that_swallows_a_dependency_error(planted_e2e: Any) -> None:
+    code, report = planted_e2e(
+        "hf-swallow",
+        (
+            SERVICES,
+            "    preferences = user_preferences(user_id)\n    endpoint",
+            "    try:\n        preferences = user_preferences(user_id)\n    except Exception:\n"
+            '        return {"user_id": user_id, "recommendations": [], "source": "preferences (redshift)"}\n'
+            "    endpoint",
+        ),
     )
-    code, report = run_e2e("hf-swallow", tmp_path, capsys)
     assert code == 1
     failures = failing_checks(report)
     detail = failures["dependency failures GET /recommendations"]
@@ -31,15 +32,17 @@ def test_a_handler_that_swallows_a_dependency_error(project_copy: Any, tmp_path:
     assert report["teardown"]["clean"]
 
 
-def test_a_quote_in_a_filter_cannot_widen_the_result(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
+def test_a_quote_in_a_filter_cannot_widen_the_result(planted_e2e: Any) -> None:
     # the city reaches the SQL through an f-string instead of a Data API parameter
-    project_copy(
-        PLATFORM_DATA,
-        '    if city:\n        parameters["city"] = city\n'
-        '    sql = VENUE_SALES_SQL.replace("{city_filter}", CITY_FILTER if city else "")',
-        '    sql = VENUE_SALES_SQL.replace("{city_filter}", f"AND LOWER(v.city) = LOWER(\'{city}\')" if city else "")',
+    code, report = planted_e2e(
+        "hf-quote",
+        (
+            PLATFORM_DATA,
+            '    if city:\n        parameters["city"] = city\n'
+            '    sql = VENUE_SALES_SQL.replace("{city_filter}", CITY_FILTER if city else "")',
+            '    sql = VENUE_SALES_SQL.replace("{city_filter}", f"AND LOWER(v.city) = LOWER(\'{city}\')" if city else "")',
+        ),
     )
-    code, report = run_e2e("hf-quote", tmp_path, capsys)
     assert code == 1
     failures = failing_checks(report)
     detail = failures["hostile input GET /venues/popularity"]
@@ -48,16 +51,16 @@ def test_a_quote_in_a_filter_cannot_widen_the_result(project_copy: Any, tmp_path
     assert report["teardown"]["clean"]
 
 
-def test_a_broken_fallback_is_found_by_failing_the_primary(
-    project_copy: Any, tmp_path: Path, capsys: Any
-) -> None:
+def test_a_broken_fallback_is_found_by_failing_the_primary(planted_e2e: Any) -> None:
     # the bucket's copy is read from a key nothing writes: only the fallback path is broken
-    project_copy(
-        PLATFORM_DATA,
-        'return f"{REFERENCE_PREFIX}/{table}.json"',
-        'return f"{REFERENCE_PREFIX}/{table}s.json"',
+    code, report = planted_e2e(
+        "hf-fallback",
+        (
+            PLATFORM_DATA,
+            'return f"{REFERENCE_PREFIX}/{table}.json"',
+            'return f"{REFERENCE_PREFIX}/{table}s.json"',
+        ),
     )
-    code, report = run_e2e("hf-fallback", tmp_path, capsys)
     assert code == 1
     failures = failing_checks(report)
     detail = failures["dependency failures GET /venues/popularity"]
@@ -67,12 +70,16 @@ def test_a_broken_fallback_is_found_by_failing_the_primary(
     assert report["teardown"]["clean"]
 
 
-def test_a_broken_primary_path_hidden_by_its_fallback(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
+def test_a_broken_primary_path_hidden_by_its_fallback(planted_e2e: Any) -> None:
     # the recommendations' warehouse query names a column that does not exist: the bucket answers
-    project_copy(
-        PLATFORM_DATA, 'conditions.append("LOWER(a.genre) IN ("', 'conditions.append("LOWER(a.genres) IN ("'
+    code, report = planted_e2e(
+        "hf-primary",
+        (
+            PLATFORM_DATA,
+            'conditions.append("LOWER(a.genre) IN ("',
+            'conditions.append("LOWER(a.genres) IN ("',
+        ),
     )
-    code, report = run_e2e("hf-primary", tmp_path, capsys)
     assert code == 1
     failures = failing_checks(report)
     detail = failures["dependency failures GET /recommendations"]

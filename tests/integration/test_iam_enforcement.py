@@ -4,20 +4,15 @@ LocalStack's free edition does not enforce IAM)."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from concert_platform.cli import main
 from concert_platform.execution_roles import summary_lines
-from concert_platform.manifest import _load
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 WRITES = "dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem"
 
 
@@ -25,38 +20,13 @@ WRITES = "dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Dele
     os.environ.get("CONCERT_ENGINE", "embedded") != "embedded",
     reason="IAM is enforced by the embedded engine",
 )
-def test_a_role_without_the_handlers_dynamodb_writes_fails_e2e(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(ROOT / "stacks.yaml", project / "stacks.yaml")
-    shutil.copytree(ROOT / "templates", project / "templates")
-    shutil.copytree(ROOT / "handlers", project / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
-    template = project / "templates" / "03-compute-application.yaml"
-    text = template.read_text()
-    assert WRITES in text, "the LambdaExecutionRole's ChatbotTables statement changed; update this test"
-    template.write_text(text.replace(WRITES, "dynamodb:GetItem, dynamodb:DeleteItem", 1))
-    monkeypatch.setenv("CONCERT_PLATFORM_HOME", str(project))
-    monkeypatch.setenv("REDSHIFT_MASTER_PASSWORD", "Sup3rSecretPw")
-    _load.cache_clear()
+def test_a_role_without_the_handlers_dynamodb_writes_fails_e2e(planted_e2e: Any, tmp_path: Path) -> None:
+    # the LambdaExecutionRole's ChatbotTables statement keeps reads and deletes only
+    code, report = planted_e2e(
+        "it-iam",
+        ("templates/03-compute-application.yaml", WRITES, "dynamodb:GetItem, dynamodb:DeleteItem"),
+    )
     reports = tmp_path / "reports"
-    try:
-        code = main(
-            [
-                "e2e",
-                "--engine",
-                "embedded",
-                "--environment",
-                "it-iam",
-                "--reports-dir",
-                str(reports),
-                "--json",
-            ]
-        )
-    finally:
-        _load.cache_clear()
-    report: dict[str, Any] = json.loads(capsys.readouterr().out)
 
     assert code == 1
     assert report["ok"] is False

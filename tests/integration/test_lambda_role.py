@@ -3,11 +3,10 @@ project: `concert-platform e2e` fails naming the function, the action and the re
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.test_broken_warehouse import failing_checks, run_e2e
+from tests.integration.conftest import failing_checks
 
 pytestmark = pytest.mark.integration
 
@@ -23,17 +22,19 @@ ENI_ONLY = """      Policies:
 """
 
 
-def test_role_without_log_permissions_fails_the_run(project_copy: Any, tmp_path: Path, capsys: Any) -> None:
+def test_role_without_log_permissions_fails_the_run(planted_e2e: Any) -> None:
     # the chatbot jobs' role keeps its ENI permissions (the deploy passes, as on AWS) but loses
     # the managed policy's log writes: on AWS nothing fails, the functions' logs go missing
-    project_copy(
-        "templates/04-chatbot-infrastructure.yaml",
-        "      ManagedPolicyArns:\n"
-        "        - !Sub 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'\n"
-        "      Policies:\n",
-        ENI_ONLY,
+    code, report = planted_e2e(
+        "lr-logs",
+        (
+            "templates/04-chatbot-infrastructure.yaml",
+            "      ManagedPolicyArns:\n"
+            "        - !Sub 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'\n"
+            "      Policies:\n",
+            ENI_ONLY,
+        ),
     )
-    code, report = run_e2e("lr-logs", tmp_path, capsys)
     assert code == 1
     detail = failing_checks(report)[RUNTIME_CHECK]
     function = "concert-chatbot-maintenance-lr-logs"

@@ -7,20 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.conftest import Edit
+from tests.integration.conftest import LAYER_CACHE, Edit, deploy_planted
 
 from concert_platform.deploy import StackOperator
 from concert_platform.errors import DeployError
 from concert_platform.manifest import load_manifest
-from concert_platform.packaging import build_artifacts, default_cache_dir
 from concert_platform.smoke import Platform
 from concert_platform.smoke.api import api_checks as _api_checks
 from concert_platform.smoke.runtime import runtime_check as _runtime_check
-from concert_platform.workflow import deploy_environment, destroy_environment
+from concert_platform.workflow import destroy_environment
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = default_cache_dir(ROOT)  # the layer builds are shared with the real tree (keyed by pins)
 
 
 @pytest.fixture
@@ -29,22 +27,8 @@ def planted(project_copy: Edit) -> Edit:
     return project_copy
 
 
-def deploy(engine: Any, environment: str) -> Any:
-    manifest = load_manifest()
-    deploy_environment(
-        engine,
-        manifest,
-        environment,
-        environ={"REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"},
-        interactive=False,
-        artifacts=build_artifacts(manifest, cache_dir=CACHE),
-        load_sample=True,
-    )
-    return manifest
-
-
 def failed_api_checks(engine: Any, manifest: Any, environment: str) -> dict[str, str]:
-    with Platform(engine, manifest, environment, cache_dir=CACHE) as platform:
+    with Platform(engine, manifest, environment, cache_dir=LAYER_CACHE) as platform:
         return {c.name: c.detail for c in _api_checks(platform) if not c.ok}
 
 
@@ -54,7 +38,7 @@ def test_api_method_integrated_with_the_wrong_function(engine: Any, planted: Edi
         "functions/${ChatbotFunction.Arn}/invocations",
         "functions/${HealthCheckFunction.Arn}/invocations",
     )
-    manifest = deploy(engine, "rt-a")
+    manifest = deploy_planted(engine, "rt-a")
     try:
         failed = failed_api_checks(engine, manifest, "rt-a")
         expected = (
@@ -80,7 +64,7 @@ def test_handler_running_past_its_timeout(engine: Any, planted: Edit) -> None:
         "_serve = lambda_handler(app)\n\n\ndef handler(event, context):\n"
         "    time.sleep(5)\n    return _serve(event, context)\n",
     )
-    manifest = deploy(engine, "rt-b")
+    manifest = deploy_planted(engine, "rt-b")
     try:
         failed = failed_api_checks(engine, manifest, "rt-b")
         detail = failed["api GET /health"]
@@ -93,9 +77,9 @@ def test_handler_running_past_its_timeout(engine: Any, planted: Edit) -> None:
 
 def test_package_missing_from_the_shared_layer(engine: Any, planted: Edit) -> None:
     planted("handlers/shared/requirements.txt", "pydantic==2.14.4\n", "")
-    manifest = deploy(engine, "rt-c")
+    manifest = deploy_planted(engine, "rt-c")
     try:
-        with Platform(engine, manifest, "rt-c", cache_dir=CACHE) as platform:
+        with Platform(engine, manifest, "rt-c", cache_dir=LAYER_CACHE) as platform:
             started = _runtime_check(platform)
         assert not started.ok
         assert (
@@ -121,7 +105,7 @@ def test_vpc_function_whose_role_cannot_create_network_interfaces(engine: Any, p
     manifest = load_manifest()
     try:
         with pytest.raises(DeployError) as raised:
-            deploy(engine, "rt-d")
+            deploy_planted(engine, "rt-d")
         message = str(raised.value)
         assert "concert-platform-compute-rt-d" in message
         assert (
@@ -143,7 +127,7 @@ def test_function_whose_code_object_does_not_exist(engine: Any, planted: Edit) -
     manifest = load_manifest()
     try:
         with pytest.raises(DeployError) as raised:
-            deploy(engine, "rt-e")
+            deploy_planted(engine, "rt-e")
         message = str(raised.value)
         assert "concert-platform-chatbot-rt-e" in message
         assert "ChatbotMaintenanceFunction" in message
@@ -160,7 +144,7 @@ def test_api_permission_for_another_method(engine: Any, planted: Edit) -> None:
         "${AWS::AccountId}:${RestApi}/*/POST/chat'",
         "${AWS::AccountId}:${RestApi}/*/GET/chat'",
     )
-    manifest = deploy(engine, "rt-f")
+    manifest = deploy_planted(engine, "rt-f")
     try:
         detail = failed_api_checks(engine, manifest, "rt-f")["api POST /chat keeps history"]
         assert "POST /chat: HTTP 500: Execution failed due to configuration error" in detail
