@@ -16,7 +16,9 @@ def test_the_plugin_is_registered_with_its_options(pytester: pytest.Pytester) ->
 
 def test_keep_is_refused_for_the_embedded_engine_in_one_line(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_uses_the_platform(concert_deployment):\n    pass\n")
-    result = pytester.runpytest_subprocess("--concert-engine", "embedded", "--concert-keep", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "--concert-engine", "embedded", "--concert-keep", "-p", "no:cacheprovider"
+    )
     result.stdout.fnmatch_lines(["*--concert-keep: the embedded engine ends with the test session*"])
     assert result.ret != 0
 
