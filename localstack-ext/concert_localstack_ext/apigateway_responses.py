@@ -19,6 +19,11 @@ payload (Lambda's `errorType` and `errorMessage`) with the 502 and this module s
 function's name, as the response header `x-concert-integration-error` (one line, at most 500
 characters): `concert-api-chatbot-dev failed with Runtime.ImportModuleError: Unable to import ...`,
 the embedded engine's wording. The body stays AWS's.
+
+A proxy answer with both `headers` and `multiValueHeaders` is merged as AWS documents it ("if the
+same key-value pair is specified in both, only the values from multiValueHeaders will appear"):
+LocalStack appended the single value anyway, so our handlers' CORS header, set in both, came
+back as `Access-Control-Allow-Origin: *,*` (`merge_lambda_response_headers`).
 """
 
 from __future__ import annotations
@@ -106,6 +111,22 @@ def patch_gateway_exception_handler() -> bool:
     return True
 
 
+def merge_lambda_response_headers(lambda_response: dict[str, Any]) -> dict[str, Any]:
+    """`headers` and `multiValueHeaders` of a proxy answer as API Gateway merges them: the
+    multi-value list first (its casing wins), a single value only when it is not already in it."""
+    headers = dict(lambda_response.get("headers") or {})
+    multi_value = lambda_response.get("multiValueHeaders") or {}
+    single = {name.lower(): name for name in headers}
+    for name, values in multi_value.items():
+        merged = list(values)
+        if (original := single.get(name.lower())) is not None:
+            value = headers.pop(original)
+            if value not in merged:
+                merged.append(value)
+        headers[name] = merged
+    return headers
+
+
 def patch_proxy_integration_failures() -> bool:
     from localstack.services.apigateway.next_gen.execute_api.integrations import aws
 
@@ -139,6 +160,7 @@ def patch_proxy_integration_failures() -> bool:
 
     invoke._concert = True  # type: ignore[attr-defined]
     cls.invoke = invoke
+    cls._merge_lambda_response_headers = staticmethod(merge_lambda_response_headers)
     cls.parse_lambda_response = parse_lambda_response
     return True
 

@@ -43,3 +43,20 @@ def test_the_patches_are_registered_and_apply_once() -> None:
 
     document = health_document()
     assert "names_failed_functions" in document["capabilities"] and document["alarm_evaluation"] is True
+
+
+def test_single_and_multi_value_headers_merge_as_api_gateway_documents() -> None:
+    from concert_localstack_ext.apigateway_responses import merge_lambda_response_headers
+
+    both = {
+        "headers": {"Access-Control-Allow-Origin": "*", "X-Correlation-Id": "c1"},
+        "multiValueHeaders": {"access-control-allow-origin": ["*"], "Set-Cookie": ["a=1", "b=2"]},
+    }
+    assert merge_lambda_response_headers(both) == {
+        "X-Correlation-Id": "c1",
+        "access-control-allow-origin": ["*"],  # the same pair in both: the multi-value list only
+        "Set-Cookie": ["a=1", "b=2"],
+    }
+    differing = {"headers": {"Vary": "Origin"}, "multiValueHeaders": {"Vary": ["Accept"]}}
+    assert merge_lambda_response_headers(differing) == {"Vary": ["Accept", "Origin"]}
+    assert merge_lambda_response_headers({"headers": {"A": "1"}}) == {"A": "1"}
