@@ -7,6 +7,10 @@ capability is declared only when the setting behind it is in force in this Local
 - `has_warehouse`: the Redshift Data API is the extension's (SQL on DuckDB), which is the case
   whenever the extension is installed (community LocalStack has no redshift-data provider), unless
   `PROVIDER_OVERRIDE_REDSHIFT_DATA` picks another variant.
+- `names_failed_functions`: an API's 5xx for a failed Lambda proxy integration carries the
+  function's name and Lambda error (`apigateway_responses.py`), once that patch is in place.
+- `alarm_evaluation`: `POST /_concert/alarms/evaluate` runs LocalStack's own alarm evaluation now
+  (`alarms.py`).
 - `lambda_executor`: the Lambda runtime executor LocalStack runs functions with (`concert`: the
   project's isolated worker, no Docker).
 """
@@ -25,6 +29,10 @@ def health_document() -> dict[str, Any]:
     capabilities: list[str] = []
     if os.environ.get("PROVIDER_OVERRIDE_REDSHIFT_DATA", "default") == "default":
         capabilities.append("has_warehouse")
+    from localstack.services.apigateway.next_gen.execute_api.integrations import aws
+
+    if getattr(aws.RestApiAwsProxyIntegration.invoke, "_concert", False):
+        capabilities.append("names_failed_functions")
     from localstack import config
 
     executor = str(getattr(config, "LAMBDA_RUNTIME_EXECUTOR", "") or "docker")
@@ -33,6 +41,7 @@ def health_document() -> dict[str, Any]:
         "extension": "concert-localstack-ext",
         "capabilities": capabilities,
         "lambda_executor": executor,
+        "alarm_evaluation": True,
     }
 
 

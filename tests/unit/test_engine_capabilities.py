@@ -69,6 +69,21 @@ def test_a_health_document_declares_only_known_capabilities() -> None:
 
 class _Health(BaseHTTPRequestHandler):
     document: dict[str, Any] | None = None
+    #: what POST /_concert/alarms/evaluate answers (status), and the bodies it was sent
+    evaluate_status: int = 404
+    evaluated: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        if self.path != "/_concert/alarms/evaluate" or self.evaluate_status != 200:
+            self.send_error(self.evaluate_status if self.path == "/_concert/alarms/evaluate" else 404)
+            return
+        self.evaluated.append(body)
+        answer = b'{"evaluated": []}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
 
     def do_GET(self) -> None:
         if self.path != "/_concert/health" or self.document is None:
@@ -89,7 +104,7 @@ class _Health(BaseHTTPRequestHandler):
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, type[_Health]]]:
     for name in ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST", "LOCALSTACK_ENDPOINT", "USE_SSL"):
         monkeypatch.delenv(name, raising=False)
-    handler = type("Health", (_Health,), {"document": None})
+    handler = type("Health", (_Health,), {"document": None, "evaluated": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -232,3 +247,27 @@ def test_known_engine_gaps_do_not_fail_the_run_and_the_report_says_it_is_not_a_f
     line = _resources_line(report)
     assert "1 of 3 declared resources verified" in line
     assert "1 with known engine gaps only" in line and "not a full verification" in line
+
+
+def test_localstack_with_the_extension_names_failed_functions_and_evaluates_alarms_on_request(
+    endpoint: tuple[str, type[_Health]],
+) -> None:
+    url, handler = endpoint
+    with LocalStackEngine("eu-west-1", url) as plain:  # LocalStack as it ships
+        assert not plain.capabilities.enforces_iam and not plain.capabilities.names_failed_functions
+        assert not plain.evaluate_alarms_now() and not handler.evaluated  # waits for its schedule
+    handler.document = {
+        "engine": "localstack",
+        "extension": "concert-localstack-ext",
+        "capabilities": ["has_warehouse", "names_failed_functions"],
+        "lambda_executor": "concert",
+        "alarm_evaluation": True,
+    }
+    with LocalStackEngine("eu-west-1", url) as extended:
+        assert extended.capabilities.names_failed_functions and not extended.capabilities.enforces_iam
+        assert not extended.capabilities.evaluates_alarms  # its clock still cannot be advanced
+        handler.evaluate_status = 500  # the route fails: the caller waits, nothing is claimed
+        assert not extended.evaluate_alarms_now()
+        handler.evaluate_status = 200
+        assert extended.evaluate_alarms_now()
+        assert handler.evaluated == [{"region": "eu-west-1"}]

@@ -44,6 +44,14 @@ class Capabilities:
     #: calls signed with a function's role keys are authorised against the role and every
     #: decision recorded (`authorise_role_session`, `iam_ledger`, `unused_grants`)
     iam_ledger: bool = False
+    #: IAM is evaluated where AWS evaluates it: a deploy whose function role lacks a permission
+    #: Lambda needs (CreateNetworkInterface for a VPC function) fails, and an API method a
+    #: function's resource policy does not allow answers 500 (community LocalStack: no)
+    enforces_iam: bool = True
+    #: an API's 5xx for a failed Lambda proxy integration says which function failed and its Lambda
+    #: error (AWS keeps that in API Gateway's execution log, not in the answer): the embedded
+    #: engine's in-process stage; LocalStack with this project's extension (a response header)
+    names_failed_functions: bool = False
     #: lives only as long as this process: nothing deployed on it outlives the run (`--keep` is refused)
     ephemeral: bool = False
     #: seconds between CloudFormation status polls
@@ -57,7 +65,7 @@ class Capabilities:
 DEFAULT_CAPABILITIES = Capabilities()
 #: capability names an external endpoint may declare in its health document's "capabilities" list
 #: (the served embedded engine does; LocalStack with this project's extension can)
-DECLARABLE_CAPABILITIES = ("has_warehouse",)
+DECLARABLE_CAPABILITIES = ("has_warehouse", "names_failed_functions")
 
 
 class EngineLacksCapability(ConcertPlatformError):

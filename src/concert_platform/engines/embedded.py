@@ -22,12 +22,13 @@ EMBEDDED_CAPABILITIES = Capabilities(
     has_warehouse=True,
     evaluates_alarms=True,
     iam_ledger=True,
+    names_failed_functions=True,
     ephemeral=True,
 )
 #: `concert-platform engine serve` seen from another process (reached as an external endpoint):
 #: its functions run here, in the caller's local runtime; its clock and IAM ledger stay in the
 #: serving process. Its warehouse is declared by its health document (DECLARABLE_CAPABILITIES).
-SERVED_CAPABILITIES = Capabilities(runs_function_code=False)
+SERVED_CAPABILITIES = Capabilities(runs_function_code=False, names_failed_functions=True)
 
 
 # AWS's standard URLs whatever the user's configuration says (an AWS_ENDPOINT_URL, FIPS or

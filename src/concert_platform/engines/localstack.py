@@ -39,8 +39,11 @@ def resolve_endpoint(explicit: str | None = None) -> str:
     return os.environ.get("LOCALSTACK_ENDPOINT") or DEFAULT_ENDPOINT
 
 
-#: LocalStack's community edition: no Redshift Data API that runs SQL, no Redshift Serverless
-LOCALSTACK_CAPABILITIES = Capabilities(optional_services=frozenset({"redshift-serverless"}))
+#: LocalStack's community edition: no Redshift Data API that runs SQL, no Redshift Serverless, IAM
+#: not enforced (ENFORCE_IAM is a Pro feature); the extension declares what it adds
+LOCALSTACK_CAPABILITIES = Capabilities(
+    optional_services=frozenset({"redshift-serverless"}), enforces_iam=False
+)
 
 
 class LocalStackEngine(Engine):
@@ -108,6 +111,7 @@ class LocalStackEngine(Engine):
             self.unverifiable_types = {}  # type: ignore[misc]
             self.known_gaps = KNOWN_LOCALSTACK_GAPS  # type: ignore[misc]
             self.lambda_executor = str(health.get("lambda_executor") or "docker")
+            self.alarm_evaluation = health.get("alarm_evaluation") is True
         if self.served_embedded:
             from concert_platform.engines.embedded import SERVED_CAPABILITIES
 
@@ -120,6 +124,28 @@ class LocalStackEngine(Engine):
             self.canary_exemptions = {  # type: ignore[misc]
                 k: v for k, v in self.canary_exemptions.items() if k != "sql"
             }
+
+    def evaluate_alarms_now(self) -> bool:
+        """LocalStack evaluates each alarm once per period from its creation; with the extension,
+        `POST /_concert/alarms/evaluate` runs that same evaluation now (False without it, or when
+        the request fails: the caller then waits for LocalStack's schedule)."""
+        if not getattr(self, "alarm_evaluation", False):
+            return False
+        import json
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(  # noqa: S310 - http(s) checked by require_reachable
+            f"{(self.endpoint_url or DEFAULT_ENDPOINT).rstrip('/')}/_concert/alarms/evaluate",
+            data=json.dumps({"region": self.region}).encode(),
+            method="POST",
+            headers={"content-type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - as above
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
 
     def function_path(self) -> str:
         if getattr(self, "served_embedded", False):

@@ -43,6 +43,11 @@ class FlowResult:
     skipped: bool = False
 
 
+#: the header in which LocalStack with this project's extension names a failed integration's
+#: function and Lambda error (localstack-ext/concert_localstack_ext/apigateway_responses.py)
+INTEGRATION_ERROR_HEADER = "x-concert-integration-error"
+
+
 @dataclass
 class HttpResponse:
     status: int
@@ -187,10 +192,15 @@ class Platform:
                     _json_or_text(response.read().decode()),
                 )
         except urllib.error.HTTPError as error:
+            headers = {k.lower(): v for k, v in error.headers.items()}
             return HttpResponse(
                 error.code,
-                {k.lower(): v for k, v in error.headers.items()},
+                headers,
                 _json_or_text(error.read().decode()),
+                # the failed function and its Lambda error, where the engine names them
+                headers.get(INTEGRATION_ERROR_HEADER)
+                if self.engine.capabilities.names_failed_functions
+                else None,
             )
 
 
