@@ -54,8 +54,10 @@ def test_pull_request_workflow_runs_every_gating_tox_environment() -> None:
     layers = set(workflow["jobs"]["gate"]["strategy"]["matrix"]["layer"])
     assert layers == gated
     # real LocalStack (no Docker, no token): started, the integration layer and the e2e run, stopped
-    assert "tools/localstack-run --e2e-only" in str(workflow["jobs"]["localstack"]["steps"])
-    assert "tools/localstack-run" in (ROOT / ".ci" / "run").read_text()
+    steps = str(workflow["jobs"]["localstack"]["steps"])
+    assert "tools/localstack-run" in steps and "--e2e-only" not in steps
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "tools/localstack-run --port" in ci and "--e2e-only" not in ci
     # the external-endpoint path runs on every pull request, without Docker
     assert "tools/localstack-serve" in str(workflow["jobs"]["engine-serve"]["steps"])
 
