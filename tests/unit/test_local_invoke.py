@@ -186,11 +186,11 @@ def test_cold_starts_begun_in_the_background_are_awaited_not_repeated_and_failur
         def __init__(self, *_args: Any) -> None:
             pass
 
-        def all_outputs(self) -> dict[str, dict[str, str]]:
+        def outputs(self) -> dict[str, dict[str, str]]:
             return {"compute": {"ChatbotFunctionName": "app-fn", "HealthCheckFunctionName": "broken-fn"}}
 
     monkeypatch.setattr(smoke, "runtime_for", lambda _engine, _cache: runtime)
-    monkeypatch.setattr(smoke, "StackOperator", Outputs)
+    monkeypatch.setattr(smoke, "Target", Outputs)
     thread = smoke.start_cold_starts(runtime.engine, load_manifest(), "unit")
     assert thread is not None
     thread.join(timeout=60)

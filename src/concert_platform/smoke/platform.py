@@ -20,11 +20,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from concert_platform.deploy import StackOperator
 from concert_platform.engines.api_stage import DeployedStage
 from concert_platform.engines.base import Engine
 from concert_platform.manifest import Manifest
 from concert_platform.packaging import default_cache_dir
+from concert_platform.target import Target
 
 
 def runtime_for(engine: Engine, cache_dir: Path) -> Any:
@@ -67,15 +67,16 @@ class Platform:
         self.environment = environment
         #: (stack key, output key) of every deployed function, read from the templates' outputs
         self.function_outputs = manifest.function_outputs()
-        operator = StackOperator(engine, manifest, environment)
-        self._operator = operator
-        self._stack_names = [operator.stack_name(spec.key) for spec in manifest.stacks]
+        #: the deployed environment: stack names from the manifest, outputs read once
+        self.target = Target(engine, manifest, environment)
+        self._operator = self.target.reader
+        self._stack_names = list(self.target.stack_names().values())
         self._own: dict[str, set[str]] = {}
-        self.outputs = operator.all_outputs()
+        self.outputs = self.target.outputs()
         self.parameters = {
             spec.key: {
                 p["ParameterKey"]: p.get("ParameterValue", "")
-                for p in (operator.describe(operator.stack_name(spec.key)) or {}).get("Parameters", [])
+                for p in (self.target.describe(spec.key) or {}).get("Parameters", [])
             }
             for spec in manifest.stacks
         }

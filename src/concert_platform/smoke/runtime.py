@@ -8,11 +8,11 @@ import contextlib
 import threading
 from typing import Any
 
-from concert_platform.deploy import StackOperator
 from concert_platform.engines.base import Engine
 from concert_platform.manifest import Manifest
 from concert_platform.packaging import default_cache_dir
 from concert_platform.smoke.platform import FlowResult, Platform, deployed_functions, runtime_for
+from concert_platform.target import Target
 
 
 def runtime_check(platform: Platform) -> FlowResult:
@@ -81,7 +81,7 @@ def start_cold_starts(engine: Engine, manifest: Manifest, environment: str) -> t
     def start() -> None:
         # any failure here is met again, and reported, by the smoke run's own start
         with contextlib.suppress(Exception):
-            outputs = StackOperator(engine, manifest, environment).all_outputs()
+            outputs = Target(engine, manifest, environment).outputs()
             functions = deployed_functions(outputs, manifest.function_outputs())
             # two at a time: a core stays with verification, which runs in this process
             runtime.warm(functions, parallel=2)
