@@ -479,7 +479,7 @@ def start(
     """Start LocalStack and wait until it is healthy; on any failure nothing is left running."""
     _check_port(port)
     current = read_pid_file(paths)
-    if current is not None and _is_localstack(current.pid):
+    if current is not None and _identified(paths, current):
         if current.port == port and health(port) is not None:
             progress(f"LocalStack already running (pid {current.pid}) on {current.endpoint}")
             return current
@@ -552,7 +552,7 @@ def stop(paths: LocalStackPaths, grace: float = DEFAULT_STOP_GRACE, progress: Pr
     if current is None:
         progress("LocalStack is not running (no PID file)")
         return False
-    if not _is_localstack(current.pid):
+    if not _identified(paths, current):
         paths.pid_file.unlink(missing_ok=True)
         progress(f"LocalStack is not running (pid {current.pid} is gone; removed the stale PID file)")
         return False
@@ -564,7 +564,7 @@ def stop(paths: LocalStackPaths, grace: float = DEFAULT_STOP_GRACE, progress: Pr
 
 def status(paths: LocalStackPaths) -> dict[str, Any]:
     current = read_pid_file(paths)
-    if current is None or not _is_localstack(current.pid):
+    if current is None or not _identified(paths, current):
         return {"running": False, "healthy": False, "log": str(paths.log)}
     document = health(current.port)
     return {
@@ -598,22 +598,39 @@ def read_pid_file(paths: LocalStackPaths) -> Running | None:
         ) from None
 
 
+class Unidentified(Exception):
+    """A live PID whose command line cannot be read (no /proc, `ps` missing or failing)."""
+
+
 def _is_localstack(pid: int, proc: Path = Path("/proc")) -> bool:
-    """The PID is alive and still LocalStack's runtime (not a PID reused by something else)."""
+    """The PID is alive and still LocalStack's runtime (not a PID reused by something else).
+    Raises `Unidentified` for a live process that cannot be identified: never taken for gone."""
     command = _command_line(pid, proc)
     return command is not None and RUNTIME_MODULE in command
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _command_line(pid: int, proc: Path = Path("/proc")) -> str | None:
     """What a live (not zombie) process runs, or None when it is gone. Linux reads /proc; elsewhere
-    (macOS, the BSDs) POSIX `ps` answers; with neither, None: a PID that cannot be identified is
-    never signalled, however alive it is (it may have been reused by another program)."""
+    (macOS, the BSDs) POSIX `ps` answers; with neither, a live PID raises `Unidentified`: it is
+    never signalled (it may have been reused by another program), and never called gone."""
     if proc.joinpath("self").exists():
         try:
             command = proc.joinpath(str(pid), "cmdline").read_bytes().decode(errors="replace")
         except OSError:
             return None
         return None if _is_zombie(pid, proc) else command
+    if not _alive(pid):
+        return None
     try:
         answer = subprocess.run(
             ["ps", "-ww", "-p", str(pid), "-o", "stat=", "-o", "command="],  # -ww: never cut to a width
@@ -623,11 +640,27 @@ def _command_line(pid: int, proc: Path = Path("/proc")) -> str | None:
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
-        return None
+        raise Unidentified(pid) from None
     line = answer.stdout.strip()
-    if answer.returncode != 0 or not line or line.startswith("Z"):
+    if answer.returncode != 0 or not line:
+        if _alive(pid):
+            raise Unidentified(pid)
+        return None
+    if line.startswith("Z"):
         return None
     return line.partition(" ")[2].lstrip()
+
+
+def _identified(paths: LocalStackPaths, current: Running) -> bool:
+    """Whether the PID file's process is LocalStack; a LocalStackError (PID file kept) when it is
+    alive but cannot be identified."""
+    try:
+        return _is_localstack(current.pid)
+    except Unidentified:
+        raise LocalStackError(
+            f"pid {current.pid} from {paths.pid_file} is alive but cannot be identified here (no /proc, "
+            "and `ps` did not answer): if it is LocalStack, stop it by hand; then remove the PID file"
+        ) from None
 
 
 def _is_zombie(pid: int, proc: Path = Path("/proc")) -> bool:

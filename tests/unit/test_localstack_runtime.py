@@ -198,6 +198,22 @@ def test_a_pid_is_identified_by_what_it_runs_with_or_without_proc(tmp_path: Path
         assert not lr._is_localstack(runtime.pid, proc), proc
 
 
+def test_a_live_pid_that_cannot_be_identified_is_neither_signalled_nor_called_gone(
+    fake: lr.LocalStackPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without /proc and without a working `ps`, stop keeps the PID file and says what to do."""
+    fake.pid_file.write_text(json.dumps({"pid": os.getpid(), "port": 1, "log": "x"}))  # alive
+    monkeypatch.setattr(
+        lr, "_command_line", lambda pid, proc=None: (_ for _ in ()).throw(lr.Unidentified(pid))
+    )
+    with pytest.raises(lr.LocalStackError, match=r"alive but cannot be identified.*stop it by hand"):
+        lr.stop(fake, progress=quiet)
+    assert fake.pid_file.exists()
+    with pytest.raises(lr.LocalStackError, match="cannot be identified"):
+        lr.start(fake, port=free_port(), timeout=5, progress=quiet)
+    assert fake.pid_file.exists()
+
+
 # --- bad input: one line, the log, exit 2, nothing left running -----------------------------------
 
 
