@@ -239,7 +239,13 @@ def _names(engine: Engine) -> Iterable[tuple[str, Callable[[], Iterable[str]]]]:
 
 def find_leftovers(engine: Engine, environment: str, manifest: Manifest | None = None) -> list[str]:
     """`kind: name` for everything of this environment still present; unlistable kinds are reported too."""
+    from concert_platform.manifest import load_manifest
+
+    manifest = manifest or load_manifest()
     matches = environment_matcher(environment, manifest)
+    # CloudFormation never generates a stack's name: only this environment's own names are its
+    # stacks (a generated-name pattern would take `dev-vpc-12345678`'s stack for `dev`'s)
+    stacks = {manifest.stack_name(spec.key, environment) for spec in manifest.stacks}
     leftovers = []
     for kind, lister in _names(engine):
         try:
@@ -251,7 +257,8 @@ def find_leftovers(engine: Engine, environment: str, manifest: Manifest | None =
                 continue  # not offered by every emulator: verification already reports it
             leftovers.append(f"{kind}: could not list ({code})")
             continue
-        leftovers.extend(f"{kind}: {name}" for name in names if matches(name))
+        own = stacks.__contains__ if kind == "stack" else matches
+        leftovers.extend(f"{kind}: {name}" for name in names if own(name))
     return leftovers
 
 

@@ -403,3 +403,23 @@ def test_the_last_failed_statement_named_is_this_environments() -> None:
     assert "ours broke" in last_failed_statement(platform)  # type: ignore[arg-type]
     statements.pop()
     assert last_failed_statement(platform) == "", "another environment's failure was named as ours"  # type: ignore[arg-type]
+
+
+def test_the_leftover_scan_takes_only_this_environments_own_stacks(aws: None) -> None:
+    """`dev-vpc-12345678`'s stack name has the shape of a name generated in `dev`'s networking
+    stack (logical id Vpc, an 8-character suffix): stacks are matched by their exact names."""
+    from concert_platform.engines.aws import AwsEngine
+    from concert_platform.manifest import load_manifest
+    from concert_platform.teardown import find_leftovers
+
+    manifest = load_manifest()
+    theirs = manifest.stack_name(manifest.stacks[0].key, "dev-vpc-12345678")
+    ours = manifest.stack_name(manifest.stacks[0].key, "dev")
+    assert environment_matcher("dev", manifest)(theirs), "the shape this test is about no longer matches"
+    body = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    for name in (theirs, ours):
+        cfn.create_stack(StackName=name, TemplateBody=body)
+    found = find_leftovers(AwsEngine("us-east-1"), "dev", manifest)
+    assert f"stack: {ours}" in found
+    assert not [item for item in found if theirs in item], found
