@@ -717,9 +717,11 @@ def teardown_environment(
             if (row["stack"], row["logical_id"]) in still
             else "removed directly afterwards"
         )
-    from concert_platform.leftovers import save_recorded, still_there
+    from concert_platform.leftovers import load_recorded, merge, save_recorded, still_there
 
-    kept = save_recorded(engine, environment, still_there(inventory, remaining))
+    # an earlier unclean teardown's record (an adopted environment) stays until a destroy proves it gone
+    earlier = [item for item in load_recorded(engine, environment) if item not in inventory]
+    kept = save_recorded(engine, environment, merge(still_there(inventory, remaining), earlier))
     recorded_names = {item.physical_id for item in inventory} | {item["name"] for item in foreign}
     found = [
         item for item in find_leftovers(engine, environment) if item.split(": ", 1)[-1] not in recorded_names

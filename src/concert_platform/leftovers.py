@@ -8,9 +8,10 @@ and asked for again; the file goes only when every one is proven gone.
 
 The file lives in `$CONCERT_PLATFORM_STATE_DIR`, else `.concert-platform/state/` in the working
 directory (like a tool's local state), one per engine endpoint, account, region and environment.
-The file names the target it was written for, and is read back only for that same target: a file
-copied from another checkout, or left by a run against another account (a staging profile, then
-production's, same environment name), is refused with what it names instead of acted on.
+The file's name is keyed by that target, so a run against another account (a staging profile,
+then production's, same environment name) never opens this one's record; the file also names its
+target inside, and one whose contents name another target (copied or edited by hand) is refused
+with what it names instead of acted on.
 Engines whose resources die with the process (embedded) keep none: a later process would see an
 empty engine and call that "gone".
 """

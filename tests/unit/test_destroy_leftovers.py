@@ -138,3 +138,23 @@ def test_a_record_written_for_another_target_is_refused_and_nothing_is_removed(
     assert "Nothing was removed" in err and "Traceback" not in err
     assert boto3.client("ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Vpcs"]
     assert written.exists()
+
+
+def test_a_record_left_in_one_account_is_never_read_in_another(
+    aws: None, state: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Staging's leftovers, then a destroy with production's credentials and the same environment
+    name: production's run neither reads nor removes by staging's ids; staging's record stays."""
+    recorded, vpc = _left_by_a_failed_deletion()
+    engine = AwsEngine("us-east-1")
+    staging = save_recorded(engine, ENVIRONMENT, recorded)
+    assert staging is not None
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "210987654321")
+    assert load_recorded(engine, ENVIRONMENT) == []
+    code = main(["destroy", "--engine", "aws", "--environment", ENVIRONMENT, "--yes"])
+    assert code == 0, capsys.readouterr().err
+    assert "left by an earlier teardown" not in capsys.readouterr().err
+    assert staging.exists()
+    monkeypatch.delenv("MOTO_ACCOUNT_ID")
+    assert boto3.client("ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Vpcs"]
+    assert len(load_recorded(engine, ENVIRONMENT)) == 3
