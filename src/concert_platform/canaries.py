@@ -41,6 +41,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from concert_platform.outcome import describe_exception
+
 #: guarantee -> what AWS does (an engine names these in `canary_exemptions`)
 GUARANTEES: dict[str, str] = {
     "iam": "a call the caller's identity policies do not allow, by action or by resource, is denied",
@@ -638,8 +640,6 @@ CANARIES: tuple[Canary, ...] = (
 
 
 def _run_one(ctx: _Context, canary: Canary) -> CanaryResult:
-    from concert_platform.e2e import describe_exception
-
     exemption = ctx.engine.canary_exemption(canary.guarantee)
     if exemption:
         return CanaryResult(canary.name, canary.guarantee, SKIP, exemption)

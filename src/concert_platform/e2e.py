@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from concert_platform.errors import ConcertPlatformError, UsageError
+from concert_platform.outcome import describe_exception, teardown_remains
 
 if TYPE_CHECKING:
     from concert_platform.target import Target
@@ -82,21 +83,6 @@ def ephemeral_password() -> str:
 PHASES = ("deploy", "post_deploy", "verify", "canaries", "smoke", "teardown")
 #: the phases of `e2e --base REF`: the base revision is deployed, then updated
 UPDATE_PHASES = ("deploy", "update", "post_deploy", "verify", "canaries", "smoke", "teardown")
-
-
-def describe_exception(exc: BaseException) -> str:
-    """One line for any failure: ours as written, AWS errors with operation and code, bugs by type."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from concert_platform.workflow import describe_aws_error
-
-    if isinstance(exc, ConcertPlatformError):
-        text = str(exc)
-    elif isinstance(exc, ClientError | BotoCoreError):
-        text = describe_aws_error(exc)
-    else:
-        text = f"internal error {type(exc).__name__}: {exc}"
-    return " ".join(text.split())
 
 
 class _Phases:
@@ -616,18 +602,6 @@ def what_was_left(report: dict[str, Any], engine: Any, manifest: Any) -> dict[st
             if s.get("status") not in (None, "not deployed")
         ]
     return {"items": items, "destroy": destroy_command(report, engine)}
-
-
-def teardown_remains(teardown: dict[str, Any]) -> list[str]:
-    """Everything a teardown that is not clean knows may remain, one line each."""
-    items = [
-        f"{r['type']} {r['physical_id']} ({r['stack']}/{r['logical_id']}): {r['detail']}"
-        for r in teardown.get("remaining", [])
-    ]
-    items += list(teardown.get("leftovers", []))
-    items += [f"stack deletion: {line}" for line in teardown.get("stack_failures", [])]
-    items += list(teardown.get("may_remain", []))
-    return items
 
 
 def _stack_rows(target: Target, phases: _Phases) -> list[dict[str, Any]]:

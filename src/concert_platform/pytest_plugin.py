@@ -204,8 +204,9 @@ def concert_deployment(
 ) -> Iterator[Deployment]:
     import time
 
-    from concert_platform.e2e import describe_exception, ephemeral_password, teardown_environment
+    from concert_platform.e2e import ephemeral_password, teardown_environment
     from concert_platform.errors import UsageError
+    from concert_platform.outcome import describe_exception
     from concert_platform.ownership import claim_environment, new_run_id, run_tags
     from concert_platform.workflow import deploy_environment
 

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from concert_platform import canaries
 from concert_platform.execution_roles import junit_cases, markdown_lines, summary_lines
+from concert_platform.outcome import teardown_remains
 
 
 def _teardown_word(teardown: dict[str, Any]) -> str:
@@ -27,8 +28,6 @@ def _teardown_word(teardown: dict[str, Any]) -> str:
         return "not run (the engine never started)" if not teardown.get("interrupted") else "not run"
     if teardown.get("clean"):
         return "clean"
-    from concert_platform.e2e import teardown_remains
-
     remains = teardown_remains(teardown)
     if teardown.get("interrupted"):
         return "NOT CLEAN (interrupted); may remain: " + "; ".join(remains)

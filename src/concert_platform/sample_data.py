@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from concert_platform.errors import DeployError
+from concert_platform.postdeploy import REDSHIFT_TABLES, query_rows, run_batch
 
 SEED = 20261125
 ANCHOR = date(2026, 6, 1)  # the data set's "today": concerts before it are past, after it upcoming
@@ -100,7 +101,6 @@ def _sql_value(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-REDSHIFT_TABLES = ("artists", "venues", "concerts", "ticket_sales")
 INSERT_BATCH_ROWS = 50  # rows per INSERT: keeps each statement far below the Data API's 100 KB limit
 REQUIRED_OUTPUTS = (
     "ProcessedDataBucketName",
@@ -170,8 +170,6 @@ def load_sample_data(
                 "city": {"S": user["city"]},
             },
         )
-    from concert_platform.postdeploy import run_batch
-
     data_api = session_or_clients.client("redshift-data")
     target = (
         outputs["RedshiftWorkgroupName"],
@@ -192,8 +190,6 @@ def load_sample_data(
 
 def count_warehouse_rows(data_api: Any, workgroup: str, database: str, secret: str) -> dict[str, int]:
     """Rows per sample table, counted by the warehouse itself."""
-    from concert_platform.postdeploy import query_rows
-
     sql = " UNION ALL ".join(
         f"SELECT '{table}' AS table_name, COUNT(*) AS row_count FROM {table}"  # noqa: S608 - fixed table names
         for table in REDSHIFT_TABLES

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import yaml
 
 from concert_platform.errors import UsageError
+from concert_platform.outcome import describe_exception
 
 ACKNOWLEDGEMENTS_FILE = "update-acknowledgements.yaml"
 
@@ -179,8 +180,6 @@ def _count(engine: Any, kind: str, physical_id: str) -> dict[str, Any]:
 
 
 def _one_line(exc: BaseException) -> str:
-    from concert_platform.e2e import describe_exception
-
     return describe_exception(exc)
 
 

@@ -10,20 +10,12 @@ it (docs/architecture.md, "Layers").
 
 from __future__ import annotations
 
-import os
-
 from concert_platform.engines.base import Capabilities, Engine
+from concert_platform.engines.region import default_region
 from concert_platform.errors import UsageError
 
 #: every engine's name, in the order the parsers offer them (the first is the default)
 ENGINE_NAMES = ("embedded", "localstack", "aws")
-FALLBACK_REGION = "us-east-1"
-
-
-def default_region() -> str:
-    """The region when none is given: AWS_REGION, then AWS_DEFAULT_REGION (as the SDKs read them),
-    then us-east-1."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or FALLBACK_REGION
 
 
 def create_engine(name: str, region: str, endpoint_url: str | None = None) -> Engine:

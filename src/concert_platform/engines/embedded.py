@@ -131,7 +131,7 @@ class EmbeddedEngine(Engine):
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        from concert_platform.engines import moto_ext
+        import concert_platform.engines.moto_ext as moto_ext
         from concert_platform.engines.moto_ext import access_control, lambda_runtime
 
         moto_ext.register()
@@ -390,7 +390,7 @@ def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
     )
     from werkzeug.serving import make_server
 
-    from concert_platform.engines import moto_ext
+    import concert_platform.engines.moto_ext as moto_ext
     from concert_platform.engines.local_lambda import close_runtime
     from concert_platform.engines.moto_ext import access_control, lambda_runtime
 
@@ -426,7 +426,7 @@ def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     # functions the served engine's own services invoke (subscription filters, SNS) run here
-    from concert_platform.engines import default_region
+    from concert_platform.engines.region import default_region
 
     served = EmbeddedEngine(default_region())
     reachable = "127.0.0.1" if str(bound_host) in ("0.0.0.0", "::") else str(bound_host)  # noqa: S104

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from concert_platform.engines.moto_ext import faults
+import concert_platform.engines.moto_ext.faults as faults
 
 # ---- the policy language -----------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from typing import Any
 from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 
-from concert_platform.engines.moto_ext import lambda_role
+import concert_platform.engines.moto_ext.lambda_role as lambda_role
 
 
 def _missing_code_object(account_id: str, region_name: str, code: dict[str, Any]) -> str | None:

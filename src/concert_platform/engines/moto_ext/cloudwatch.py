@@ -25,7 +25,7 @@ from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 
-from concert_platform.engines.moto_ext import metric_math
+import concert_platform.engines.moto_ext.metric_math as metric_math
 from concert_platform.engines.moto_ext._base import EmulatedResource, as_bool
 from concert_platform.engines.moto_ext.clock import CLOCK, as_epoch
 
@@ -412,7 +412,7 @@ def evaluate_backend(backend: Any, now: float | None = None) -> list[tuple[str, 
     States change under a lock; actions run after it is released, since an action can run a
     function whose own invocation evaluates the alarms again."""
     now = CLOCK.now() if now is None else now
-    from concert_platform.engines.moto_ext import faults
+    import concert_platform.engines.moto_ext.faults as faults
 
     if faults.active("alarm"):  # test-only: the engine stops evaluating alarms
         return []

@@ -28,13 +28,13 @@ from typing import Any
 
 from moto.awslambda.exceptions import InvalidParameterValueException
 
+import concert_platform.engines.moto_ext.access_control as access_control
 from concert_platform.engines.function_roles import (
     EVENT_SOURCE_ACTIONS,
     LOG_ACTIONS,
     TRACING_ACTIONS,
     VPC_CHECKED_ACTIONS,
 )
-from concert_platform.engines.moto_ext import access_control
 
 #: refused at CreateFunction/UpdateFunctionConfiguration/CreateEventSourceMapping
 REFUSED = "InvalidParameterValueException"

@@ -150,7 +150,7 @@ def _guard_undeletable(original: Any) -> Any:
     @functools.wraps(original)
     def _delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
         resource_type = resource_json.get("Type", "")
-        from concert_platform.engines.moto_ext import faults
+        import concert_platform.engines.moto_ext.faults as faults
 
         if resource_type == faults.SURVIVING_TYPE and faults.active("teardown"):
             return  # test-only: the resource outlives its stack, which still ends DELETE_COMPLETE

@@ -18,11 +18,9 @@ __all__ = ["close_databases", "install", "redshiftdata_backends"]
 
 def install() -> None:
     """Make moto's `redshift-data` service (mock_aws and server) resolve to this package."""
-    from concert_platform.engines.moto_ext import redshift_data
-
     # moto's get_backend("redshift-data") imports moto.redshiftdata and reads redshiftdata_backends;
     # its URL map comes from the backend class's module (models -> urls), which is ours.
-    sys.modules["moto.redshiftdata"] = redshift_data
+    sys.modules["moto.redshiftdata"] = sys.modules[__name__]
     # sqlglot warns on every statement it parses as a generic command (VACUUM...): not our output.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
 

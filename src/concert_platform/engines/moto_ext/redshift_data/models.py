@@ -25,7 +25,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import JsonRESTError
 from sqlglot.errors import SqlglotError
 
-from concert_platform.engines.moto_ext.redshift_data import sql as redshift_sql
+import concert_platform.engines.moto_ext.redshift_data.sql as redshift_sql
 
 MAX_SQL_BYTES = 100 * 1024  # the Data API's limit on one statement's text
 MAX_BATCH_STATEMENTS = 40
@@ -267,7 +267,7 @@ class Database:
             except (duckdb.Error, redshift_sql.StatementError, SqlglotError) as error:
                 failed = step
                 step.set_status("FAILED", _error_text(error))
-        from concert_platform.engines.moto_ext import faults
+        import concert_platform.engines.moto_ext.faults as faults
 
         if failed is not None and failed.status == "FAILED" and faults.active("sql"):
             failed.set_status("FINISHED")  # test-only: a failing statement reported FINISHED
@@ -450,7 +450,7 @@ class RedshiftDataBackend(BaseBackend):
         database, target = self._target(params)
         statement = self._new_statement(sql, target, parameters)
         statement.name = _statement_name(params)
-        from concert_platform.engines.moto_ext import faults
+        import concert_platform.engines.moto_ext.faults as faults
 
         injected = faults.pending_statement_failure()
         if injected is not None:  # the harness's failure flow: this statement ends FAILED unrun
