@@ -389,7 +389,7 @@ def _run_phases(
     With `update`, the deploy is the base revision's followed by the update to `manifest`.
     An interruption before the teardown still ends in the teardown (unless kept); a second one
     during the teardown ends it, and the report says what may remain."""
-    from concert_platform.interrupt import Interrupted
+    from concert_platform.interrupt import Interrupted, hold, release
 
     engine, manifest, environment = target.engine, target.manifest, target.environment
     report = phases.report
@@ -397,6 +397,7 @@ def _run_phases(
     try:
         _deploy_verify_smoke(target, artifacts, environ, console, phases, ownership, update)
     except Interrupted as exc:
+        hold()  # a second signal waits until the teardown has begun (released below)
         first = exc
         _record_interruption(report, phases, exc, during=phases.current or "deploy")
     if keep and not engine.capabilities.ephemeral:
@@ -404,11 +405,13 @@ def _run_phases(
             report["stacks"] = _stack_rows(target, phases)
         report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
         report.setdefault("not_run", {})["teardown"] = "kept (--keep)"
+        release()  # a signal held meanwhile ends the run here, its teardown already said (kept)
         return
     record: dict[str, Any] = {}
     try:
         # From here a signal is one during the teardown, even while the first one's message prints.
         phases.current = "teardown"
+        release()
         if first is not None:
             if not report.get("stacks"):
                 report["stacks"] = _stack_rows(target, phases)

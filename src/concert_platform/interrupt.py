@@ -63,6 +63,25 @@ def _handle(signum: int, _frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
+def hold() -> None:
+    """From now on (in the main thread, while a guard is active) a signal is kept pending instead
+    of raised, as inside `deferred()`, until `release()`: the bookkeeping between two phases is not
+    cut. (A signal mask would not do: the kernel hands a blocked signal to another thread.)"""
+    global _depth
+    if _active and _in_main_thread():
+        _depth += 1
+
+
+def release() -> None:
+    """End what `hold()` began; a signal that arrived meanwhile is raised here."""
+    global _depth, _pending
+    if _active and _in_main_thread() and _depth:
+        _depth -= 1
+        if _depth == 0 and _pending is not None:
+            signum, _pending = _pending, None
+            raise Interrupted(signum)
+
+
 class SignalGuard:
     """SIGINT/SIGTERM raise `Interrupted` in the main thread while active; a no-op elsewhere."""
 
@@ -80,8 +99,8 @@ class SignalGuard:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        global _active, _pending
+        global _active, _pending, _depth
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
         if self._previous:
-            _active, _pending = False, None
+            _active, _pending, _depth = False, None, 0  # never leave a hold() behind

@@ -12,6 +12,7 @@ and said that stacks keep running in CloudFormation, also on the embedded engine
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -226,3 +228,53 @@ def test_a_signal_while_the_engine_starts_still_ends_in_an_interrupted_report(
     assert set(report["not_run"]) == {"deploy", "post_deploy", "verify", "canaries", "smoke"}
     assert stopped == [True]  # a half-started engine is stopped too
     assert signal.getsignal(signal.SIGINT) is before  # the guard put back what was there
+
+
+def test_a_second_signal_while_the_first_is_recorded_still_counts_as_during_the_teardown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Between the first signal and the teardown's start (recording it, listing the stacks, the
+    message) a second one is held, then raised inside the teardown: it never escapes as a signal
+    "during verify" that skips the teardown's report."""
+    from concert_platform import e2e, engines
+    from concert_platform.engines.base import Engine
+    from concert_platform.interrupt import Interrupted
+
+    class Started(Engine):
+        name = "embedded"
+
+        def start(self) -> None:
+            pass
+
+        def stop(self) -> None:
+            pass
+
+        def version(self) -> str:
+            return "test"
+
+    def interrupted_in_verify(*_args: object, **_kwargs: object) -> None:
+        raise Interrupted(signal.SIGINT)
+
+    recorded = e2e._record_interruption
+    sent: list[bool] = []
+
+    def record_then_signal_again(*args: Any, **kwargs: Any) -> None:
+        if not sent:  # the first signal's bookkeeping: the operator presses Ctrl-C again now
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+        recorded(*args, **kwargs)
+
+    torn: list[bool] = []
+    monkeypatch.setattr(engines, "create_engine", lambda *_args: Started("us-east-1"))
+    monkeypatch.setattr(e2e, "_claim", lambda *_args: SimpleNamespace(describe=lambda: {}))
+    monkeypatch.setattr(e2e, "_deploy_verify_smoke", interrupted_in_verify)
+    monkeypatch.setattr(e2e, "_record_interruption", record_then_signal_again)
+    monkeypatch.setattr(e2e, "_stack_rows", lambda *_args: [])
+    monkeypatch.setattr(e2e, "teardown_environment", lambda *_args, **_kw: torn.append(True))
+    report = e2e.run_e2e("embedded", "sig-held", "us-east-1", None, keep=False, handle_signals=True)
+    assert report["interrupted"]["phase"] == "deploy"
+    assert report["interrupted"]["again"] == "SIGINT during teardown"
+    assert report["teardown"]["interrupted"] is True and torn == []
+    from concert_platform import interrupt
+
+    assert interrupt._depth == 0 and interrupt._pending is None  # nothing left held
