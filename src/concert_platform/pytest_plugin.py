@@ -102,8 +102,13 @@ class Deployment:
 
     def outputs(self) -> dict[str, dict[str, str]]:
         """Every stack's outputs, by stack key (`{"compute": {"ApiEndpointUrl": ...}, ...}`); read
-        once from the deployed stacks and kept for the session."""
-        return dict(self.target.outputs())
+        once from the deployed stacks and kept for the session (`refresh_outputs()` after a test
+        changes a stack). A copy: a test that edits it changes nothing for the next one."""
+        return {stack: dict(values) for stack, values in self.target.outputs().items()}
+
+    def refresh_outputs(self) -> None:
+        """Read the outputs again on next use (after a test updated a stack)."""
+        self.target.refresh_outputs()
 
     def output(self, stack: str, key: str) -> str:
         """One output; LookupError naming it when the stack has none."""

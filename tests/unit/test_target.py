@@ -102,3 +102,24 @@ def test_the_plugin_refuses_a_missing_template_in_one_line(
     assert result.ret == 4
     result.stdout.fnmatch_lines([f"*concert target: template {missing} for stack compute is missing*"])
     assert "Traceback" not in result.stdout.str() and "def concert_target" not in result.stdout.str()
+
+
+def test_the_plugins_outputs_are_a_copy_and_can_be_read_again() -> None:
+    """One test editing `outputs()` changes nothing for the next; `refresh_outputs()` reads again."""
+    from concert_platform.pytest_plugin import Deployment
+    from concert_platform.target import Target
+
+    reads: list[int] = []
+
+    class Reader:
+        def all_outputs(self) -> dict[str, dict[str, str]]:
+            reads.append(1)
+            return {"compute": {"ApiId": f"api-{len(reads)}"}}
+
+    target = Target(engine=None, manifest=None, environment="unit")  # type: ignore[arg-type]
+    target._operator = Reader()  # type: ignore[assignment]
+    deployment = Deployment(target=target, report={}, deploy_seconds=0.0)
+    deployment.outputs()["compute"]["ApiId"] = "edited by a test"
+    assert deployment.outputs()["compute"]["ApiId"] == "api-1" and len(reads) == 1
+    deployment.refresh_outputs()
+    assert deployment.output("compute", "ApiId") == "api-2"
