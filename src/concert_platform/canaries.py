@@ -552,7 +552,7 @@ def alarm_fires_and_delivers(ctx: _Context) -> str:
         MetricData=[{"MetricName": "CanaryErrors", "Dimensions": dimension, "Value": 5.0, "Unit": "Count"}],
     )
     # an engine that can be asked evaluates now; AWS evaluates each period, so wait for it
-    wait = 3.0 if engine.evaluate_alarms_now() else 180.0
+    wait = 3.0 if engine.evaluate_alarms_now(name) else 180.0
 
     def state() -> str:
         found = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]

@@ -72,6 +72,8 @@ class _Health(BaseHTTPRequestHandler):
     #: what POST /_concert/alarms/evaluate answers (status), and the bodies it was sent
     evaluate_status: int = 404
     evaluated: list[dict[str, Any]] = []
+    #: the alarms the route says it evaluated
+    alarms: list[str] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
@@ -79,7 +81,7 @@ class _Health(BaseHTTPRequestHandler):
             self.send_error(self.evaluate_status if self.path == "/_concert/alarms/evaluate" else 404)
             return
         self.evaluated.append(body)
-        answer = b'{"evaluated": []}'
+        answer = json.dumps({"evaluated": self.alarms}).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
@@ -104,7 +106,7 @@ class _Health(BaseHTTPRequestHandler):
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, type[_Health]]]:
     for name in ("AWS_ENDPOINT_URL", "LOCALSTACK_HOST", "LOCALSTACK_ENDPOINT", "USE_SSL"):
         monkeypatch.delenv(name, raising=False)
-    handler = type("Health", (_Health,), {"document": None, "evaluated": []})
+    handler = type("Health", (_Health,), {"document": None, "evaluated": [], "alarms": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -270,4 +272,8 @@ def test_localstack_with_the_extension_names_failed_functions_and_evaluates_alar
         assert not extended.evaluate_alarms_now()
         handler.evaluate_status = 200
         assert extended.evaluate_alarms_now()
-        assert handler.evaluated == [{"region": "eu-west-1"}]
+        # the canary's own alarm must be among those evaluated (another account or region: not)
+        assert not extended.evaluate_alarms_now("concert-canary-x")
+        handler.alarms = ["concert-canary-x"]
+        assert extended.evaluate_alarms_now("concert-canary-x")
+        assert handler.evaluated == [{"region": "eu-west-1"}] * 3

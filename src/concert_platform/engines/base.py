@@ -271,9 +271,10 @@ class Engine:
         """Calls signed with these assumed-role keys are authorised as IAM would. Engines that
         enforce IAM themselves (AWS) need nothing; an emulator that enforces it per session does."""
 
-    def evaluate_alarms_now(self) -> bool:
-        """Evaluate every metric alarm now where the engine can be asked to; False where alarms
-        are evaluated on the engine's own schedule (AWS: each period), so a caller waits."""
+    def evaluate_alarms_now(self, alarm: str | None = None) -> bool:
+        """Evaluate every metric alarm now where the engine can be asked to, True when `alarm`
+        (if named) was among them; False where alarms are evaluated on the engine's own schedule
+        (AWS: each period), so a caller waits."""
         return False
 
     # ---- what the smoke run's failure flows (concert_platform.smoke.failures) ask of an engine ---

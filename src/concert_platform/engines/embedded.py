@@ -76,7 +76,7 @@ class EmbeddedEngine(Engine):
 
         enforce_session(access_key_id, Session(label, role_arn, session_arn, self.canary_ledger))
 
-    def evaluate_alarms_now(self) -> bool:
+    def evaluate_alarms_now(self, alarm: str | None = None) -> bool:
         from concert_platform.engines.moto_ext.cloudwatch import evaluate_alarms
 
         evaluate_alarms()

@@ -125,10 +125,12 @@ class LocalStackEngine(Engine):
                 k: v for k, v in self.canary_exemptions.items() if k != "sql"
             }
 
-    def evaluate_alarms_now(self) -> bool:
+    def evaluate_alarms_now(self, alarm: str | None = None) -> bool:
         """LocalStack evaluates each alarm once per period from its creation; with the extension,
-        `POST /_concert/alarms/evaluate` runs that same evaluation now (False without it, or when
-        the request fails: the caller then waits for LocalStack's schedule)."""
+        `POST /_concert/alarms/evaluate` runs that same evaluation now. True only when the
+        extension answers that it evaluated `alarm` (any alarm when None); False without it, when
+        the request fails, or when `alarm` was not among those evaluated (another account or
+        region, an alarm LocalStack does not schedule): the caller then waits for the schedule."""
         if not getattr(self, "alarm_evaluation", False):
             return False
         import json
@@ -143,9 +145,12 @@ class LocalStackEngine(Engine):
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - as above
-                return response.status == 200
-        except (urllib.error.URLError, OSError):
+                if response.status != 200:
+                    return False
+                evaluated = json.loads(response.read() or b"{}").get("evaluated", [])
+        except (urllib.error.URLError, OSError, ValueError, AttributeError):
             return False
+        return alarm is None or alarm in evaluated
 
     def function_path(self) -> str:
         if getattr(self, "served_embedded", False):
