@@ -332,3 +332,15 @@ def json_logs() -> Iterator[JsonLogCapture]:
     capture.attach()
     yield capture
     capture.detach()
+
+
+@pytest.fixture(autouse=True)
+def _one_project_per_test() -> Iterator[None]:
+    """A test that runs the CLI with `--project DIR` in this process chooses DIR for the whole
+    process (manifest.use_project): forgotten after each test, so no later test reads its copy."""
+    yield
+    from concert_platform import manifest
+
+    if manifest._explicit_root is not None:
+        manifest.use_project(None)
+        manifest._load.cache_clear()

@@ -4,6 +4,7 @@ default, the same checks, the same one-line refusal."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def test_the_plugin_picks_the_same_region_from_the_same_variables(
         "def test_region(concert_target):\n"
         f"    assert concert_target.region == {expected!r}, concert_target.region\n"
     )
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
 
 
@@ -63,7 +64,7 @@ def test_a_target_names_its_stacks_without_an_engine() -> None:
 
 
 @pytest.fixture
-def project_without_a_template(tmp_path: Path) -> tuple[Path, Path]:
+def project_without_a_template(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """A copy of the platform with one template file removed (the fault both entry points must name)."""
     copy = tmp_path / "platform"
     copy.mkdir()
@@ -72,7 +73,12 @@ def project_without_a_template(tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(ROOT / "handlers", copy / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
     missing = copy / "templates" / "03-compute-application.yaml"
     missing.unlink()
-    return copy, missing
+    yield copy, missing
+    # `main([... "--project", copy])` in this process chose the copy for every later test: forget it
+    from concert_platform.manifest import _load, use_project
+
+    use_project(None)
+    _load.cache_clear()
 
 
 def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
@@ -98,7 +104,7 @@ def test_the_plugin_refuses_a_missing_template_in_one_line(
 ) -> None:
     copy, missing = project_without_a_template
     pytester.makepyfile("def test_uses_the_platform(concert_deployment):\n    pass\n")
-    result = pytester.runpytest("--concert-project", str(copy), "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--concert-project", str(copy), "-p", "no:cacheprovider")
     assert result.ret == 4
     result.stdout.fnmatch_lines([f"*concert target: template {missing} for stack compute is missing*"])
     assert "Traceback" not in result.stdout.str() and "def concert_target" not in result.stdout.str()
