@@ -29,6 +29,8 @@ def handler(event, context):
     time.sleep(event.get("sleep", 0))
     if event.get("import"):
         __import__(event["import"])
+    for line in range(event.get("print", 0)):
+        print(f"line {line} of {context.aws_request_id}")
     if event.get("exit"):
         os._exit(event["exit"])
     if event.get("allocate_mb"):
@@ -113,6 +115,22 @@ def test_one_environment_keeps_module_state_with_the_memory_size_in_its_context(
     assert first.result["pid"] == second.result["pid"]
     assert (first.result["memory"], first.result["memory_env"]) == (256, "256")
     assert 0 < first.result["remaining_ms"] <= 1000
+
+
+def test_each_invocation_gets_exactly_its_own_log_lines_however_many(runtime: LocalLambdaRuntime) -> None:
+    """The engine takes an invocation's logs up to the worker's end-of-invocation line: all of
+    them (no race with the log pump), none of the next one's, and never the marker itself."""
+    for count in (0, 3, 20000, 1):
+        invocation = runtime.invoke("app-fn", {"print": count})
+        assert invocation.ok, invocation.error_message
+        lines = [line for line in invocation.logs.splitlines() if line.startswith("line ")]
+        assert lines == [f"line {i} of {invocation.request_id}" for i in range(count)]
+        assert "end-of-invocation" not in invocation.logs
+    crashed = runtime.invoke("app-fn", {"print": 2, "exit": 3})
+    assert crashed.error_type == "Runtime.ExitError"
+    assert [line for line in crashed.logs.splitlines() if line.startswith("line ")] == [
+        f"line {i} of {crashed.request_id}" for i in range(2)
+    ]
 
 
 def test_past_its_timeout_the_invocation_fails_and_the_environment_is_replaced(

@@ -8,7 +8,10 @@ time, keeping module state between them.
 
 Protocol: JSON lines. stdin carries the init message, then one message per invocation; the
 results go to the original stdout, kept as a private descriptor, while fd 1 is pointed at
-stderr, so whatever the handler prints or logs is the function's log output.
+stderr, so whatever the handler prints or logs is the function's log output. After each
+invocation, once the handler's output is flushed and before the reply, the worker writes one
+`END_OF_INVOCATION` line with the request id to stderr: the engine takes the invocation's logs up
+to that line (the line itself is not log output).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import sys
 import time
 import traceback
 from typing import Any
+
+#: starts the line that ends one invocation's log output (a control character no log line begins with)
+END_OF_INVOCATION = "\x1econcert-end-of-invocation "
 
 
 class LambdaContext:
@@ -111,6 +117,8 @@ def main() -> None:
             outcome = _error(type(exc).__name__, str(exc))
         sys.stdout.flush()
         sys.stderr.flush()
+        # the log stream's end of this invocation: the engine reads the logs up to here
+        os.write(2, f"{END_OF_INVOCATION}{request['request_id']}\n".encode())
         replies.write(json.dumps(outcome, default=str) + "\n")
 
 

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from concert_platform.engines.function_roles import function_credentials
+from concert_platform.engines.lambda_worker import END_OF_INVOCATION
 from concert_platform.errors import UsageError
 from concert_platform.packaging import (
     LOCAL_INTERPRETER,
@@ -65,6 +66,10 @@ WORKER = Path(__file__).with_name("lambda_worker.py")
 _PROTOCOL_GRACE_SECONDS = 0.2
 #: how much longer an invocation may run when a test switched Timeout enforcement off
 _UNENFORCED_TIMEOUT_SECONDS = 30.0
+#: how long a replied invocation's logs wait for the worker's end-of-invocation line, and a dead
+#: or stopped worker's for its log stream to close (each only a bound: both normally take < 1 ms)
+_LOG_END_SECONDS = 1.0
+_LOG_DRAIN_SECONDS = 0.5
 #: Lambda's init phase (importing the handler's module) has its own limit, apart from Timeout.
 INIT_SECONDS = 10.0
 
@@ -165,7 +170,9 @@ class Worker:
         )
         self._replies: queue.Queue[str | None] = queue.Queue()
         self._log_lines: list[str] = []
-        self._log_lock = threading.Lock()
+        self._log_ended = threading.Condition()
+        self._ended: set[str] = set()  # request ids whose end-of-invocation line was read
+        self._pumped = False  # the log stream closed (the process exited)
         threading.Thread(target=self._pump_replies, daemon=True).start()
         threading.Thread(target=self._pump_logs, daemon=True).start()
         self.init_seconds: float | None = None
@@ -180,16 +187,32 @@ class Worker:
     def _pump_logs(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
-            with self._log_lock:
-                self._log_lines.append(line.rstrip("\n"))
+            with self._log_ended:
+                if line.startswith(END_OF_INVOCATION):
+                    self._ended.add(line[len(END_OF_INVOCATION) :].strip())
+                    self._log_ended.notify_all()
+                else:
+                    self._log_lines.append(line.rstrip("\n"))
+        with self._log_ended:
+            self._pumped = True
+            self._log_ended.notify_all()
 
     def log_mark(self) -> int:
-        with self._log_lock:
+        with self._log_ended:
             return len(self._log_lines)
 
-    def logs_since(self, mark: int) -> str:
-        time.sleep(0.01)  # let the log pump drain what the handler flushed before replying
-        with self._log_lock:
+    def logs_since(self, mark: int, request_id: str | None = None) -> str:
+        """The log lines from `mark` on. With `request_id` (an invocation that replied), wait for
+        the worker's end-of-invocation line, so every line the handler flushed is included; else
+        (a worker that died or was stopped) give the pump a moment to drain."""
+        with self._log_ended:
+            if request_id is None:
+                self._log_ended.wait_for(lambda: self._pumped, timeout=_LOG_DRAIN_SECONDS)
+            else:
+                self._log_ended.wait_for(
+                    lambda: request_id in self._ended or self._pumped, timeout=_LOG_END_SECONDS
+                )
+                self._ended.discard(request_id)
             return "\n".join(self._log_lines[mark:])
 
     def send(self, message: dict[str, Any]) -> None:
@@ -548,7 +571,7 @@ class LocalLambdaRuntime:
         peak = worker.peak_memory_mb()
         stats.max_memory_used_mb = max(stats.max_memory_used_mb, peak)
         if peak > function.memory_size:  # Lambda kills an environment past its memory size
-            logs = worker.logs_since(mark)
+            logs = worker.logs_since(mark, request_id)
             worker.stop()
             self._workers.pop(function.name, None)
             stats.errors += 1
@@ -571,7 +594,7 @@ class LocalLambdaRuntime:
                 request_id,
                 error_type=reply["errorType"],
                 error_message=reply.get("errorMessage", ""),
-                logs=worker.logs_since(mark),
+                logs=worker.logs_since(mark, request_id),
                 seconds=seconds,
                 cold_start=cold,
                 stack_trace=[str(line) for line in reply.get("stackTrace") or []],
@@ -580,7 +603,7 @@ class LocalLambdaRuntime:
             function.name,
             request_id,
             result=reply.get("result"),
-            logs=worker.logs_since(mark),
+            logs=worker.logs_since(mark, request_id),
             seconds=seconds,
             cold_start=cold,
         )
