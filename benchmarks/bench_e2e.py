@@ -156,6 +156,20 @@ def main() -> int:
             )
             for step in ("redshift-schema", "sample data")
         },
+        # each smoke flow's wall time inside the smoke phase (reports that carry `flow_seconds`)
+        "flow_medians": {
+            flow: round(
+                median(
+                    [
+                        r["report"]["smoke"]["flow_seconds"][flow]
+                        for r in rounds
+                        if flow in (r["report"].get("smoke") or {}).get("flow_seconds", {})
+                    ]
+                ),
+                3,
+            )
+            for flow in (rounds[-1]["report"].get("smoke") or {}).get("flow_seconds", {})
+        },
         "runtime": (rounds[-1]["report"].get("smoke") or {}).get("runtime"),
     }
     if args.json:
@@ -179,6 +193,8 @@ def main() -> int:
             if seconds == seconds
             else f"    {label}: n/a"
         )
+    for flow, seconds in summary["flow_medians"].items():
+        print(f"    smoke flow {flow:<16} {seconds:6.2f}s (inside smoke)")
     runtime = summary["runtime"]
     if runtime:
         colds = [s for f in runtime["functions"] for s in f["cold_start_seconds"]]

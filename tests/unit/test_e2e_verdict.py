@@ -141,6 +141,10 @@ def test_planted_faults_fail_the_run_and_every_report_says_why(
     assert report["ok"] is False
     assert set(report["phases"]) == set(PHASES)
     assert all(isinstance(report["phases"][p], float) for p in PHASES)
+    from concert_platform.smoke.run import FLOWS
+
+    # where the smoke phase's time went: every flow, in the order it ran
+    assert list(report["smoke"]["flow_seconds"]) == [name for name, _ in FLOWS]
     by_phase = {}
     for failure in report["failures"]:
         by_phase.setdefault(failure["phase"], []).append(f"{failure['check']} {failure['reason']}")

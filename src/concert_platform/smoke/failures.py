@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -344,22 +345,33 @@ def failure_checks(platform: Platform) -> list[FlowResult]:
 
     with_tables = [r for r in routes if tables(r)]
     throttled = min(with_tables, key=tables) if with_tables else None
-    for route in routes:
+
+    def one(route: ApiRoute) -> FlowResult:
         sample = samples.get((route.method, route.path))
         if sample is None:
-            checks.append(
-                FlowResult(
-                    f"dependency failures {route.label}", False, f"no sample request for {route.label}"
-                )
+            return FlowResult(
+                f"dependency failures {route.label}", False, f"no sample request for {route.label}"
             )
-            continue
-        checks.append(
-            _guarded(
-                f"dependency failures {route.label}",
-                lambda r=route, s=sample: route_failures(platform, r, s, doc, [r is not throttled]),  # type: ignore[misc]
-            )
+        return _guarded(
+            f"dependency failures {route.label}",
+            lambda: route_failures(platform, route, sample, doc, [route is not throttled]),
         )
-    return checks
+
+    # a fault is armed for one function (the route's): routes of different functions are failed
+    # side by side, never reaching each other's requests; routes sharing a function take turns.
+    # Reported in route order.
+    by_function: dict[str, list[ApiRoute]] = {}
+    for route in routes:
+        by_function.setdefault(route.function, []).append(route)
+    results: dict[int, FlowResult] = {}
+
+    def in_turn(group: list[ApiRoute]) -> None:
+        for route in group:
+            results[id(route)] = one(route)
+
+    with ThreadPoolExecutor(max_workers=max(len(by_function), 1)) as pool:
+        list(pool.map(in_turn, by_function.values()))
+    return checks + [results[id(route)] for route in routes]
 
 
 def _guarded(name: str, run: Callable[[], FlowResult]) -> FlowResult:

@@ -15,6 +15,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -311,7 +312,9 @@ def hostile_checks(platform: Platform) -> list[FlowResult]:
             )
         return _guarded(f"hostile input {route.label}", lambda: route_check(platform, route, base, doc))
 
-    return [one(route) for route in routes]
+    # routes are independent (each its own function and worker): attacked side by side, reported in order
+    with ThreadPoolExecutor(max_workers=len(routes)) as pool:
+        return list(pool.map(one, routes))
 
 
 def _guarded(name: str, run: Callable[[], FlowResult]) -> FlowResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,21 +39,30 @@ FLOWS: tuple[tuple[str, Flow], ...] = (
 )
 
 
-def run_flows(platform: Platform, flows: tuple[tuple[str, Flow], ...] = FLOWS) -> list[FlowResult]:
+def run_flows(
+    platform: Platform,
+    flows: tuple[tuple[str, Flow], ...] = FLOWS,
+    seconds: dict[str, float] | None = None,
+) -> list[FlowResult]:
+    """Run each flow in order; `seconds`, when given, receives each flow's wall time."""
     checks: list[FlowResult] = []
     for name, flow in flows:
+        started = time.monotonic()
         try:
             checks += flow(platform)
         except Exception as exc:  # one broken flow is its own failure, never the others' silence
             checks.append(
                 FlowResult(f"smoke flow {name}", False, f"the flow crashed: {type(exc).__name__}: {exc}")
             )
+        if seconds is not None:
+            seconds[name] = round(time.monotonic() - started, 3)
     return checks
 
 
 def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str, Any]:
     with Platform(engine, manifest, environment) as platform:
-        checks = run_flows(platform)
+        flow_seconds: dict[str, float] = {}
+        checks = run_flows(platform, seconds=flow_seconds)
         runtime = platform.runtime.report() if platform.runtime is not None else None
         if runtime is not None:  # the runtime is the engine's: report this environment's functions
             ours = set(platform.function_names())
@@ -66,6 +76,8 @@ def run_smoke(engine: Engine, manifest: Manifest, environment: str) -> dict[str,
         "passed": passed,
         "failed": len(checks) - passed - skipped,
         "skipped": skipped,
+        #: each flow's wall time, in the order the flows ran (where a smoke run's time goes)
+        "flow_seconds": flow_seconds,
         "checks": [
             {
                 "name": c.name,
