@@ -312,7 +312,9 @@ def hostile_checks(platform: Platform) -> list[FlowResult]:
             )
         return _guarded(f"hostile input {route.label}", lambda: route_check(platform, route, base, doc))
 
-    # routes are independent (each its own function and worker): attacked side by side, reported in order
+    # routes are independent: attacked side by side, reported in route order. Measured on one
+    # machine the same morning: embedded engine 3.4 s -> 1.7 s; LocalStack 24.1 s one at a time, 8.7 s
+    # side by side (the e2e on LocalStack: --e2e-only, two runs)
     with ThreadPoolExecutor(max_workers=len(routes)) as pool:
         return list(pool.map(one, routes))
 
