@@ -31,6 +31,8 @@ def handler(event, context):
         __import__(event["import"])
     for line in range(event.get("print", 0)):
         print(f"line {line} of {context.aws_request_id}")
+    if event.get("tail"):
+        print(event["tail"], end="")  # the last output has no newline
     if event.get("exit"):
         os._exit(event["exit"])
     if event.get("allocate_mb"):
@@ -126,6 +128,11 @@ def test_each_invocation_gets_exactly_its_own_log_lines_however_many(runtime: Lo
         lines = [line for line in invocation.logs.splitlines() if line.startswith("line ")]
         assert lines == [f"line {i} of {invocation.request_id}" for i in range(count)]
         assert "end-of-invocation" not in invocation.logs
+    unterminated = runtime.invoke("app-fn", {"print": 1, "tail": "no newline at the end"})
+    assert unterminated.logs.splitlines()[-1] == "no newline at the end", unterminated.logs
+    assert "end-of-invocation" not in unterminated.logs
+    after = runtime.invoke("app-fn", {"print": 1})  # the next invocation's logs are its own
+    assert "no newline" not in after.logs and f"line 0 of {after.request_id}" in after.logs
     crashed = runtime.invoke("app-fn", {"print": 2, "exit": 3})
     assert crashed.error_type == "Runtime.ExitError"
     assert [line for line in crashed.logs.splitlines() if line.startswith("line ")] == [

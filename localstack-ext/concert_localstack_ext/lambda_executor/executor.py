@@ -356,7 +356,7 @@ class ConcertRuntimeExecutor(RuntimeExecutor):
                 f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}",
                 logs,
             )
-        logs = framed(worker.logs_since(mark))
+        logs = framed(worker.logs_since(mark, request_id))  # up to the worker's end-of-invocation line
         peak = worker.peak_memory_mb()
         if peak > int(fv.config.memory_size):  # Lambda kills an environment past its memory size
             self.stop()

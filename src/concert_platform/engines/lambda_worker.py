@@ -16,6 +16,7 @@ to that line (the line itself is not log output).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -118,7 +119,9 @@ def main() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         # the log stream's end of this invocation: the engine reads the logs up to here
-        os.write(2, f"{END_OF_INVOCATION}{request['request_id']}\n".encode())
+        # (a handler that closed the log stream: no line, and the engine's wait for it is bounded)
+        with contextlib.suppress(OSError):
+            os.write(2, f"{END_OF_INVOCATION}{request['request_id']}\n".encode())
         replies.write(json.dumps(outcome, default=str) + "\n")
 
 

@@ -70,6 +70,8 @@ _UNENFORCED_TIMEOUT_SECONDS = 30.0
 #: or stopped worker's for its log stream to close (each only a bound: both normally take < 1 ms)
 _LOG_END_SECONDS = 1.0
 _LOG_DRAIN_SECONDS = 0.5
+#: a live worker's logs without an end-of-invocation line to wait for: the pump's moment to catch up
+_LOG_LIVE_SECONDS = 0.01
 #: Lambda's init phase (importing the handler's module) has its own limit, apart from Timeout.
 INIT_SECONDS = 10.0
 
@@ -186,16 +188,21 @@ class Worker:
 
     def _pump_logs(self) -> None:
         assert self.process.stderr is not None
-        for line in self.process.stderr:
+        try:
+            for line in self.process.stderr:
+                text, marker, request_id = line.partition(END_OF_INVOCATION)
+                with self._log_ended:
+                    if text.rstrip("\n") or not marker:  # output without a final newline: its own line
+                        self._log_lines.append(text.rstrip("\n"))
+                    if marker:
+                        self._ended.add(request_id.strip())
+                        self._log_ended.notify_all()
+        except (OSError, ValueError):  # the stream was closed under the pump by stop()
+            pass
+        finally:
             with self._log_ended:
-                if line.startswith(END_OF_INVOCATION):
-                    self._ended.add(line[len(END_OF_INVOCATION) :].strip())
-                    self._log_ended.notify_all()
-                else:
-                    self._log_lines.append(line.rstrip("\n"))
-        with self._log_ended:
-            self._pumped = True
-            self._log_ended.notify_all()
+                self._pumped = True
+                self._log_ended.notify_all()
 
     def log_mark(self) -> int:
         with self._log_ended:
@@ -203,16 +210,19 @@ class Worker:
 
     def logs_since(self, mark: int, request_id: str | None = None) -> str:
         """The log lines from `mark` on. With `request_id` (an invocation that replied), wait for
-        the worker's end-of-invocation line, so every line the handler flushed is included; else
-        (a worker that died or was stopped) give the pump a moment to drain."""
+        the worker's end-of-invocation line, so every line the handler flushed is included. Without
+        one: an exited worker's log stream is drained to its end; a live one (timed out, or asked
+        between invocations) gets a moment for the pump to catch up."""
         with self._log_ended:
-            if request_id is None:
-                self._log_ended.wait_for(lambda: self._pumped, timeout=_LOG_DRAIN_SECONDS)
-            else:
+            if request_id is not None:
                 self._log_ended.wait_for(
                     lambda: request_id in self._ended or self._pumped, timeout=_LOG_END_SECONDS
                 )
                 self._ended.discard(request_id)
+            elif self.process.poll() is not None:
+                self._log_ended.wait_for(lambda: self._pumped, timeout=_LOG_DRAIN_SECONDS)
+            else:
+                self._log_ended.wait(timeout=_LOG_LIVE_SECONDS)
             return "\n".join(self._log_lines[mark:])
 
     def send(self, message: dict[str, Any]) -> None:
