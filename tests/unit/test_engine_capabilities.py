@@ -276,4 +276,8 @@ def test_localstack_with_the_extension_names_failed_functions_and_evaluates_alar
         assert not extended.evaluate_alarms_now("concert-canary-x")
         handler.alarms = ["concert-canary-x"]
         assert extended.evaluate_alarms_now("concert-canary-x")
-        assert handler.evaluated == [{"region": "eu-west-1"}] * 3
+        # only the named alarm is asked for (a shared LocalStack's other alarms keep their schedule)
+        assert (
+            handler.evaluated
+            == [{"region": "eu-west-1"}] + [{"region": "eu-west-1", "alarms": ["concert-canary-x"]}] * 2
+        )

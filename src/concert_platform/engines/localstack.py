@@ -127,7 +127,8 @@ class LocalStackEngine(Engine):
 
     def evaluate_alarms_now(self, alarm: str | None = None) -> bool:
         """LocalStack evaluates each alarm once per period from its creation; with the extension,
-        `POST /_concert/alarms/evaluate` runs that same evaluation now. True only when the
+        `POST /_concert/alarms/evaluate` runs that same evaluation now, of `alarm` alone (every
+        alarm of the region when None). True only when the
         extension answers that it evaluated `alarm` (any alarm when None); False without it, when
         the request fails, or when `alarm` was not among those evaluated (another account or
         region, an alarm LocalStack does not schedule): the caller then waits for the schedule."""
@@ -139,7 +140,8 @@ class LocalStackEngine(Engine):
 
         request = urllib.request.Request(  # noqa: S310 - http(s) checked by require_reachable
             f"{(self.endpoint_url or DEFAULT_ENDPOINT).rstrip('/')}/_concert/alarms/evaluate",
-            data=json.dumps({"region": self.region}).encode(),
+            # only the named alarm: on a shared LocalStack, others' alarms keep their own schedule
+            data=json.dumps({"region": self.region, **({"alarms": [alarm]} if alarm else {})}).encode(),
             method="POST",
             headers={"content-type": "application/json"},
         )
