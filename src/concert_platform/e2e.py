@@ -95,6 +95,7 @@ class _Phases:
         self.seconds: dict[str, float | None] = dict.fromkeys(names)
         self.current: str | None = None
         self.last_error: BaseException | None = None
+        self._beside: dict[str, threading.Thread] = {}
         report["phases"] = self.seconds
         report["errors"] = []
 
@@ -103,6 +104,32 @@ class _Phases:
 
     def run(self, phase: str, action: Callable[[], Any]) -> tuple[bool, Any]:
         self.current = phase  # before the line that says so: a signal right after it is this phase's
+        return self._timed(phase, action)
+
+    def beside(self, phase: str, action: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Start `phase` in a thread of its own while the caller goes on with the next phase: timed,
+        announced and its failure reported as `run` does; `done(result)` receives what it returned
+        when it did not fail. `join_beside` waits for it: before anything that must follow it, and
+        always before the teardown (an interrupted run lets it finish and remove what it made).
+        Signals reach only the main thread: `current` keeps naming the main thread's phase."""
+
+        def work() -> None:
+            ok, result = self._timed(phase, action)
+            if ok:
+                done(result)
+
+        thread = threading.Thread(target=work, name=f"e2e-{phase}", daemon=True)
+        self._beside[phase] = thread
+        thread.start()
+
+    def join_beside(self) -> None:
+        """Wait for every phase `beside` started; a signal while waiting is one during that phase."""
+        for phase, thread in list(self._beside.items()):
+            self.current = phase
+            thread.join()
+            del self._beside[phase]
+
+    def _timed(self, phase: str, action: Callable[[], Any]) -> tuple[bool, Any]:
         started = time.monotonic()
         heartbeat = self._heartbeat(phase, started)
         try:
@@ -399,7 +426,11 @@ def _run_phases(
     except Interrupted as exc:
         hold()  # a second signal waits until the teardown has begun (released below)
         first = exc
-        _record_interruption(report, phases, exc, during=phases.current or "deploy")
+        during = phases.current or "deploy"
+        phases.join_beside()  # the canaries finish and remove their own resources first
+        _record_interruption(report, phases, exc, during=during)
+    finally:
+        phases.join_beside()  # never a teardown or an engine stop under a running phase
     if keep and not engine.capabilities.ephemeral:
         if first is not None and not report.get("stacks"):
             report["stacks"] = _stack_rows(target, phases)
@@ -506,13 +537,16 @@ def _deploy_verify_smoke(
         return
     # the functions' execution environments boot in their own processes while verify runs
     cold_starts = start_cold_starts(engine, manifest, environment)
+    # the engine proves the guarantees the smoke run relies on (concert_platform.canaries), with
+    # throwaway resources of its own, beside verify (which reads only the platform's): most of a
+    # canary's time is a wait on the engine (a function that must time out), not work here
+    phases.beside(
+        "canaries", lambda: run_canaries(engine, environment), lambda found: report.update(canaries=found)
+    )
     verified_ok, resources = phases.run("verify", lambda: verify_environment(engine, manifest, environment))
     if verified_ok:
         report["resources"] = resources
-    # the engine proves the guarantees the smoke run relies on (concert_platform.canaries)
-    canaries_ok, canaries = phases.run("canaries", lambda: run_canaries(engine, environment))
-    if canaries_ok:
-        report["canaries"] = canaries
+    phases.join_beside()  # the smoke flows start only on an engine the canaries proved
 
     def smoke_run() -> dict[str, Any]:
         if cold_starts is not None:

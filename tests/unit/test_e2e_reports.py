@@ -168,3 +168,39 @@ def test_each_phase_says_when_it_starts_and_that_it_is_still_running() -> None:
     beats = [line for line in lines if line.startswith("e2e: verify still running (")]
     assert 1 <= len(beats) <= 6, lines
     assert lines[-1] == "e2e: smoke started"
+
+
+def test_a_phase_beside_another_is_timed_reported_and_waited_for() -> None:
+    """The canaries run beside verify: the main thread's phase stays the one a signal names, the
+    canaries' failure is theirs, what they found arrives only when they succeed, and joining waits."""
+    import threading
+    import time
+
+    from concert_platform.e2e import _Phases
+
+    report: dict[str, object] = {}
+    phases = _Phases(report)
+    release = threading.Event()
+    found: list[object] = []
+
+    def canaries() -> str:
+        release.wait(timeout=10)
+        return "proved"
+
+    phases.beside("canaries", canaries, found.append)
+    assert phases.run("verify", lambda: time.sleep(0.05)) == (True, None)
+    assert phases.current == "verify" and found == []
+    release.set()
+    phases.join_beside()
+    assert found == ["proved"] and phases.current == "canaries"
+    assert phases.seconds["canaries"] is not None and phases.seconds["canaries"] >= 0.05
+
+    def broken() -> None:
+        raise RuntimeError("the engine broke")
+
+    phases.beside("canaries", broken, found.append)
+    phases.join_beside()
+    phases.join_beside()  # nothing left to wait for
+    assert found == ["proved"]
+    assert [e["phase"] for e in report["errors"]] == ["canaries"]  # type: ignore[attr-defined]
+    assert "the engine broke" in report["errors"][0]["reason"]  # type: ignore[index]
