@@ -502,3 +502,17 @@ def test_list_statements_newest_first_by_status(schema: Any) -> None:
     assert [s["Id"] for s in named] == [ok]
     every = schema.list_statements(MaxResults=2)
     assert [s["Id"] for s in every["Statements"]] == [bad, ok] and every.get("NextToken")
+
+
+def test_a_translation_is_made_once_per_text_and_a_failing_one_fails_every_time() -> None:
+    from concert_platform.engines.moto_ext.redshift_data import sql as redshift_sql
+
+    first = redshift_sql.translate("SELECT venue_id FROM venues WHERE city = :city", {"city"})
+    again = redshift_sql.translate("SELECT venue_id FROM venues WHERE city = :city", {"city"})
+    assert [t.duckdb for t in first] == [t.duckdb for t in again] and first[0] is again[0]
+    assert redshift_sql.translate("SELECT 1", set())[0] is not first[0]
+    for _ in range(2):  # never remembered as a success
+        with pytest.raises(redshift_sql.StatementError):
+            redshift_sql.translate("SELEC venue_id FROM venues", set())
+    with pytest.raises(redshift_sql.StatementError, match="no value given"):
+        redshift_sql.translate("SELECT venue_id FROM venues WHERE city = :city", set())

@@ -69,6 +69,7 @@ def register() -> None:
         redshift_data,
         s3,
         secretsmanager,
+        server,
         sns,
         sqs,
         stack_lifecycle,
@@ -99,6 +100,7 @@ def register() -> None:
     logs.patch_wire()
     xray.patch_wire()
     _register_redshift_serverless()
+    server.patch_backend_lookup()  # after every URL pattern is registered
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _registered = True

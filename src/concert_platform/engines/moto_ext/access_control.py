@@ -24,6 +24,7 @@ docs/embedded-engine.md ("IAM enforcement") lists what is and is not evaluated.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -44,8 +45,14 @@ def _as_list(value: Any) -> list[Any]:
 
 def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
     """IAM's `*` and `?` wildcards (no character classes, unlike fnmatch)."""
+    return _wildcard_regex(pattern, ignore_case).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """Each policy pattern compiled once: every call of every function is authorised through these."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
 def action_matches(pattern: str, action: str) -> bool:

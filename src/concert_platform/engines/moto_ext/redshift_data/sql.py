@@ -10,6 +10,7 @@ enforce, become CHECK constraints.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -234,11 +235,22 @@ def _name_output_columns(statement: exp.Expr) -> None:
 
 
 def translate(sql: str, parameter_names: set[str]) -> list[Translated]:
-    """Each Redshift statement in `sql` as DuckDB SQL; StatementError for what must FAIL."""
+    """Each Redshift statement in `sql` as DuckDB SQL; StatementError for what must FAIL.
+
+    A translation depends on the text and the parameter names only (never on the database), and
+    the handlers send the same statements with other values: each is translated once (sqlglot's
+    parse, type annotation and generation cost about as much as DuckDB running it). The
+    `Translated` objects are shared between calls and never changed. A statement that must FAIL
+    is not remembered: it is translated, and fails, every time."""
+    return list(_translate_once(sql, frozenset(parameter_names)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _translate_once(sql: str, parameter_names: frozenset[str]) -> tuple[Translated, ...]:
     statements = parse(sql)
     if parameter_names and len(statements) > 1:
         raise StatementError("ERROR: cannot insert multiple commands into a prepared statement")
-    translated = []
+    translated: list[Translated] = []
     for statement in statements:
         _check_supported(statement)
         source = statement.sql(dialect="redshift")
@@ -273,4 +285,4 @@ def translate(sql: str, parameter_names: set[str]) -> list[Translated]:
                 parameters=sorted(set(used)),
             )
         )
-    return translated
+    return tuple(translated)
