@@ -177,6 +177,7 @@ def destroy_environment(
     operator = StackOperator(engine, manifest, environment, progress=progress, ownership=ownership)
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
+    engine.settle()  # no delivery still on its way to a function this deletes
     for spec in reversed(manifest.select(only)):
         name = operator.stack_name(spec.key)
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -209,7 +210,9 @@ def _function_zip(source: str) -> bytes:
     return buffer.getvalue()
 
 
-def test_subscription_filter_delivers_only_matching_lines_to_its_function(engine: EmbeddedEngine) -> None:
+def test_subscription_filter_delivers_only_matching_lines_to_its_function(
+    engine: EmbeddedEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     iam = engine.client("iam")
     role = _role_that_writes_logs(iam)
     name = f"probe-{uuid.uuid4().hex[:6]}"
@@ -236,7 +239,22 @@ def test_subscription_filter_delivers_only_matching_lines_to_its_function(engine
         destinationArn=function_arn,
     )
     error_line = json.dumps({"level": "ERROR", "message": "it broke"})
+    # delivered asynchronously, as CloudWatch Logs invokes a subscription's function: the call that
+    # put the events returns first (a synchronous delivery would wait here until the timeout)
+    returned = threading.Event()
+    seen: list[tuple[bool, str]] = []
+    deliver = lambda_runtime.run_function
+
+    def after_the_put_returned(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append((returned.wait(timeout=10), threading.current_thread().name))
+        return deliver(*args, **kwargs)
+
+    monkeypatch.setattr(lambda_runtime, "run_function", after_the_put_returned)
     record_invocation(engine, f"source-{name}", ['{"level": "INFO"}', error_line], 3.0)
+    returned.set()
+    engine.settle()
+    assert [ran_after for ran_after, _thread in seen] == [True], seen
+    assert seen[0][1].startswith("logs-subscription-delivery"), seen
     [delivery] = [d for d in logs.SUBSCRIPTION_DELIVERIES if d["destination"] == function_arn]
     assert delivery["ok"], delivery
     assert delivery["messages"] == [error_line]

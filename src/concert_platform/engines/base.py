@@ -155,6 +155,11 @@ class Engine:
         if self.endpoint_url:
             require_reachable(self.endpoint_url)
 
+    def settle(self) -> None:
+        """Wait until what the engine runs on its own after a call has run (the embedded engine's
+        asynchronous log subscription deliveries); nothing to wait for by default (a remote
+        engine's asynchronous work is polled for by whoever reads its effects, as on AWS)."""
+
     def stop(self) -> None:
         from concert_platform.engines.local_lambda import close_runtime
 

@@ -156,9 +156,16 @@ class EmbeddedEngine(Engine):
 
         return f"moto {moto_version} (embedded)"
 
+    def settle(self) -> None:
+        from concert_platform.engines.moto_ext.logs import settle_deliveries
+
+        settle_deliveries()
+
     def stop(self) -> None:
         from concert_platform.engines.moto_ext import lambda_runtime
+        from concert_platform.engines.moto_ext.logs import settle_deliveries
 
+        settle_deliveries(timeout=30.0)  # a delivery still running finds its runtime gone otherwise
         lambda_runtime.unbind(self)
         super().stop()  # closes the local Lambda runtime
         if self._server is not None:

@@ -11,15 +11,24 @@ moto_ext.lambda_telemetry), with patterns evaluated by concert_platform.filter_p
   destination; a Lambda destination runs through moto_ext.lambda_runtime with the payload
   CloudWatch Logs sends (gzip + base64 `awslogs.data`).
 Each delivery, and each pattern the engine could not evaluate, is kept in SUBSCRIPTION_DELIVERIES
-and FILTER_ERRORS for the smoke run and the tests."""
+and FILTER_ERRORS for the smoke run and the tests.
+
+A subscription's Lambda destination runs asynchronously, as CloudWatch Logs invokes it on AWS: the
+call that put the events returns at once, and one delivery thread runs the deliveries in the
+order they were sent. `settle_deliveries()` waits until every delivery sent so far has run (the
+engine's `settle()`: before each smoke flow, before the reports read the runtime, before a
+teardown and when the engine stops)."""
 
 from __future__ import annotations
 
 import base64
 import gzip
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +43,39 @@ from concert_platform.filter_pattern import compile_pattern
 SUBSCRIPTION_DELIVERIES: list[dict[str, Any]] = []
 #: filters whose pattern the engine cannot evaluate: {"logGroup", "filterName", "error"}
 FILTER_ERRORS: list[dict[str, Any]] = []
+
+
+#: the one thread that runs subscription deliveries, in order; what it has not finished yet
+_DELIVERY = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logs-subscription-delivery")
+_PENDING: set[Future[None]] = set()
+_PENDING_LOCK = threading.Lock()
+
+
+def _deliver_later(deliver: Any) -> None:
+    future = _DELIVERY.submit(deliver)
+    with _PENDING_LOCK:
+        _PENDING.add(future)
+    future.add_done_callback(_forget)
+
+
+def _forget(future: Future[None]) -> None:
+    with _PENDING_LOCK:
+        _PENDING.discard(future)
+
+
+def settle_deliveries(timeout: float | None = 60.0) -> bool:
+    """Wait until every subscription delivery sent so far has run (a delivery's own invocation
+    is bounded by its function's timeout); False when `timeout` passed first."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with _PENDING_LOCK:
+            pending = set(_PENDING)
+        if not pending:
+            return True
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return False
+        wait_for(pending, timeout=remaining)
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -340,26 +382,31 @@ def patch_log_delivery() -> None:
             "logEvents": log_events,
         }
         payload = base64.b64encode(gzip.compress(json.dumps(data).encode())).decode()
-        outcome = run_function(
-            function_arn,
-            {"awslogs": {"data": payload}},
-            self.account_id,
-            self.region_name,
-            source="logs",
-            log_group=log_group_name,
-            filter_name=filter_name,
-        )
-        SUBSCRIPTION_DELIVERIES.append(
-            {
-                "logGroup": log_group_name,
-                "filterName": filter_name,
-                "destination": function_arn,
-                "events": len(log_events),
-                "messages": [e["message"] for e in log_events],
-                "ok": "errorType" not in outcome,
-                "error": outcome.get("errorMessage", ""),
-            }
-        )
+        account_id, region_name = self.account_id, self.region_name
+
+        def deliver() -> None:
+            outcome = run_function(
+                function_arn,
+                {"awslogs": {"data": payload}},
+                account_id,
+                region_name,
+                source="logs",
+                log_group=log_group_name,
+                filter_name=filter_name,
+            )
+            SUBSCRIPTION_DELIVERIES.append(
+                {
+                    "logGroup": log_group_name,
+                    "filterName": filter_name,
+                    "destination": function_arn,
+                    "events": len(log_events),
+                    "messages": [e["message"] for e in log_events],
+                    "ok": "errorType" not in outcome,
+                    "error": outcome.get("errorMessage", ""),
+                }
+            )
+
+        _deliver_later(deliver)
 
     stream_cls.put_log_events = put_log_events
     stream_cls._send_log_events = send_log_events
