@@ -431,14 +431,18 @@ class StackOperator:
                 f"{self.ownership.run_id}: refusing to {action} it (left in place)"
             )
 
-    def stack_resources_of(self, name: str, resource_type: str) -> list[str]:
+    def stack_resources(self, name: str) -> list[tuple[str, str]]:
+        """(type, physical id) of each of the stack's resources that has a physical id."""
         paginator = self.cfn.get_paginator("list_stack_resources")
-        found = []
-        for page in paginator.paginate(StackName=name):
-            for resource in page["StackResourceSummaries"]:
-                if resource.get("ResourceType") == resource_type and resource.get("PhysicalResourceId"):
-                    found.append(resource["PhysicalResourceId"])
-        return found
+        return [
+            (resource["ResourceType"], resource["PhysicalResourceId"])
+            for page in paginator.paginate(StackName=name)
+            for resource in page["StackResourceSummaries"]
+            if resource.get("ResourceType") and resource.get("PhysicalResourceId")
+        ]
+
+    def stack_resources_of(self, name: str, resource_type: str) -> list[str]:
+        return [physical for kind, physical in self.stack_resources(name) if kind == resource_type]
 
     def stack_buckets(self, name: str) -> list[str]:
         return self.stack_resources_of(name, "AWS::S3::Bucket")
