@@ -1,6 +1,6 @@
 """The whole `concert-platform e2e` on the embedded engine, and each of its phases: median of N runs.
 
-    python benchmarks/bench_e2e.py [--rounds 3] [--json]
+    python benchmarks/bench_e2e.py [--rounds 3] [--json] [--self-checks-cost]
 
 Each round runs `concert-platform e2e --engine embedded --json` as a fresh process (what a user
 or CI runs) and times it from outside (wall clock, interpreter start included); the report's
@@ -11,6 +11,12 @@ round instead runs the same steps in this process, timing each one around its ca
 Also printed: which interpreter ran the functions, and their cold starts (from the report's
 `smoke.runtime`). The layer builds are cached in build/layer-cache; the first round after a
 requirements change pays for pip. A measurement, not a test: nothing here asserts a time.
+
+--self-checks-cost: what the run's proofs of itself cost (issue 21's budget: 3 s on the median).
+Each round then runs twice, in alternating order: the whole e2e, and the same e2e without the
+engine canaries and the hostile-input, dependency-failure and contract flows. Those are left out
+by this benchmark's own driver (it replaces them in its process before calling the CLI); the tool
+has no switch that leaves a check out. Printed: both medians and their difference.
 """
 
 from __future__ import annotations
@@ -32,9 +38,29 @@ sys.path.insert(0, str(ROOT / "src"))
 PHASES = ("deploy", "post_deploy", "verify", "canaries", "smoke", "teardown")
 
 
-def cli_round(index: int) -> dict[str, Any]:
+#: the checks issue 21 added to every run: the engine canaries and these smoke flows
+SELF_CHECK_FLOWS = ("hostile input", "dependency failures", "contracts")
+#: the benchmark's driver for the run without them (the CLI itself, with the checks replaced)
+WITHOUT_SELF_CHECKS = f"""
+import sys
+import concert_platform.canaries as canaries
+import concert_platform.smoke.run as smoke_run
+smoke_run.run_flows.__defaults__ = (
+    tuple(flow for flow in smoke_run.FLOWS if flow[0] not in {SELF_CHECK_FLOWS!r}), None
+)
+canaries.run_canaries = lambda *_args, **_kw: {{
+    "ran": True, "passed": 0, "failed": 0, "skipped": 0, "results": [], "denied": [], "cleanup": []
+}}
+from concert_platform.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def cli_round(index: int, without_self_checks: bool = False) -> dict[str, Any]:
     tool = Path(sys.executable).with_name("concert-platform")
     command = [str(tool)] if tool.exists() else [sys.executable, "-m", "concert_platform.cli"]
+    if without_self_checks:
+        command = [sys.executable, "-c", WITHOUT_SELF_CHECKS]
     with tempfile.TemporaryDirectory() as reports:
         started = time.monotonic()
         completed = subprocess.run(
@@ -101,11 +127,79 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def self_checks_cost(rounds: int, as_json: bool) -> int:
+    """Alternate the whole run and the run without the self-checks; print the medians' difference."""
+    runs: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
+    for index in range(rounds):
+        order = ("with", "without") if index % 2 == 0 else ("without", "with")
+        for variant in order:
+            measured = cli_round(index, without_self_checks=variant == "without")
+            runs[variant].append(measured)
+            report = measured["report"]
+            print(
+                f"round {index} {variant:<7}: {'ok' if report.get('ok') else 'FAILED'} wall "
+                f"{measured['wall']:.2f}s, tool {report.get('seconds', float('nan')):.2f}s, phases "
+                + ", ".join(f"{k} {v:.2f}s" for k, v in report["phases"].items() if v is not None)
+                + "; "
+                + ", ".join(
+                    f"{flow} {seconds:.2f}s"
+                    for flow, seconds in (report.get("smoke") or {}).get("flow_seconds", {}).items()
+                    if flow in SELF_CHECK_FLOWS
+                ),
+                file=sys.stderr,
+            )
+    summary: dict[str, Any] = {"rounds": rounds, "cpus": os.cpu_count()}
+    for variant, measured in runs.items():
+        summary[variant] = {
+            "all_ok": all(m["report"].get("ok") for m in measured),
+            "wall_median": round(median([m["wall"] for m in measured]), 3),
+            "tool_median": round(median([m["report"]["seconds"] for m in measured]), 3),
+            "phase_medians": {
+                phase: round(
+                    median(
+                        [
+                            m["report"]["phases"][phase] or 0.0
+                            for m in measured
+                            if phase in m["report"]["phases"]
+                        ]
+                    ),
+                    3,
+                )
+                for phase in PHASES
+            },
+        }
+    summary["added_wall"] = round(summary["with"]["wall_median"] - summary["without"]["wall_median"], 3)
+    summary["added_tool"] = round(summary["with"]["tool_median"] - summary["without"]["tool_median"], 3)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"e2e on the embedded engine, median of {rounds} runs each on {summary['cpus']} CPUs, alternating:")
+    for variant in ("with", "without"):
+        row = summary[variant]
+        print(
+            f"  {variant:<7} self-checks {row['wall_median']:6.2f}s wall (tool {row['tool_median']:.2f}s; "
+            f"{'all green' if row['all_ok'] else 'NOT all green'}) "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in row["phase_medians"].items())
+        )
+    print(
+        f"  the canaries and the hostile, failure and contract flows add {summary['added_wall']:.2f}s wall "
+        f"({summary['added_tool']:.2f}s on the tool's clock); issue 21's budget is 3 s"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    parser.add_argument(
+        "--self-checks-cost",
+        action="store_true",
+        help="also run each round without the canaries and the hostile, failure and contract flows",
+    )
     args = parser.parse_args()
+    if args.self_checks_cost:
+        return self_checks_cost(args.rounds, args.json)
     rounds = []
     reports_phases = True
     for index in range(args.rounds):
