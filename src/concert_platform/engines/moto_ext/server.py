@@ -38,4 +38,4 @@ def patch_backend_lookup() -> None:
 
     setattr(get_backend_for_host, _PATCHED, True)
     get_backend_for_host.__wrapped__ = original  # type: ignore[attr-defined]
-    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
