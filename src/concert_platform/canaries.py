@@ -68,6 +68,28 @@ class CanaryFailed(Exception):
     """The engine did not behave as AWS does; the message says how."""
 
 
+class CanaryStopped(Exception):
+    """The run was interrupted while the canary waited: it proved nothing (reported `skip`)."""
+
+
+#: the stop signal of the run the current canary thread belongs to (set by `_run_one`)
+_run_state = threading.local()
+
+
+def _stopping() -> threading.Event | None:
+    stop: threading.Event | None = getattr(_run_state, "stop", None)
+    return stop
+
+
+def _pause(seconds: float) -> None:
+    """Sleep between two readings, unless the run is stopping (then CanaryStopped at once)."""
+    stop = _stopping()
+    if stop is None:
+        time.sleep(seconds)
+    elif stop.wait(seconds):
+        raise CanaryStopped("not finished: the run was interrupted while it waited on the engine")
+
+
 @dataclass
 class CanaryResult:
     name: str
@@ -239,7 +261,7 @@ def _retry(call: Callable[[], Any], seconds: float = 20.0) -> Any:
                 or time.monotonic() > deadline
             ):
                 raise
-            time.sleep(2)
+            _pause(2)
 
 
 def _code(exc: ClientError) -> str:
@@ -269,7 +291,7 @@ def _poll(read: Callable[[], Any], done: Callable[[Any], bool], seconds: float, 
         value = read()
         if done(value) or time.monotonic() > deadline:
             return value
-        time.sleep(step)
+        _pause(step)
         step = min(step * 2, 2.0)
 
 
@@ -639,13 +661,18 @@ CANARIES: tuple[Canary, ...] = (
 )
 
 
-def _run_one(ctx: _Context, canary: Canary) -> CanaryResult:
+def _run_one(ctx: _Context, canary: Canary, stop: threading.Event | None = None) -> CanaryResult:
     exemption = ctx.engine.canary_exemption(canary.guarantee)
     if exemption:
         return CanaryResult(canary.name, canary.guarantee, SKIP, exemption)
+    if stop is not None and stop.is_set():
+        return CanaryResult(canary.name, canary.guarantee, SKIP, "not run: the run was interrupted")
+    _run_state.stop = stop
     started = time.monotonic()
     try:
         status, detail = PASS, canary.run(ctx)
+    except CanaryStopped as exc:
+        status, detail = SKIP, str(exc)
     except CanaryFailed as exc:
         status, detail = FAIL, str(exc)
     except Exception as exc:  # the engine may be what broke: a failed canary, never a traceback
@@ -653,13 +680,20 @@ def _run_one(ctx: _Context, canary: Canary) -> CanaryResult:
     return CanaryResult(canary.name, canary.guarantee, status, detail, round(time.monotonic() - started, 3))
 
 
-def run_canaries(engine: Any, environment: str, canaries: tuple[Canary, ...] = CANARIES) -> dict[str, Any]:
+def run_canaries(
+    engine: Any,
+    environment: str,
+    canaries: tuple[Canary, ...] = CANARIES,
+    stop: threading.Event | None = None,
+) -> dict[str, Any]:
     """Run every canary at once (each waits on the engine, not on the others), then remove what
-    they created. The report's `canaries` section."""
+    they created. The report's `canaries` section. When `stop` is set (the run was interrupted),
+    a canary waiting on the engine ends at its next reading, reported `skip`, and the removal
+    follows at once."""
     ctx = _Context(engine, environment)
     try:
         with ThreadPoolExecutor(max_workers=len(canaries), thread_name_prefix="canary") as pool:
-            results = list(pool.map(lambda canary: _run_one(ctx, canary), canaries))
+            results = list(pool.map(lambda canary: _run_one(ctx, canary, stop), canaries))
     finally:
         cleanup = ctx.cleanup()
     rows = [result.as_dict() for result in results]

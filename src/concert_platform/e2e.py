@@ -95,7 +95,10 @@ class _Phases:
         self.seconds: dict[str, float | None] = dict.fromkeys(names)
         self.current: str | None = None
         self.last_error: BaseException | None = None
-        self._beside: dict[str, threading.Thread] = {}
+        self._beside: dict[str, threading.Event] = {}  # phase -> set when it has ended
+        #: set when the run is interrupted: what runs beside the main thread winds up at once
+        self.stopping = threading.Event()
+        self.started_beside: set[str] = set()
         report["phases"] = self.seconds
         report["errors"] = []
 
@@ -113,21 +116,34 @@ class _Phases:
         always before the teardown (an interrupted run lets it finish and remove what it made).
         Signals reach only the main thread: `current` keeps naming the main thread's phase."""
 
+        ended = threading.Event()
+
         def work() -> None:
-            ok, result = self._timed(phase, action)
-            if ok:
-                done(result)
+            try:
+                ok, result = self._timed(phase, action)
+                if ok:
+                    done(result)
+            finally:
+                ended.set()
 
-        thread = threading.Thread(target=work, name=f"e2e-{phase}", daemon=True)
-        self._beside[phase] = thread
-        thread.start()
+        self._beside[phase] = ended
+        self.started_beside.add(phase)
+        threading.Thread(target=work, name=f"e2e-{phase}", daemon=True).start()
 
-    def join_beside(self) -> None:
-        """Wait for every phase `beside` started; a signal while waiting is one during that phase."""
-        for phase, thread in list(self._beside.items()):
-            self.current = phase
-            thread.join()
+    def join_beside(self, during_current: bool = False) -> None:
+        """Wait for every phase `beside` started; a signal while waiting is one during that phase
+        (during the main thread's `current` phase with `during_current`: the teardown's wait)."""
+        for phase, ended in list(self._beside.items()):
+            if not during_current:
+                self.current = phase
+            # short waits on the phase's own flag: a signal is handled at once, not at the phase's
+            # end (and Thread.join interrupted by a signal marks a running thread stopped)
+            while not ended.wait(0.1):
+                pass
             del self._beside[phase]
+
+    def running_beside(self) -> list[str]:
+        return [phase for phase, ended in self._beside.items() if not ended.is_set()]
 
     def _timed(self, phase: str, action: Callable[[], Any]) -> tuple[bool, Any]:
         started = time.monotonic()
@@ -363,6 +379,27 @@ def _run_e2e(
     return report
 
 
+def _account_for_beside(report: dict[str, Any], phases: _Phases, first: Any) -> None:
+    """After an interruption, a phase that ran beside the main thread (the canaries) ended after
+    the interruption was recorded: it ran (not `not run`), and if the interruption cut a canary
+    short (reported `skip`, "not finished"/"not run: the run was interrupted"), it is `not finished`."""
+    if first is None or "canaries" not in phases.started_beside:
+        return
+    report.get("not_run", {}).pop("canaries", None)
+    if phases.seconds.get("canaries") is None:  # a second signal stopped the wait for them
+        report.setdefault("not_finished", {})["canaries"] = (
+            f"interrupted by {first.signal_name}; still running when the run stopped"
+        )
+        return
+    cut = [
+        r
+        for r in report.get("canaries", {}).get("results", [])
+        if r.get("status") == "skip" and "the run was interrupted" in str(r.get("detail", ""))
+    ]
+    if cut or "canaries" not in report:
+        report.setdefault("not_finished", {}).setdefault("canaries", f"interrupted by {first.signal_name}")
+
+
 def _record_interruption(report: dict[str, Any], phases: _Phases, exc: Any, during: str) -> None:
     """The first signal decides the verdict and the exit code; a later one is noted beside it."""
     if report["interrupted"] is None:
@@ -416,6 +453,8 @@ def _run_phases(
     With `update`, the deploy is the base revision's followed by the update to `manifest`.
     An interruption before the teardown still ends in the teardown (unless kept); a second one
     during the teardown ends it, and the report says what may remain."""
+    from contextlib import suppress
+
     from concert_platform.interrupt import Interrupted, hold, release
 
     engine, manifest, environment = target.engine, target.manifest, target.environment
@@ -426,12 +465,16 @@ def _run_phases(
     except Interrupted as exc:
         hold()  # a second signal waits until the teardown has begun (released below)
         first = exc
-        during = phases.current or "deploy"
-        phases.join_beside()  # the canaries finish and remove their own resources first
-        _record_interruption(report, phases, exc, during=during)
-    finally:
-        phases.join_beside()  # never a teardown or an engine stop under a running phase
+        phases.stopping.set()  # the canaries, if still running, end at their next wait
+        _record_interruption(report, phases, exc, during=phases.current or "deploy")
+    except BaseException:  # never an engine stop under a phase still running beside
+        phases.stopping.set()
+        with suppress(BaseException):
+            phases.join_beside()
+        raise
     if keep and not engine.capabilities.ephemeral:
+        phases.join_beside(during_current=True)  # the canaries remove what they made
+        _account_for_beside(report, phases, first)
         if first is not None and not report.get("stacks"):
             report["stacks"] = _stack_rows(target, phases)
         report["teardown"] = {"clean": None, "kept": True, "remaining": [], "leftovers": []}
@@ -446,25 +489,36 @@ def _run_phases(
         if first is not None:
             if not report.get("stacks"):
                 report["stacks"] = _stack_rows(target, phases)
+            waiting = phases.running_beside()
             console.print(
                 f"e2e: interrupted by {first.signal_name} during {report['interrupted']['phase']}; "
-                "tearing down what this run created (a second Ctrl-C stops the teardown too)",
+                + (f"waiting for the {', '.join(waiting)} to remove what they made, then " if waiting else "")
+                + "tearing down what this run created (a second Ctrl-C stops the teardown too)",
                 soft_wrap=True,
             )
+        phases.join_beside(during_current=True)
+        _account_for_beside(report, phases, first)
         torn_ok, teardown = phases.run(
             "teardown",
             lambda: teardown_environment(target, console, record, ownership=ownership),
         )
     except Interrupted as exc:
         _record_interruption(report, phases, exc, during="teardown")
+        _account_for_beside(report, phases, first)
         report.setdefault("stacks", [])
+        remain = may_remain(manifest, environment, record.get("inventory"))
+        if phases.running_beside():
+            remain.append(
+                f"the engine canaries' throwaway resources (concert-canary-*-{environment}): they were "
+                "still running when the run stopped"
+            )
         report["teardown"] = {
             "clean": False,
             "interrupted": True,
             "remaining": [],
             "leftovers": [],
             "stack_failures": [],
-            "may_remain": may_remain(manifest, environment, record.get("inventory")),
+            "may_remain": remain,
         }
         return
     report["teardown"] = (
@@ -541,7 +595,9 @@ def _deploy_verify_smoke(
     # throwaway resources of its own, beside verify (which reads only the platform's): most of a
     # canary's time is a wait on the engine (a function that must time out), not work here
     phases.beside(
-        "canaries", lambda: run_canaries(engine, environment), lambda found: report.update(canaries=found)
+        "canaries",
+        lambda: run_canaries(engine, environment, stop=phases.stopping),
+        lambda found: report.update(canaries=found),
     )
     verified_ok, resources = phases.run("verify", lambda: verify_environment(engine, manifest, environment))
     if verified_ok:

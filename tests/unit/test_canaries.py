@@ -240,3 +240,27 @@ def test_a_platform_denial_still_fails_the_run_beside_the_canaries_expected_ones
     ]
     failures = collect_failures(report)
     assert [(f["phase"], f["check"]) for f in failures] == [("iam", "f s3:GetObject")]
+
+
+def test_an_interrupted_run_stops_the_canaries_at_their_next_wait_and_they_prove_nothing(engine: Any) -> None:
+    """e2e sets the stop event on the first signal: a canary not started yet does not start, one
+    waiting on the engine ends at its next reading; both are `skip`, never `pass`, and what the
+    canaries made is still removed."""
+    import threading
+
+    environment = next(_environments)
+    stop = threading.Event()
+    stop.set()
+    section = run_canaries(engine, environment, stop=stop)
+    assert {row["status"] for row in section["results"]} == {"skip"}, section
+    assert all("the run was interrupted" in row["detail"] for row in section["results"])
+    assert section["cleanup"] == [] and find_leftovers(engine, environment) == []
+
+    canaries._run_state.stop = stop  # a canary thread of a stopping run
+    try:
+        readings: list[int] = []
+        with pytest.raises(canaries.CanaryStopped, match="interrupted"):
+            canaries._poll(lambda: readings.append(1), lambda _value: False, seconds=30)
+        assert readings == [1]  # one reading, then no wait
+    finally:
+        canaries._run_state.stop = None

@@ -138,7 +138,11 @@ def test_a_signal_at_each_phase_ends_in_reports_a_teardown_and_its_exit_code(
         assert f"{'resources' if skipped == 'verify' else skipped}: not run: interrupted" in out
     assert f"interrupted: {sig.name} during {phase}" in out
     # the phase the signal cut short is not reported as if it had run to its end
-    assert report["not_finished"] == {phase: f"interrupted by {sig.name}"}
+    not_finished = dict(report["not_finished"])
+    if phase == "verify":  # the canaries beside verify, when still waiting on the engine, were stopped too
+        assert not_finished.pop("canaries", f"interrupted by {sig.name}") == f"interrupted by {sig.name}"
+        assert report["canaries"]["ran"] is True and report["canaries"]["cleanup"] == []
+    assert not_finished == {phase: f"interrupted by {sig.name}"}
     assert "teardown" not in report["not_run"]
     if phase != "deploy":
         section = "resources" if phase == "verify" else "smoke"
@@ -278,3 +282,67 @@ def test_a_second_signal_while_the_first_is_recorded_still_counts_as_during_the_
     from concert_platform import interrupt
 
     assert interrupt._depth == 0 and interrupt._pending is None  # nothing left held
+
+
+def test_a_signal_while_the_canaries_run_beside_verify_stops_them_says_so_and_a_second_one_stops_the_teardown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The canaries run beside verify. The first signal (during verify) tells them to stop; the
+    message says the run waits for them to remove what they made before tearing down, and a second
+    signal while it waits counts as one during the teardown (which it stops, naming what may remain),
+    never as a second signal swallowed by a silent wait."""
+    import threading
+
+    from concert_platform import e2e, engines
+    from concert_platform.engines.base import Engine
+    from concert_platform.interrupt import Interrupted
+
+    class Started(Engine):
+        name = "embedded"
+
+        def start(self) -> None:
+            pass
+
+        def stop(self) -> None:
+            pass
+
+        def version(self) -> str:
+            return "test"
+
+    stopped: list[bool] = []
+
+    def canaries_then_verify_interrupted(
+        target: Any, artifacts: Any, environ: Any, console: Any, phases: Any, *rest: Any
+    ) -> None:
+        def canaries() -> dict[str, Any]:
+            stopped.append(phases.stopping.wait(timeout=30))  # told to stop by the first signal
+            os.kill(os.getpid(), signal.SIGINT)  # the operator presses Ctrl-C again while the run waits
+            threading.Event().wait(1)
+            return {"ran": True, "passed": 0, "failed": 0, "skipped": 0, "results": []}
+
+        phases.beside("canaries", canaries, lambda found: phases.report.update(canaries=found))
+        phases.current = "verify"
+        raise Interrupted(signal.SIGTERM)
+
+    torn: list[bool] = []
+    monkeypatch.setattr(engines, "create_engine", lambda *_args: Started("us-east-1"))
+    monkeypatch.setattr(e2e, "_claim", lambda *_args: SimpleNamespace(describe=lambda: {}))
+    monkeypatch.setattr(e2e, "_deploy_verify_smoke", canaries_then_verify_interrupted)
+    monkeypatch.setattr(e2e, "_stack_rows", lambda *_args: [])
+    monkeypatch.setattr(e2e, "teardown_environment", lambda *_args, **_kw: torn.append(True))
+    report = e2e.run_e2e("embedded", "sig-beside", "us-east-1", None, keep=False, handle_signals=True)
+    err = capsys.readouterr().err
+    assert stopped == [True]
+    assert "waiting for the canaries to remove what they made, then tearing down" in err
+    assert report["interrupted"]["phase"] == "verify" and report["interrupted"]["signal"] == "SIGTERM"
+    assert report["interrupted"]["again"] == "SIGINT during teardown"
+    assert report["teardown"]["interrupted"] is True and torn == []
+    # they were still running when the second signal stopped the run: not finished, and said so
+    assert "canaries" not in report["not_run"]
+    assert report["not_finished"]["canaries"].startswith("interrupted by SIGTERM; still running")
+    assert any("concert-canary-*-sig-beside" in item for item in report["teardown"]["may_remain"]), report[
+        "teardown"
+    ]["may_remain"]
+    from concert_platform import interrupt
+
+    assert interrupt._depth == 0 and interrupt._pending is None

@@ -155,10 +155,12 @@ class Engine:
         if self.endpoint_url:
             require_reachable(self.endpoint_url)
 
-    def settle(self) -> None:
+    def settle(self) -> bool:
         """Wait until what the engine runs on its own after a call has run (the embedded engine's
-        asynchronous log subscription deliveries); nothing to wait for by default (a remote
-        engine's asynchronous work is polled for by whoever reads its effects, as on AWS)."""
+        asynchronous log subscription deliveries); False when it was still running after a minute.
+        Nothing to wait for by default (a remote engine's asynchronous work is polled for by
+        whoever reads its effects, as on AWS)."""
+        return True
 
     def stop(self) -> None:
         from concert_platform.engines.local_lambda import close_runtime

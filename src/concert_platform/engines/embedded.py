@@ -156,10 +156,10 @@ class EmbeddedEngine(Engine):
 
         return f"moto {moto_version} (embedded)"
 
-    def settle(self) -> None:
+    def settle(self) -> bool:
         from concert_platform.engines.moto_ext.logs import settle_deliveries
 
-        settle_deliveries()
+        return settle_deliveries()
 
     def stop(self) -> None:
         from concert_platform.engines.moto_ext import lambda_runtime
@@ -443,6 +443,9 @@ def serve(host: str, port: int, announce: Callable[[str], None]) -> None:
         announce(f"http://{bound_host!s}:{bound_port}")
         server.serve_forever()
     finally:
+        from concert_platform.engines.moto_ext.logs import settle_deliveries
+
+        settle_deliveries(timeout=30.0)  # a delivery still running finds its runtime gone otherwise
         lambda_runtime.unbind(served)
         close_runtime(served)
         server.server_close()
