@@ -36,6 +36,7 @@ from localstack.runtime import hooks
 LOG = logging.getLogger(__name__)
 
 _PATCHED = "_concert_shipped_fix"
+_DECLARED = "concert_declared"
 
 Apply = Callable[[Any, dict[str, Any], dict[str, Any]], None]
 
@@ -47,7 +48,13 @@ def _wrap_create(module: str, cls_name: str, after: Apply, before: Apply | None 
         return
 
     def create(self: Any, request: Any) -> Any:
-        declared = copy.deepcopy(dict(request.desired_state))
+        # What the template declared, kept from the first invocation: a provider that answers
+        # IN_PROGRESS is invoked again with its own returned model as desired_state (the VPC
+        # provider's is read back from EC2: EnableDnsHostnames false, then applied as declared)
+        declared = request.custom_context.get(_DECLARED)
+        if declared is None:
+            declared = copy.deepcopy(dict(request.desired_state))
+            request.custom_context[_DECLARED] = declared
         if before is not None:
             before(request, request.desired_state, declared)
         event = original(self, request)
@@ -56,6 +63,48 @@ def _wrap_create(module: str, cls_name: str, after: Apply, before: Apply | None 
         return event
 
     setattr(create, _PATCHED, True)
+    cls.create = create
+
+
+def _pass_declared(
+    module: str, cls_name: str, service: str, method: str, extra: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """The shipped provider's own `service.method` call, given the arguments `extra` derives from
+    the declared model (the ones the provider leaves out); the provider otherwise runs unchanged."""
+    cls = getattr(importlib.import_module(module), cls_name)
+    original = cls.create
+    marker = f"{_PATCHED}_{service}_{method}"
+    if getattr(original, marker, False):
+        return
+
+    def create(self: Any, request: Any) -> Any:
+        added = {k: v for k, v in extra(request.desired_state).items() if v not in (None, "", [], {})}
+        if not added:
+            return original(self, request)
+        real_factory = request.aws_client_factory
+        real_client = getattr(real_factory, service)
+
+        class _Client:
+            def __getattr__(self, name: str) -> Any:
+                call = getattr(real_client, name)
+                if name != method:
+                    return call
+                return lambda **kwargs: call(**{**kwargs, **added})
+
+        class _Factory:
+            def __getattr__(self, name: str) -> Any:
+                return _Client() if name == service else getattr(real_factory, name)
+
+        request.aws_client_factory = _Factory()
+        try:
+            return original(self, request)
+        finally:
+            request.aws_client_factory = real_factory
+
+    for name, value in vars(original).items():  # the other patches' markers stay visible
+        if name.startswith(_PATCHED):
+            setattr(create, name, value)
+    setattr(create, marker, True)
     cls.create = create
 
 
@@ -293,6 +342,100 @@ def _vpc_after(request: Any, model: dict[str, Any], declared: dict[str, Any]) ->
             model[name] = value
 
 
+def _security_group_after(request: Any, model: dict[str, Any], declared: dict[str, Any]) -> None:
+    """The shipped provider creates the group without its declared rules: authorized here, as
+    AWS's provider does (declared egress replaces the default allow-all egress rule)."""
+    from botocore.exceptions import ClientError
+
+    from .ec2 import _permission
+
+    ec2 = request.aws_client_factory.ec2
+    group_id = model["GroupId"]
+    ingress = declared.get("SecurityGroupIngress") or []
+    egress = declared.get("SecurityGroupEgress") or []
+    if ingress:
+        ec2.authorize_security_group_ingress(
+            GroupId=group_id, IpPermissions=[_permission(rule, "ingress") for rule in ingress]
+        )
+    if egress:
+        with contextlib.suppress(ClientError):  # a group outside a VPC has no egress rules
+            ec2.revoke_security_group_egress(
+                GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+            )
+        ec2.authorize_security_group_egress(
+            GroupId=group_id, IpPermissions=[_permission(rule, "egress") for rule in egress]
+        )
+
+
+_ROUTE_TARGETS = (
+    "GatewayId",
+    "NatGatewayId",
+    "InstanceId",
+    "NetworkInterfaceId",
+    "VpcPeeringConnectionId",
+    "TransitGatewayId",
+    "VpcEndpointId",
+    "EgressOnlyInternetGatewayId",
+    "CarrierGatewayId",
+    "LocalGatewayId",
+    "CoreNetworkArn",
+)
+
+# (module, provider class, client, call, the declared arguments its create leaves out)
+_PASSED: tuple[tuple[str, str, str, str, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
+    (  # CreateRoute with the destination only: the route had no target
+        "localstack.services.ec2.resource_providers.aws_ec2_route",
+        "EC2RouteProvider",
+        "ec2",
+        "create_route",
+        lambda model: {key: model.get(key) for key in _ROUTE_TARGETS},
+    ),
+    (  # the provider builds TagSpecifications and then calls without them
+        "localstack.services.ec2.resource_providers.aws_ec2_natgateway",
+        "EC2NatGatewayProvider",
+        "ec2",
+        "create_nat_gateway",
+        lambda model: {
+            "TagSpecifications": [{"ResourceType": "natgateway", "Tags": model["Tags"]}]
+            if model.get("Tags")
+            else None
+        },
+    ),
+    (  # AddPermission with FunctionName, Action, Principal and SourceArn only
+        "localstack.services.lambda_.resource_providers.aws_lambda_permission",
+        "LambdaPermissionProvider",
+        "lambda_",
+        "add_permission",
+        lambda model: {
+            key: model.get(key) for key in ("SourceAccount", "PrincipalOrgID", "EventSourceToken")
+        },
+    ),
+    (  # CreateModel without the description
+        "localstack.services.apigateway.resource_providers.aws_apigateway_model",
+        "ApiGatewayModelProvider",
+        "apigateway",
+        "create_model",
+        lambda model: {"description": model.get("Description")},
+    ),
+)
+
+
+def _patch_security_group_rule_description() -> None:
+    """moto's SecurityGroupRule takes its Description from the CIDR range only: a rule naming a
+    security group keeps it in its group pair, so DescribeSecurityGroupRules (and Authorize*'s
+    SecurityGroupRules) answered such a rule without it. Read from whichever the rule has."""
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    if getattr(SecurityGroupRule.description, _PATCHED, False):
+        return
+
+    def description(self: Any) -> str | None:
+        return self.ip_range.get("Description") or self.source_group.get("Description")
+
+    setattr(description, _PATCHED, True)
+    SecurityGroupRule.description = property(description)
+
+
 _METHOD_SETTING_PATHS = {
     "MetricsEnabled": "metrics/enabled",
     "LoggingLevel": "logging/loglevel",
@@ -356,6 +499,12 @@ _FIXES: tuple[tuple[str, str, Apply, Apply | None], ...] = (
     ),
     ("localstack.services.ec2.resource_providers.aws_ec2_vpc", "EC2VPCProvider", _vpc_after, None),
     (
+        "localstack.services.ec2.resource_providers.aws_ec2_securitygroup",
+        "EC2SecurityGroupProvider",
+        _security_group_after,
+        None,
+    ),
+    (
         "localstack.services.apigateway.resource_providers.aws_apigateway_stage",
         "ApiGatewayStageProvider",
         _stage_after,
@@ -374,7 +523,18 @@ def apply_fixes() -> list[str]:
             patched.append(cls_name)
         except Exception:
             LOG.exception("concert: could not patch %s.%s", module, cls_name)
-    for patch in (_patch_log_group_kms, _patch_subscription_filter, _patch_create_log_stream):
+    for module, cls_name, service, method, extra in _PASSED:
+        try:
+            _pass_declared(module, cls_name, service, method, extra)
+            patched.append(f"{cls_name}.{method}")
+        except Exception:
+            LOG.exception("concert: could not patch %s.%s", module, cls_name)
+    for patch in (
+        _patch_log_group_kms,
+        _patch_subscription_filter,
+        _patch_create_log_stream,
+        _patch_security_group_rule_description,
+    ):
         try:
             patch()
             patched.append(patch.__name__)
