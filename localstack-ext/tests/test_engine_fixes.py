@@ -259,3 +259,30 @@ def test_api_gateway_models_pass_their_description() -> None:
     )
     assert apigateway.calls["create_model"]["description"] == "a concert"
     assert apigateway.calls["create_model"]["name"] == "Concert"
+
+
+def test_lambda_functions_pass_their_kms_key() -> None:
+    from localstack.services.lambda_.resource_providers.aws_lambda_function import LambdaFunctionProvider
+
+    arn = "arn:aws:lambda:us-east-1:000000000000:function:f"
+    configuration = {
+        "FunctionArn": arn,
+        "Version": "$LATEST",
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+    }
+    lambda_ = _Recorder({"create_function": configuration, "get_function": {"Configuration": configuration}})
+    key = "arn:aws:kms:us-east-1:000000000000:key/k1"
+    _run_create(
+        LambdaFunctionProvider,
+        {
+            "FunctionName": "f",
+            "Runtime": "python3.12",
+            "Handler": "app.handler",
+            "Role": "arn:aws:iam::000000000000:role/r",
+            "Code": {"ZipFile": "def handler(e, c):\n    return 1\n"},
+            "KmsKeyArn": key,
+        },
+        lambda_=lambda_,
+    )
+    assert lambda_.calls["create_function"]["KMSKeyArn"] == key

@@ -15,11 +15,19 @@ own provider makes. Only on create: an update in place does not re-apply them (t
 | AWS::Kinesis::Stream | ShardCount (the mode), StreamEncryption | PROVISIONED when no StreamModeDetails (as AWS); StartStreamEncryption |
 | AWS::S3::Bucket | LifecycleConfiguration, LoggingConfiguration | PutBucketLifecycleConfiguration, PutBucketLogging |
 | AWS::DynamoDB::Table | PointInTimeRecoverySpecification | UpdateContinuousBackups |
-| AWS::EC2::VPC | EnableDnsHostnames, EnableDnsSupport | ModifyVpcAttribute |
+| AWS::EC2::VPC | EnableDnsHostnames, EnableDnsSupport | ModifyVpcAttribute (with the declared value: the provider is invoked again with the VPC it read back) |
+| AWS::EC2::SecurityGroup | SecurityGroupIngress, SecurityGroupEgress | AuthorizeSecurityGroupIngress/Egress (declared egress replaces the default) |
+| AWS::EC2::Route | GatewayId, NatGatewayId, other targets | passed to the provider's CreateRoute |
+| AWS::EC2::NatGateway | Tags | passed to the provider's CreateNatGateway |
+| AWS::Lambda::Permission | SourceAccount, PrincipalOrgID, EventSourceToken | passed to the provider's AddPermission |
+| AWS::Lambda::Function | KmsKeyArn | passed to the provider's CreateFunction; kept and answered by Lambda (`_patch_lambda_kms_key`) |
+| AWS::ApiGateway::Model | Description | passed to the provider's CreateModel |
 | AWS::ApiGateway::Stage | AccessLogSetting, MethodSettings | UpdateStage patch operations |
 | AWS::Logs::SubscriptionFilter | FilterName, RoleArn, Distribution | PutSubscriptionFilter with the declared name (LocalStack names it after the group); physical id: the filter name |
 
-Also: CreateLogStream in a log group with a subscription filter (`_patch_create_log_stream`).
+Also: CreateLogStream in a log group with a subscription filter (`_patch_create_log_stream`);
+moto's DescribeSecurityGroupRules description of a rule naming a group
+(`_patch_security_group_rule_description`).
 """
 
 from __future__ import annotations
@@ -410,6 +418,13 @@ _PASSED: tuple[tuple[str, str, str, str, Callable[[dict[str, Any]], dict[str, An
             key: model.get(key) for key in ("SourceAccount", "PrincipalOrgID", "EventSourceToken")
         },
     ),
+    (  # CreateFunction without the key (LocalStack's Lambda also keeps none: _patch_lambda_kms_key)
+        "localstack.services.lambda_.resource_providers.aws_lambda_function",
+        "LambdaFunctionProvider",
+        "lambda_",
+        "create_function",
+        lambda model: {"KMSKeyArn": model.get("KmsKeyArn")},
+    ),
     (  # CreateModel without the description
         "localstack.services.apigateway.resource_providers.aws_apigateway_model",
         "ApiGatewayModelProvider",
@@ -434,6 +449,81 @@ def _patch_security_group_rule_description() -> None:
 
     setattr(description, _PATCHED, True)
     SecurityGroupRule.description = property(description)
+
+
+# function version (qualified ARN) -> its KMSKeyArn: LocalStack 4.13.1's Lambda accepts the key and
+# keeps none (`kms_key_arn` is commented out of its VersionFunctionConfiguration)
+_LAMBDA_KMS_KEYS: dict[str, str] = {}
+
+
+def _latest(function_arn: str) -> str:
+    return function_arn if function_arn.endswith(":$LATEST") else f"{function_arn}:$LATEST"
+
+
+def _patch_lambda_kms_key() -> None:
+    """CreateFunction's and UpdateFunctionConfiguration's KMSKeyArn kept per function version (a
+    published version takes $LATEST's) and answered in the function's configuration, as AWS does."""
+    from localstack.services.lambda_ import api_utils
+    from localstack.services.lambda_.provider import LambdaProvider
+
+    if getattr(api_utils.map_config_out, _PATCHED, False):
+        return
+    map_config_out = api_utils.map_config_out
+    create_function = LambdaProvider.create_function
+    update_function_configuration = LambdaProvider.update_function_configuration
+    publish_version = LambdaProvider.publish_version
+
+    def config_out(version: Any, *args: Any, **kwargs: Any) -> Any:
+        result = map_config_out(version, *args, **kwargs)
+        key = _LAMBDA_KMS_KEYS.get(version.id.qualified_arn())
+        if key:
+            result["KMSKeyArn"] = key
+        return result
+
+    def create(self: Any, context: Any, request: Any) -> Any:
+        result = create_function(self, context, request)
+        if request.get("KMSKeyArn"):
+            _LAMBDA_KMS_KEYS[_latest(result["FunctionArn"])] = request["KMSKeyArn"]
+            if result.get("Version", "$LATEST") != "$LATEST":
+                _LAMBDA_KMS_KEYS[f"{result['FunctionArn']}:{result['Version']}"] = request["KMSKeyArn"]
+            result["KMSKeyArn"] = request["KMSKeyArn"]
+        return result
+
+    def update(self: Any, context: Any, request: Any) -> Any:
+        result = update_function_configuration(self, context, request)
+        if "KMSKeyArn" in request:
+            if request["KMSKeyArn"]:
+                _LAMBDA_KMS_KEYS[_latest(result["FunctionArn"])] = request["KMSKeyArn"]
+                result["KMSKeyArn"] = request["KMSKeyArn"]
+            else:  # an empty key: back to Lambda's own
+                _LAMBDA_KMS_KEYS.pop(_latest(result["FunctionArn"]), None)
+                result.pop("KMSKeyArn", None)
+        return result
+
+    def publish(self: Any, context: Any, function_name: Any, *args: Any, **kwargs: Any) -> Any:
+        result = publish_version(self, context, function_name, *args, **kwargs)
+        arn = result["FunctionArn"]  # qualified with the new version
+        key = _LAMBDA_KMS_KEYS.get(_latest(arn.rsplit(":", 1)[0]))
+        if key:
+            _LAMBDA_KMS_KEYS[arn] = key
+            result["KMSKeyArn"] = key
+        return result
+
+    for wrapper, original in (
+        (create, create_function),
+        (update, update_function_configuration),
+        (publish, publish_version),
+    ):
+        for name in ("__name__", "__qualname__", "__doc__", "__wrapped__"):
+            if hasattr(original, name):
+                setattr(wrapper, name, getattr(original, name))
+        for name, value in vars(original).items():  # the @handler marker LocalStack dispatches by
+            setattr(wrapper, name, value)
+    setattr(config_out, _PATCHED, True)
+    api_utils.map_config_out = config_out
+    LambdaProvider.create_function = create
+    LambdaProvider.update_function_configuration = update
+    LambdaProvider.publish_version = publish
 
 
 _METHOD_SETTING_PATHS = {
@@ -534,6 +624,7 @@ def apply_fixes() -> list[str]:
         _patch_subscription_filter,
         _patch_create_log_stream,
         _patch_security_group_rule_description,
+        _patch_lambda_kms_key,
     ):
         try:
             patch()
