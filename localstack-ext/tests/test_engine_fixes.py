@@ -5,6 +5,7 @@ LocalStack needs to run)."""
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from typing import Any
 
 import pytest
 
@@ -60,3 +61,228 @@ def test_single_and_multi_value_headers_merge_as_api_gateway_documents() -> None
     differing = {"headers": {"Vary": "Origin"}, "multiValueHeaders": {"Vary": ["Accept"]}}
     assert merge_lambda_response_headers(differing) == {"Vary": ["Accept", "Origin"]}
     assert merge_lambda_response_headers({"headers": {"A": "1"}}) == {"A": "1"}
+
+
+# --- shipped providers that drop declared properties (cfn/shipped_fixes.py) ----------------------
+# Each runs LocalStack's own provider class against moto (EC2) or a recording client, invoked as
+# LocalStack's executor does: again with its returned model and context while IN_PROGRESS.
+
+
+class _Recorder:
+    """A service client that records each call's arguments and answers `answers[method]`."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.calls: dict[str, dict[str, Any]] = {}
+        self._answers = answers
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            self.calls[name] = kwargs
+            return self._answers.get(name, {})
+
+        return call
+
+
+def _run_create(provider_cls: Any, model: dict[str, Any], **clients: Any) -> dict[str, Any]:
+    from types import SimpleNamespace
+
+    from concert_localstack_ext.cfn.shipped_fixes import apply_fixes
+
+    apply_fixes()
+    request = SimpleNamespace(
+        desired_state=model,
+        custom_context={},
+        aws_client_factory=SimpleNamespace(**clients),
+        stack_name="stack",
+        stack_id="arn:aws:cloudformation:us-east-1:000000000000:stack/stack/1",
+        logical_resource_id="Resource",
+        region_name="us-east-1",
+        account_id="000000000000",
+        previous_state=None,
+    )
+    for _ in range(10):
+        event = provider_cls().create(request)
+        status = str(getattr(event.status, "name", event.status))
+        assert status != "FAILED", event.message
+        if status == "SUCCESS":
+            return dict(event.resource_model)
+        request.desired_state = event.resource_model
+        request.custom_context = {**request.custom_context, **event.custom_context}
+    raise AssertionError("still IN_PROGRESS")
+
+
+@pytest.fixture
+def ec2() -> Any:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        yield boto3.client(
+            "ec2",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",  # noqa: S106 - moto's
+        )
+
+
+def test_vpc_dns_hostnames_are_applied_as_declared(ec2: Any) -> None:
+    # the provider's first invocation returns the VPC read back (EnableDnsHostnames false) and is
+    # invoked again with it: the declared value must be what is applied
+    from localstack.services.ec2.resource_providers.aws_ec2_vpc import EC2VPCProvider
+
+    model = _run_create(
+        EC2VPCProvider,
+        {"CidrBlock": "10.0.0.0/16", "EnableDnsSupport": True, "EnableDnsHostnames": True},
+        ec2=ec2,
+    )
+    answer = ec2.describe_vpc_attribute(VpcId=model["VpcId"], Attribute="enableDnsHostnames")
+    assert answer["EnableDnsHostnames"]["Value"] is True and model["EnableDnsHostnames"] is True
+
+
+def test_security_group_rules_are_created_with_their_descriptions(ec2: Any) -> None:
+    from localstack.services.ec2.resource_providers.aws_ec2_securitygroup import EC2SecurityGroupProvider
+
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    peer = ec2.create_security_group(GroupName="peer", Description="peer", VpcId=vpc)["GroupId"]
+    model = _run_create(
+        EC2SecurityGroupProvider,
+        {
+            "GroupDescription": "group",
+            "VpcId": vpc,
+            "SecurityGroupIngress": [
+                {
+                    "Description": "https in",
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "CidrIp": "10.0.0.0/16",
+                }
+            ],
+            "SecurityGroupEgress": [
+                {
+                    "Description": "to the peer",
+                    "IpProtocol": "tcp",
+                    "FromPort": 5439,
+                    "ToPort": 5439,
+                    "DestinationSecurityGroupId": peer,
+                }
+            ],
+        },
+        ec2=ec2,
+    )
+    group = ec2.describe_security_groups(GroupIds=[model["GroupId"]])["SecurityGroups"][0]
+    assert group["IpPermissions"][0]["IpRanges"] == [{"CidrIp": "10.0.0.0/16", "Description": "https in"}]
+    assert [p["UserIdGroupPairs"][0]["GroupId"] for p in group["IpPermissionsEgress"]] == [peer]
+    assert group["IpPermissionsEgress"][0]["UserIdGroupPairs"][0]["Description"] == "to the peer"
+
+
+def test_a_rule_naming_a_group_keeps_its_description_in_describe_security_group_rules(ec2: Any) -> None:
+    from concert_localstack_ext.cfn.shipped_fixes import apply_fixes
+
+    apply_fixes()
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="a", Description="a", VpcId=vpc)["GroupId"]
+    peer = ec2.create_security_group(GroupName="b", Description="b", VpcId=vpc)["GroupId"]
+    answer = ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5439,
+                "ToPort": 5439,
+                "UserIdGroupPairs": [{"GroupId": peer, "Description": "from b"}],
+            }
+        ],
+    )
+    rule_id = answer["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    rules = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule_id])["SecurityGroupRules"]
+    assert rules[0]["Description"] == "from b" and rules[0]["ReferencedGroupInfo"]["GroupId"] == peer
+
+
+def test_routes_get_their_declared_target(ec2: Any) -> None:
+    from localstack.services.ec2.resource_providers.aws_ec2_route import EC2RouteProvider
+
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(VpcId=vpc, InternetGatewayId=gateway)
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    _run_create(
+        EC2RouteProvider,
+        {"RouteTableId": table, "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": gateway},
+        ec2=ec2,
+    )
+    routes = ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+    assert [r.get("GatewayId") for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0"] == [gateway]
+
+
+def test_nat_gateways_are_tagged(ec2: Any) -> None:
+    from localstack.services.ec2.resource_providers.aws_ec2_natgateway import EC2NatGatewayProvider
+
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    tags = [{"Key": "Name", "Value": "concert-nat"}]
+    model = _run_create(
+        EC2NatGatewayProvider, {"SubnetId": subnet, "AllocationId": allocation, "Tags": tags}, ec2=ec2
+    )
+    found = ec2.describe_nat_gateways(NatGatewayIds=[model["NatGatewayId"]])["NatGateways"][0]
+    assert found["Tags"] == tags
+
+
+def test_lambda_permissions_pass_source_account() -> None:
+    from localstack.services.lambda_.resource_providers.aws_lambda_permission import LambdaPermissionProvider
+
+    lambda_ = _Recorder({"add_permission": {"Statement": '{"Sid": "s1"}'}})
+    _run_create(
+        LambdaPermissionProvider,
+        {
+            "FunctionName": "f",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "s3.amazonaws.com",
+            "SourceArn": "arn:aws:s3:::bucket",
+            "SourceAccount": "000000000000",
+        },
+        lambda_=lambda_,
+    )
+    assert lambda_.calls["add_permission"]["SourceAccount"] == "000000000000"
+    assert lambda_.calls["add_permission"]["SourceArn"] == "arn:aws:s3:::bucket"
+
+
+def test_api_gateway_models_pass_their_description() -> None:
+    from localstack.services.apigateway.resource_providers.aws_apigateway_model import ApiGatewayModelProvider
+
+    apigateway = _Recorder({})
+    _run_create(
+        ApiGatewayModelProvider,
+        {"RestApiId": "api1", "Name": "Concert", "Description": "a concert", "Schema": {"type": "object"}},
+        apigateway=apigateway,
+    )
+    assert apigateway.calls["create_model"]["description"] == "a concert"
+    assert apigateway.calls["create_model"]["name"] == "Concert"
+
+
+def test_lambda_functions_pass_their_kms_key() -> None:
+    from localstack.services.lambda_.resource_providers.aws_lambda_function import LambdaFunctionProvider
+
+    arn = "arn:aws:lambda:us-east-1:000000000000:function:f"
+    configuration = {
+        "FunctionArn": arn,
+        "Version": "$LATEST",
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+    }
+    lambda_ = _Recorder({"create_function": configuration, "get_function": {"Configuration": configuration}})
+    key = "arn:aws:kms:us-east-1:000000000000:key/k1"
+    _run_create(
+        LambdaFunctionProvider,
+        {
+            "FunctionName": "f",
+            "Runtime": "python3.12",
+            "Handler": "app.handler",
+            "Role": "arn:aws:iam::000000000000:role/r",
+            "Code": {"ZipFile": "def handler(e, c):\n    return 1\n"},
+            "KmsKeyArn": key,
+        },
+        lambda_=lambda_,
+    )
+    assert lambda_.calls["create_function"]["KMSKeyArn"] == key

@@ -372,3 +372,26 @@ def test_lambda_keeps_its_layer_across_a_configuration_update(client: Any, funct
     time.sleep(1)
     error, result, _ = _invoke(client, name)
     assert (error, result) == (None, ["kept", "two"])
+
+
+def test_lambda_answers_the_functions_kms_key(client: Any) -> None:
+    # LocalStack 4.13.1 keeps no KMSKeyArn; the extension's shipped_fixes keeps it per version
+    lam = client("lambda")
+    role = client("iam").create_role(RoleName=f"kms-fn-{SUFFIX}", AssumeRolePolicyDocument="{}")["Role"][
+        "Arn"
+    ]
+    key = client("kms").create_key()["KeyMetadata"]["Arn"]
+    name = f"kms-{SUFFIX}"
+    created = lam.create_function(
+        FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
+        Code={"ZipFile": _zip({"app.py": "def handler(e, c):\n    return 1\n"})}, KMSKeyArn=key,
+    )  # fmt: skip
+    assert created["KMSKeyArn"] == key
+    assert lam.get_function(FunctionName=name)["Configuration"]["KMSKeyArn"] == key
+    assert lam.get_function_configuration(FunctionName=name)["KMSKeyArn"] == key
+    for _ in range(240):
+        if lam.get_function(FunctionName=name)["Configuration"]["State"] != "Pending":
+            break
+        time.sleep(0.25)
+    assert lam.publish_version(FunctionName=name)["KMSKeyArn"] == key
+    lam.delete_function(FunctionName=name)

@@ -15,11 +15,19 @@ own provider makes. Only on create: an update in place does not re-apply them (t
 | AWS::Kinesis::Stream | ShardCount (the mode), StreamEncryption | PROVISIONED when no StreamModeDetails (as AWS); StartStreamEncryption |
 | AWS::S3::Bucket | LifecycleConfiguration, LoggingConfiguration | PutBucketLifecycleConfiguration, PutBucketLogging |
 | AWS::DynamoDB::Table | PointInTimeRecoverySpecification | UpdateContinuousBackups |
-| AWS::EC2::VPC | EnableDnsHostnames, EnableDnsSupport | ModifyVpcAttribute |
+| AWS::EC2::VPC | EnableDnsHostnames, EnableDnsSupport | ModifyVpcAttribute (with the declared value: the provider is invoked again with the VPC it read back) |
+| AWS::EC2::SecurityGroup | SecurityGroupIngress, SecurityGroupEgress | AuthorizeSecurityGroupIngress/Egress (declared egress replaces the default) |
+| AWS::EC2::Route | GatewayId, NatGatewayId, other targets | passed to the provider's CreateRoute |
+| AWS::EC2::NatGateway | Tags | passed to the provider's CreateNatGateway |
+| AWS::Lambda::Permission | SourceAccount, PrincipalOrgID, EventSourceToken | passed to the provider's AddPermission |
+| AWS::Lambda::Function | KmsKeyArn | passed to the provider's CreateFunction; kept and answered by Lambda (`_patch_lambda_kms_key`) |
+| AWS::ApiGateway::Model | Description | passed to the provider's CreateModel |
 | AWS::ApiGateway::Stage | AccessLogSetting, MethodSettings | UpdateStage patch operations |
 | AWS::Logs::SubscriptionFilter | FilterName, RoleArn, Distribution | PutSubscriptionFilter with the declared name (LocalStack names it after the group); physical id: the filter name |
 
-Also: CreateLogStream in a log group with a subscription filter (`_patch_create_log_stream`).
+Also: CreateLogStream in a log group with a subscription filter (`_patch_create_log_stream`);
+moto's DescribeSecurityGroupRules description of a rule naming a group
+(`_patch_security_group_rule_description`).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from localstack.runtime import hooks
 LOG = logging.getLogger(__name__)
 
 _PATCHED = "_concert_shipped_fix"
+_DECLARED = "concert_declared"
 
 Apply = Callable[[Any, dict[str, Any], dict[str, Any]], None]
 
@@ -47,7 +56,13 @@ def _wrap_create(module: str, cls_name: str, after: Apply, before: Apply | None 
         return
 
     def create(self: Any, request: Any) -> Any:
-        declared = copy.deepcopy(dict(request.desired_state))
+        # What the template declared, kept from the first invocation: a provider that answers
+        # IN_PROGRESS is invoked again with its own returned model as desired_state (the VPC
+        # provider's is read back from EC2: EnableDnsHostnames false, then applied as declared)
+        declared = request.custom_context.get(_DECLARED)
+        if declared is None:
+            declared = copy.deepcopy(dict(request.desired_state))
+            request.custom_context[_DECLARED] = declared
         if before is not None:
             before(request, request.desired_state, declared)
         event = original(self, request)
@@ -56,6 +71,48 @@ def _wrap_create(module: str, cls_name: str, after: Apply, before: Apply | None 
         return event
 
     setattr(create, _PATCHED, True)
+    cls.create = create
+
+
+def _pass_declared(
+    module: str, cls_name: str, service: str, method: str, extra: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """The shipped provider's own `service.method` call, given the arguments `extra` derives from
+    the declared model (the ones the provider leaves out); the provider otherwise runs unchanged."""
+    cls = getattr(importlib.import_module(module), cls_name)
+    original = cls.create
+    marker = f"{_PATCHED}_{service}_{method}"
+    if getattr(original, marker, False):
+        return
+
+    def create(self: Any, request: Any) -> Any:
+        added = {k: v for k, v in extra(request.desired_state).items() if v not in (None, "", [], {})}
+        if not added:
+            return original(self, request)
+        real_factory = request.aws_client_factory
+        real_client = getattr(real_factory, service)
+
+        class _Client:
+            def __getattr__(self, name: str) -> Any:
+                call = getattr(real_client, name)
+                if name != method:
+                    return call
+                return lambda **kwargs: call(**{**kwargs, **added})
+
+        class _Factory:
+            def __getattr__(self, name: str) -> Any:
+                return _Client() if name == service else getattr(real_factory, name)
+
+        request.aws_client_factory = _Factory()
+        try:
+            return original(self, request)
+        finally:
+            request.aws_client_factory = real_factory
+
+    for name, value in vars(original).items():  # the other patches' markers stay visible
+        if name.startswith(_PATCHED):
+            setattr(create, name, value)
+    setattr(create, marker, True)
     cls.create = create
 
 
@@ -293,6 +350,182 @@ def _vpc_after(request: Any, model: dict[str, Any], declared: dict[str, Any]) ->
             model[name] = value
 
 
+def _security_group_after(request: Any, model: dict[str, Any], declared: dict[str, Any]) -> None:
+    """The shipped provider creates the group without its declared rules: authorized here, as
+    AWS's provider does (declared egress replaces the default allow-all egress rule)."""
+    from botocore.exceptions import ClientError
+
+    from .ec2 import _permission
+
+    ec2 = request.aws_client_factory.ec2
+    group_id = model["GroupId"]
+    ingress = declared.get("SecurityGroupIngress") or []
+    egress = declared.get("SecurityGroupEgress") or []
+    if ingress:
+        ec2.authorize_security_group_ingress(
+            GroupId=group_id, IpPermissions=[_permission(rule, "ingress") for rule in ingress]
+        )
+    if egress:
+        with contextlib.suppress(ClientError):  # a group outside a VPC has no egress rules
+            ec2.revoke_security_group_egress(
+                GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+            )
+        ec2.authorize_security_group_egress(
+            GroupId=group_id, IpPermissions=[_permission(rule, "egress") for rule in egress]
+        )
+
+
+_ROUTE_TARGETS = (
+    "GatewayId",
+    "NatGatewayId",
+    "InstanceId",
+    "NetworkInterfaceId",
+    "VpcPeeringConnectionId",
+    "TransitGatewayId",
+    "VpcEndpointId",
+    "EgressOnlyInternetGatewayId",
+    "CarrierGatewayId",
+    "LocalGatewayId",
+    "CoreNetworkArn",
+)
+
+# (module, provider class, client, call, the declared arguments its create leaves out)
+_PASSED: tuple[tuple[str, str, str, str, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
+    (  # CreateRoute with the destination only: the route had no target
+        "localstack.services.ec2.resource_providers.aws_ec2_route",
+        "EC2RouteProvider",
+        "ec2",
+        "create_route",
+        lambda model: {key: model.get(key) for key in _ROUTE_TARGETS},
+    ),
+    (  # the provider builds TagSpecifications and then calls without them
+        "localstack.services.ec2.resource_providers.aws_ec2_natgateway",
+        "EC2NatGatewayProvider",
+        "ec2",
+        "create_nat_gateway",
+        lambda model: {
+            "TagSpecifications": [{"ResourceType": "natgateway", "Tags": model["Tags"]}]
+            if model.get("Tags")
+            else None
+        },
+    ),
+    (  # AddPermission with FunctionName, Action, Principal and SourceArn only
+        "localstack.services.lambda_.resource_providers.aws_lambda_permission",
+        "LambdaPermissionProvider",
+        "lambda_",
+        "add_permission",
+        lambda model: {
+            key: model.get(key) for key in ("SourceAccount", "PrincipalOrgID", "EventSourceToken")
+        },
+    ),
+    (  # CreateFunction without the key (LocalStack's Lambda also keeps none: _patch_lambda_kms_key)
+        "localstack.services.lambda_.resource_providers.aws_lambda_function",
+        "LambdaFunctionProvider",
+        "lambda_",
+        "create_function",
+        lambda model: {"KMSKeyArn": model.get("KmsKeyArn")},
+    ),
+    (  # CreateModel without the description
+        "localstack.services.apigateway.resource_providers.aws_apigateway_model",
+        "ApiGatewayModelProvider",
+        "apigateway",
+        "create_model",
+        lambda model: {"description": model.get("Description")},
+    ),
+)
+
+
+def _patch_security_group_rule_description() -> None:
+    """moto's SecurityGroupRule takes its Description from the CIDR range only: a rule naming a
+    security group keeps it in its group pair, so DescribeSecurityGroupRules (and Authorize*'s
+    SecurityGroupRules) answered such a rule without it. Read from whichever the rule has."""
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    if getattr(SecurityGroupRule.description, _PATCHED, False):
+        return
+
+    def description(self: Any) -> str | None:
+        return self.ip_range.get("Description") or self.source_group.get("Description")
+
+    setattr(description, _PATCHED, True)
+    SecurityGroupRule.description = property(description)
+
+
+# function version (qualified ARN) -> its KMSKeyArn: LocalStack 4.13.1's Lambda accepts the key and
+# keeps none (`kms_key_arn` is commented out of its VersionFunctionConfiguration)
+_LAMBDA_KMS_KEYS: dict[str, str] = {}
+
+
+def _latest(function_arn: str) -> str:
+    return function_arn if function_arn.endswith(":$LATEST") else f"{function_arn}:$LATEST"
+
+
+def _patch_lambda_kms_key() -> None:
+    """CreateFunction's and UpdateFunctionConfiguration's KMSKeyArn kept per function version (a
+    published version takes $LATEST's) and answered in the function's configuration, as AWS does."""
+    from localstack.services.lambda_ import api_utils
+    from localstack.services.lambda_.provider import LambdaProvider
+
+    if getattr(api_utils.map_config_out, _PATCHED, False):
+        return
+    map_config_out = api_utils.map_config_out
+    create_function = LambdaProvider.create_function
+    update_function_configuration = LambdaProvider.update_function_configuration
+    publish_version = LambdaProvider.publish_version
+
+    def config_out(version: Any, *args: Any, **kwargs: Any) -> Any:
+        result = map_config_out(version, *args, **kwargs)
+        key = _LAMBDA_KMS_KEYS.get(version.id.qualified_arn())
+        if key:
+            result["KMSKeyArn"] = key
+        return result
+
+    def create(self: Any, context: Any, request: Any) -> Any:
+        result = create_function(self, context, request)
+        if request.get("KMSKeyArn"):
+            _LAMBDA_KMS_KEYS[_latest(result["FunctionArn"])] = request["KMSKeyArn"]
+            if result.get("Version", "$LATEST") != "$LATEST":
+                _LAMBDA_KMS_KEYS[f"{result['FunctionArn']}:{result['Version']}"] = request["KMSKeyArn"]
+            result["KMSKeyArn"] = request["KMSKeyArn"]
+        return result
+
+    def update(self: Any, context: Any, request: Any) -> Any:
+        result = update_function_configuration(self, context, request)
+        if "KMSKeyArn" in request:
+            if request["KMSKeyArn"]:
+                _LAMBDA_KMS_KEYS[_latest(result["FunctionArn"])] = request["KMSKeyArn"]
+                result["KMSKeyArn"] = request["KMSKeyArn"]
+            else:  # an empty key: back to Lambda's own
+                _LAMBDA_KMS_KEYS.pop(_latest(result["FunctionArn"]), None)
+                result.pop("KMSKeyArn", None)
+        return result
+
+    def publish(self: Any, context: Any, function_name: Any, *args: Any, **kwargs: Any) -> Any:
+        result = publish_version(self, context, function_name, *args, **kwargs)
+        arn = result["FunctionArn"]  # qualified with the new version
+        key = _LAMBDA_KMS_KEYS.get(_latest(arn.rsplit(":", 1)[0]))
+        if key:
+            _LAMBDA_KMS_KEYS[arn] = key
+            result["KMSKeyArn"] = key
+        return result
+
+    for wrapper, original in (
+        (create, create_function),
+        (update, update_function_configuration),
+        (publish, publish_version),
+    ):
+        for name in ("__name__", "__qualname__", "__doc__", "__wrapped__"):
+            if hasattr(original, name):
+                setattr(wrapper, name, getattr(original, name))
+        for name, value in vars(original).items():  # the @handler marker LocalStack dispatches by
+            setattr(wrapper, name, value)
+    setattr(config_out, _PATCHED, True)
+    api_utils.map_config_out = config_out
+    LambdaProvider.create_function = create
+    LambdaProvider.update_function_configuration = update
+    LambdaProvider.publish_version = publish
+
+
 _METHOD_SETTING_PATHS = {
     "MetricsEnabled": "metrics/enabled",
     "LoggingLevel": "logging/loglevel",
@@ -356,6 +589,12 @@ _FIXES: tuple[tuple[str, str, Apply, Apply | None], ...] = (
     ),
     ("localstack.services.ec2.resource_providers.aws_ec2_vpc", "EC2VPCProvider", _vpc_after, None),
     (
+        "localstack.services.ec2.resource_providers.aws_ec2_securitygroup",
+        "EC2SecurityGroupProvider",
+        _security_group_after,
+        None,
+    ),
+    (
         "localstack.services.apigateway.resource_providers.aws_apigateway_stage",
         "ApiGatewayStageProvider",
         _stage_after,
@@ -374,7 +613,19 @@ def apply_fixes() -> list[str]:
             patched.append(cls_name)
         except Exception:
             LOG.exception("concert: could not patch %s.%s", module, cls_name)
-    for patch in (_patch_log_group_kms, _patch_subscription_filter, _patch_create_log_stream):
+    for module, cls_name, service, method, extra in _PASSED:
+        try:
+            _pass_declared(module, cls_name, service, method, extra)
+            patched.append(f"{cls_name}.{method}")
+        except Exception:
+            LOG.exception("concert: could not patch %s.%s", module, cls_name)
+    for patch in (
+        _patch_log_group_kms,
+        _patch_subscription_filter,
+        _patch_create_log_stream,
+        _patch_security_group_rule_description,
+        _patch_lambda_kms_key,
+    ):
         try:
             patch()
             patched.append(patch.__name__)
