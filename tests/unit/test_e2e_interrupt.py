@@ -234,15 +234,9 @@ def test_a_signal_while_the_engine_starts_still_ends_in_an_interrupted_report(
     assert signal.getsignal(signal.SIGINT) is before  # the guard put back what was there
 
 
-def test_a_second_signal_while_the_first_is_recorded_still_counts_as_during_the_teardown(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Between the first signal and the teardown's start (recording it, listing the stacks, the
-    message) a second one is held, then raised inside the teardown: it never escapes as a signal
-    "during verify" that skips the teardown's report."""
-    from concert_platform import e2e, engines
+def _instant_engine(region: str) -> Any:
+    """An engine that starts and stops at once (the in-process tests replace the phases)."""
     from concert_platform.engines.base import Engine
-    from concert_platform.interrupt import Interrupted
 
     class Started(Engine):
         name = "embedded"
@@ -255,6 +249,18 @@ def test_a_second_signal_while_the_first_is_recorded_still_counts_as_during_the_
 
         def version(self) -> str:
             return "test"
+
+    return Started(region)
+
+
+def test_a_second_signal_while_the_first_is_recorded_still_counts_as_during_the_teardown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Between the first signal and the teardown's start (recording it, listing the stacks, the
+    message) a second one is held, then raised inside the teardown: it never escapes as a signal
+    "during verify" that skips the teardown's report."""
+    from concert_platform import e2e, engines
+    from concert_platform.interrupt import Interrupted
 
     def interrupted_in_verify(*_args: object, **_kwargs: object) -> None:
         raise Interrupted(signal.SIGINT)
@@ -269,7 +275,7 @@ def test_a_second_signal_while_the_first_is_recorded_still_counts_as_during_the_
         recorded(*args, **kwargs)
 
     torn: list[bool] = []
-    monkeypatch.setattr(engines, "create_engine", lambda *_args: Started("us-east-1"))
+    monkeypatch.setattr(engines, "create_engine", lambda *_args: _instant_engine("us-east-1"))
     monkeypatch.setattr(e2e, "_claim", lambda *_args: SimpleNamespace(describe=lambda: {}))
     monkeypatch.setattr(e2e, "_deploy_verify_smoke", interrupted_in_verify)
     monkeypatch.setattr(e2e, "_record_interruption", record_then_signal_again)
@@ -294,20 +300,7 @@ def test_a_signal_while_the_canaries_run_beside_verify_stops_them_says_so_and_a_
     import threading
 
     from concert_platform import e2e, engines
-    from concert_platform.engines.base import Engine
     from concert_platform.interrupt import Interrupted
-
-    class Started(Engine):
-        name = "embedded"
-
-        def start(self) -> None:
-            pass
-
-        def stop(self) -> None:
-            pass
-
-        def version(self) -> str:
-            return "test"
 
     stopped: list[bool] = []
 
@@ -325,7 +318,7 @@ def test_a_signal_while_the_canaries_run_beside_verify_stops_them_says_so_and_a_
         raise Interrupted(signal.SIGTERM)
 
     torn: list[bool] = []
-    monkeypatch.setattr(engines, "create_engine", lambda *_args: Started("us-east-1"))
+    monkeypatch.setattr(engines, "create_engine", lambda *_args: _instant_engine("us-east-1"))
     monkeypatch.setattr(e2e, "_claim", lambda *_args: SimpleNamespace(describe=lambda: {}))
     monkeypatch.setattr(e2e, "_deploy_verify_smoke", canaries_then_verify_interrupted)
     monkeypatch.setattr(e2e, "_stack_rows", lambda *_args: [])
