@@ -113,8 +113,9 @@ class _Phases:
         """Start `phase` in a thread of its own while the caller goes on with the next phase: timed,
         announced and its failure reported as `run` does; `done(result)` receives what it returned
         when it did not fail. `join_beside` waits for it: before anything that must follow it, and
-        always before the teardown (an interrupted run lets it finish and remove what it made).
-        Signals reach only the main thread: `current` keeps naming the main thread's phase."""
+        always before the teardown (an interrupted run sets `stopping`, and the phase winds up and
+        removes what it made). Signals reach only the main thread: `current` keeps naming the main
+        thread's phase."""
 
         ended = threading.Event()
 
