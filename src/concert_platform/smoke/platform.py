@@ -71,8 +71,7 @@ class Platform:
         self.target = Target(engine, manifest, environment)
         self._operator = self.target.reader
         self._stack_names = list(self.target.stack_names().values())
-        self._own: dict[str, set[str]] = {}
-        self._listed: dict[str, list[tuple[str, str]]] = {}
+        self._resources: list[tuple[str, str]] | None = None  # (type, physical id), listed once
         self.outputs = self.target.outputs()
         self.parameters = {
             spec.key: {
@@ -102,23 +101,13 @@ class Platform:
     def own(self, resource_type: str) -> set[str]:
         """The physical ids of this environment's resources of one type, read from its stacks:
         an engine shared by several environments answers a listing with all of theirs."""
-        if resource_type not in self._own:
-            self._own[resource_type] = {
-                physical
-                for name in self._stack_names
-                for kind, physical in self._stack_resources(name)
-                if kind == resource_type
-            }
-        return self._own[resource_type]
-
-    def _stack_resources(self, name: str) -> list[tuple[str, str]]:
-        """(type, physical id) of each resource of one stack, listed once per smoke run."""
-        if name not in self._listed:
+        if self._resources is None:
             found: list[tuple[str, str]] = []
-            with contextlib.suppress(ClientError):  # a stack not deployed holds nothing
-                found = self._operator.stack_resources(name)
-            self._listed[name] = found
-        return self._listed[name]
+            for name in self._stack_names:
+                with contextlib.suppress(ClientError):  # a stack not deployed holds nothing
+                    found += self._operator.stack_resources(name)
+            self._resources = found
+        return {physical for kind, physical in self._resources if kind == resource_type}
 
     def close(self) -> None:
         """Nothing to release: the engine's Lambda runtime lives as long as the engine."""

@@ -16,8 +16,7 @@ and FILTER_ERRORS for the smoke run and the tests.
 A subscription's Lambda destination runs asynchronously, as CloudWatch Logs invokes it on AWS: the
 call that put the events returns at once, and one delivery thread runs the deliveries in the
 order they were sent. `settle_deliveries()` waits until every delivery sent so far has run (the
-engine's `settle()`: before each smoke flow, before the reports read the runtime, before a
-teardown and when the engine stops)."""
+engine's `settle()`: at the end of each smoke flow, before a teardown and when the engine stops)."""
 
 from __future__ import annotations
 
