@@ -286,3 +286,52 @@ def test_lambda_functions_pass_their_kms_key() -> None:
         lambda_=lambda_,
     )
     assert lambda_.calls["create_function"]["KMSKeyArn"] == key
+
+
+def test_a_declared_vpc_endpoint_policy_is_answered_as_declared(ec2: Any) -> None:
+    # LocalStack's DescribeVpcEndpoints strips Version from every policy; a declared one is put
+    # back from what moto stored, the default one (none declared) stays as LocalStack answers it
+    import json
+
+    from concert_localstack_ext.cfn.shipped_fixes import restore_declared_policies
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    declared = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+    with_policy = ec2.create_vpc_endpoint(
+        VpcId=vpc, ServiceName="com.amazonaws.us-east-1.s3", PolicyDocument=json.dumps(declared)
+    )["VpcEndpoint"]["VpcEndpointId"]
+    without = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.dynamodb")[
+        "VpcEndpoint"
+    ]["VpcEndpointId"]
+    answered = ec2.describe_vpc_endpoints()["VpcEndpoints"]
+    for endpoint in answered:  # as LocalStack's provider answers them
+        policy = json.loads(endpoint["PolicyDocument"])
+        policy.pop("Version", None)
+        endpoint["PolicyDocument"] = json.dumps(policy)
+    backend = ec2_backends["123456789012"]["us-east-1"]
+    stored = {
+        e["VpcEndpointId"]: backend.vpc_end_points[e["VpcEndpointId"]].policy_document for e in answered
+    }
+    assert restore_declared_policies(answered, stored, json.dumps(VPCEndPoint.DEFAULT_POLICY)) == 1
+    by_id = {e["VpcEndpointId"]: json.loads(e["PolicyDocument"]) for e in answered}
+    assert by_id[with_policy] == declared
+    assert "Version" not in by_id[without]
+    assert restore_declared_policies(answered, stored, json.dumps(VPCEndPoint.DEFAULT_POLICY)) == 0
+
+
+def test_describe_vpc_endpoints_stays_a_localstack_handler_once_patched() -> None:
+    from concert_localstack_ext.cfn.shipped_fixes import apply_fixes
+    from localstack.services.ec2.provider import Ec2Provider
+
+    assert "_patch_vpc_endpoint_policy" in apply_fixes()
+    method = Ec2Provider.describe_vpc_endpoints
+    assert (method.operation, method.expand_parameters, method.pass_context) == (
+        "DescribeVpcEndpoints",
+        False,
+        True,
+    )

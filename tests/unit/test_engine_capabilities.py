@@ -167,6 +167,8 @@ def _cell(value: object) -> str:
 def test_localstack_with_the_extension_verifies_redshift_and_holds_sql_but_not_iam(
     endpoint: tuple[str, type[_Health]],
 ) -> None:
+    from concert_platform.engines.localstack_gaps import KNOWN_LOCALSTACK_GAPS
+
     url, handler = endpoint
     handler.document = {
         "engine": "localstack",
@@ -181,10 +183,12 @@ def test_localstack_with_the_extension_verifies_redshift_and_holds_sql_but_not_i
         assert "not enforce IAM" in (extended.canary_exemption("iam") or "")
         assert extended.canary_exemption("kms")
         assert "runtime executor: concert" in extended.function_path()
-        assert extended.known_gaps  # the committed list of LocalStack's gaps applies
+        # the committed list of LocalStack's gaps applies (empty since the extension fixed its last)
+        assert extended.known_gaps is KNOWN_LOCALSTACK_GAPS
     handler.document = None
     with LocalStackEngine("us-east-1", url) as plain:
         assert plain.canary_exemption("sql") and not plain.known_gaps
+        assert plain.known_gaps is not KNOWN_LOCALSTACK_GAPS
 
 
 def test_a_mismatch_is_a_known_gap_only_when_every_property_is_listed() -> None:

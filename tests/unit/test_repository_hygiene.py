@@ -58,6 +58,10 @@ def test_pull_request_workflow_runs_every_gating_tox_environment() -> None:
     assert "tools/localstack-run" in steps and "--e2e-only" not in steps
     ci = (ROOT / ".ci" / "run").read_text()
     assert "tools/localstack-run --port" in ci and "--e2e-only" not in ci
+    # ... and the LocalStack extension's own tests, live against that LocalStack
+    run = (ROOT / "tools" / "localstack-run").read_text()
+    assert 'CONCERT_LOCALSTACK_URL="$endpoint" tools/localstack-ext-tests' in run
+    assert "localstack/test-requirements.txt" in (ROOT / "tools" / "localstack-ext-tests").read_text()
     # the external-endpoint path runs on every pull request, without Docker
     assert "tools/localstack-serve" in str(workflow["jobs"]["engine-serve"]["steps"])
 

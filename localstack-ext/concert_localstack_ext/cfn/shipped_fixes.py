@@ -27,7 +27,8 @@ own provider makes. Only on create: an update in place does not re-apply them (t
 
 Also: CreateLogStream in a log group with a subscription filter (`_patch_create_log_stream`);
 moto's DescribeSecurityGroupRules description of a rule naming a group
-(`_patch_security_group_rule_description`).
+(`_patch_security_group_rule_description`); DescribeVpcEndpoints answering a declared endpoint
+policy as declared (`_patch_vpc_endpoint_policy`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -451,6 +453,65 @@ def _patch_security_group_rule_description() -> None:
     SecurityGroupRule.description = property(description)
 
 
+def restore_declared_policies(
+    endpoints: list[dict[str, Any]], stored: dict[str, str | None], default: str
+) -> int:
+    """Put back each endpoint's policy as it was declared (`stored`: endpoint id -> the document
+    moto keeps; `default`: the one moto keeps when none was given). Returns how many it restored.
+
+    LocalStack 4.13.1's DescribeVpcEndpoints removes `Version` from every endpoint's policy ("AWS
+    parity", recorded for an endpoint created without a policy: AWS's default interface policy has
+    no Version). A policy the caller gave is answered by AWS as given, Version included (the AWS
+    CLI reference's describe-vpc-endpoints example: `{"Version":"2008-10-17","Statement":[...]}`),
+    so only a declared one is put back; the default stays as LocalStack answers it."""
+    restored = 0
+    for endpoint in endpoints:
+        document = stored.get(endpoint.get("VpcEndpointId", ""))
+        if document and document != default and endpoint.get("PolicyDocument") != document:
+            endpoint["PolicyDocument"] = document
+            restored += 1
+    return restored
+
+
+def _copy_handler_marks(wrapper: Any, original: Any) -> None:
+    """What LocalStack's dispatcher reads from a provider method (its @handler marker), and its
+    name and doc, copied onto the wrapper that replaces it."""
+    for name in ("__name__", "__qualname__", "__doc__", "__wrapped__"):
+        if hasattr(original, name):
+            setattr(wrapper, name, getattr(original, name))
+    for name, value in vars(original).items():
+        setattr(wrapper, name, value)
+
+
+def _patch_vpc_endpoint_policy() -> None:
+    """DescribeVpcEndpoints: a declared endpoint policy answered as declared (see
+    `restore_declared_policies`); CreateVpcEndpoint already answers it so."""
+    from localstack.services.ec2.provider import Ec2Provider
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    original = Ec2Provider.describe_vpc_endpoints
+    if getattr(original, _PATCHED, False):
+        return
+    default = json.dumps(VPCEndPoint.DEFAULT_POLICY)
+
+    def describe(self: Any, context: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, context, request, *args, **kwargs)
+        backend = ec2_backends[context.account_id][context.region]
+        stored = {
+            endpoint.get("VpcEndpointId", ""): getattr(
+                backend.vpc_end_points.get(endpoint.get("VpcEndpointId", "")), "policy_document", None
+            )
+            for endpoint in result.get("VpcEndpoints") or []
+        }
+        restore_declared_policies(result.get("VpcEndpoints") or [], stored, default)
+        return result
+
+    _copy_handler_marks(describe, original)
+    setattr(describe, _PATCHED, True)
+    Ec2Provider.describe_vpc_endpoints = describe
+
+
 # function version (qualified ARN) -> its KMSKeyArn: LocalStack 4.13.1's Lambda accepts the key and
 # keeps none (`kms_key_arn` is commented out of its VersionFunctionConfiguration)
 _LAMBDA_KMS_KEYS: dict[str, str] = {}
@@ -514,11 +575,7 @@ def _patch_lambda_kms_key() -> None:
         (update, update_function_configuration),
         (publish, publish_version),
     ):
-        for name in ("__name__", "__qualname__", "__doc__", "__wrapped__"):
-            if hasattr(original, name):
-                setattr(wrapper, name, getattr(original, name))
-        for name, value in vars(original).items():  # the @handler marker LocalStack dispatches by
-            setattr(wrapper, name, value)
+        _copy_handler_marks(wrapper, original)
     setattr(config_out, _PATCHED, True)
     api_utils.map_config_out = config_out
     LambdaProvider.create_function = create
@@ -625,6 +682,7 @@ def apply_fixes() -> list[str]:
         _patch_create_log_stream,
         _patch_security_group_rule_description,
         _patch_lambda_kms_key,
+        _patch_vpc_endpoint_policy,
     ):
         try:
             patch()
