@@ -414,3 +414,29 @@ def test_an_environment_the_role_may_not_decrypt_fails_the_cold_start(runtime: L
     assert f"kms:Decrypt on {key}" in outcome.error_message
     (reported,) = [f for f in runtime.report()["functions"] if f["name"] == "sealed-fn"]
     assert reported["init_failures"] and reported["cold_starts"] == 0
+
+
+def test_the_engine_reads_a_functions_configuration_as_lambda_answers_it(runtime: LocalLambdaRuntime) -> None:
+    # the embedded engine reads moto's model directly (the runtime asks twice per API request):
+    # what the runtime uses must equal GetFunctionConfiguration's answer
+    from botocore.exceptions import ClientError
+
+    engine = runtime.engine
+    api = boto3.client("lambda")
+    boto3.client("lambda").update_function_configuration(
+        FunctionName="app-fn", Environment={"Variables": {"A": "1"}}, Layers=[]
+    )
+    for name in ("app-fn", api.get_function_configuration(FunctionName="app-fn")["FunctionArn"]):
+        direct = engine.function_configuration(name)
+        answered = api.get_function_configuration(FunctionName=name)
+        for key in ("FunctionName", "FunctionArn", "Role", "Handler", "Runtime", "Timeout", "MemorySize",
+                    "CodeSha256", "Environment", "Layers"):  # fmt: skip
+            assert direct.get(key) == answered.get(key), key
+        assert local_invoke._revision(direct) == local_invoke._revision(dict(answered))
+        direct["Environment"]["Variables"]["A"] = "changed"  # a copy: the model is untouched
+    assert engine.function_configuration("app-fn")["Environment"]["Variables"]["A"] == "1"
+    with pytest.raises(ClientError) as missing:  # the API's own error, not moto's exception
+        engine.function_configuration("no-such-fn")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    qualified = engine.function_configuration("app-fn:$LATEST")  # through the API
+    assert qualified["FunctionName"] == "app-fn"

@@ -264,11 +264,11 @@ def test_subscription_filter_delivers_only_matching_lines_to_its_function(
 
 
 class _Backend:
-    def __init__(self, data: list[Any]) -> None:
-        self.data = data
+    """moto's CloudWatchBackend as the engine reads it: the datapoints put, and those moto computes."""
 
-    def get_all_metrics(self) -> list[Any]:
-        return self.data
+    def __init__(self, data: list[Any], computed: list[Any] | None = None) -> None:
+        self.metric_data = data
+        self.aws_metric_data = computed or []
 
 
 def _alarm(**overrides: Any) -> Any:
@@ -459,3 +459,28 @@ def test_metric_math_arithmetic_drops_periods_an_operand_lacks(
         max(v for v in (x, y) if v is not None) if x is not None or y is not None else None
         for x, y in zip(a, b, strict=True)
     ]
+
+
+def test_the_metric_index_reads_each_put_datapoint_once_and_starts_again_after_a_reset() -> None:
+    # an evaluation runs after every invocation: the datapoints put are indexed as they arrive,
+    # the ones moto computes (S3's bucket metrics) are read afresh each time
+    from datetime import UTC, datetime
+
+    from moto.cloudwatch.models import MetricDatum
+
+    now = 1_800_000_000.0
+    at = datetime.fromtimestamp(now - 10, UTC)
+    backend = _Backend([MetricDatum("T", "M", 1.0, [], at)], [MetricDatum("T", "C", 7.0, [], at)])
+    alarm = _alarm(evaluation_periods=1, threshold=2.0, statistic="Sum")
+    assert cloudwatch.evaluate_alarm(alarm, cloudwatch._MetricIndex(backend), now).state == "OK"
+    backend.metric_data.append(MetricDatum("T", "M", 1.0, [], at))
+    assert cloudwatch.evaluate_alarm(alarm, cloudwatch._MetricIndex(backend), now).state == "ALARM"
+    assert backend._concert_put_index.seen == 2  # the first datapoint was not indexed twice
+    assert len(backend._concert_put_index.by_metric[("T", "M", frozenset())]) == 2
+    backend.aws_metric_data = [MetricDatum("T", "C", 1.0, [], at)]
+    computed = _alarm(evaluation_periods=1, threshold=2.0, statistic="Sum", metric_name="C")
+    assert cloudwatch.evaluate_alarm(computed, cloudwatch._MetricIndex(backend), now).state == "OK"
+    backend.metric_data = []  # a reset gives the backend a new list: indexed afresh
+    assert (
+        cloudwatch.evaluate_alarm(alarm, cloudwatch._MetricIndex(backend), now).state == "INSUFFICIENT_DATA"
+    )

@@ -143,6 +143,12 @@ class Engine:
                     client = self._clients[service] = self._new_client(service)
         return client
 
+    def function_configuration(self, name_or_arn: str) -> dict[str, Any]:
+        """Lambda's GetFunctionConfiguration for one function (unqualified: $LATEST). Engines
+        that hold the functions in-process read it directly (the embedded engine's Lambda
+        runtime asks for it on every invocation); a missing function raises the API's ClientError."""
+        return dict(self.client("lambda").get_function_configuration(FunctionName=name_or_arn))
+
     def _new_client(self, service: str) -> Any:
         return self.session.client(
             service,

@@ -303,7 +303,7 @@ class LocalLambdaRuntime:
 
     def environment(self, name_or_arn: str) -> FunctionEnvironment:
         self._refuse_if_closed()
-        config = self.engine.client("lambda").get_function_configuration(FunctionName=name_or_arn)
+        config = self.engine.function_configuration(name_or_arn)
         name = config["FunctionName"]
         revision = _revision(config)
         with self._lock:
@@ -409,7 +409,7 @@ class LocalLambdaRuntime:
         self, function: FunctionEnvironment, deadline: float
     ) -> tuple[Worker | None, Invocation | None]:
         """A cold start: a new worker imports the handler. Returns the worker or the init failure."""
-        config = self.engine.client("lambda").get_function_configuration(FunctionName=function.name)
+        config = self.engine.function_configuration(function.name)
         environment = dict(function.environment)
         environment.update(function_credentials(self.engine, config))
         stats = self.stats.setdefault(function.name, FunctionStats())

@@ -101,6 +101,9 @@ def register() -> None:
     xray.patch_wire()
     _register_redshift_serverless()
     server.patch_backend_lookup()  # after every URL pattern is registered
+    server.patch_backend_dict_access()
+    server.patch_method_names()
+    server.patch_model_loading()
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _registered = True
