@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from concert_platform.engines.api_stage import DeployedStage, WiringError
+from concert_platform.engines.base import Engine
 from concert_platform.engines.local_lambda import Invocation
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:items-fn"
@@ -22,6 +23,9 @@ class MotoEngine:
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    def function_policy(self, name_or_arn: str) -> dict[str, Any] | None:  # Engine's, through the API
+        return Engine.function_policy(self, name_or_arn)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -440,3 +440,24 @@ def test_the_engine_reads_a_functions_configuration_as_lambda_answers_it(runtime
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
     qualified = engine.function_configuration("app-fn:$LATEST")  # through the API
     assert qualified["FunctionName"] == "app-fn"
+
+
+def test_the_engine_reads_a_functions_resource_policy_as_get_policy_answers_it(
+    runtime: LocalLambdaRuntime,
+) -> None:
+    from concert_platform.engines.base import Engine
+
+    engine = runtime.engine
+    assert engine.function_policy("app-fn") is None  # none yet: GetPolicy's ResourceNotFound
+    assert Engine.function_policy(engine, "app-fn") is None
+    boto3.client("lambda").add_permission(
+        FunctionName="app-fn",
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn="arn:aws:execute-api:us-east-1:123456789012:abc/*",
+    )
+    direct = engine.function_policy("app-fn")
+    assert direct is not None and direct == Engine.function_policy(engine, "app-fn")
+    assert direct["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert engine.function_policy("no-such-fn") is None

@@ -295,11 +295,8 @@ class DeployedStage:
 
     def may_invoke(self, function_arn: str, source_arn: str) -> bool:
         """Whether the function's resource policy allows API Gateway to invoke it for `source_arn`."""
-        from botocore.exceptions import ClientError
-
-        try:
-            policy = json.loads(self.engine.client("lambda").get_policy(FunctionName=function_arn)["Policy"])
-        except ClientError:
+        policy = self.engine.function_policy(function_arn)
+        if policy is None:
             return False  # no resource policy at all
         context = {"aws:sourcearn": source_arn, "aws:sourceaccount": self.account_id}
         allowed = False

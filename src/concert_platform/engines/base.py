@@ -7,6 +7,7 @@ with this project's extension) declares what it can do and every flow follows.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Mapping
@@ -148,6 +149,18 @@ class Engine:
         that hold the functions in-process read it directly (the embedded engine's Lambda
         runtime asks for it on every invocation); a missing function raises the API's ClientError."""
         return dict(self.client("lambda").get_function_configuration(FunctionName=name_or_arn))
+
+    def function_policy(self, name_or_arn: str) -> dict[str, Any] | None:
+        """The function's resource-based policy as a document (Lambda's GetPolicy), or None when
+        it has none (or cannot be read). The API stage asks on every request it invokes."""
+        from botocore.exceptions import ClientError
+
+        try:
+            policy = self.client("lambda").get_policy(FunctionName=name_or_arn)["Policy"]
+        except ClientError:
+            return None
+        document: dict[str, Any] = json.loads(policy)
+        return document
 
     def _new_client(self, service: str) -> Any:
         return self.session.client(

@@ -210,6 +210,26 @@ class EmbeddedEngine(Engine):
                 return copy.deepcopy(function.get_configuration())
         return super().function_configuration(name_or_arn)
 
+    def function_policy(self, name_or_arn: str) -> dict[str, Any] | None:
+        """Read from moto's Lambda model (as `function_configuration`): the API stage asks on every
+        request. Moto's document, copied; anything else goes through the API."""
+        import copy
+
+        from moto.awslambda.models import lambda_backends
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        parts = name_or_arn.split(":")
+        if len(parts) == 1 or (len(parts) == 7 and parts[4] == DEFAULT_ACCOUNT_ID):
+            try:
+                function = lambda_backends[DEFAULT_ACCOUNT_ID][self.region].get_function(name_or_arn)
+            except Exception:  # moto's own not-found: the API says it
+                function = None
+            if function is not None:
+                if not function.policy.statements:
+                    return None  # GetPolicy's ResourceNotFoundException
+                return copy.deepcopy(dict(function.policy.get_policy()["Policy"]))
+        return super().function_policy(name_or_arn)
+
     def lambda_role_gaps(self, config: dict[str, Any], log_stream: str) -> list[Any]:
         from concert_platform.engines.moto_ext.lambda_role import role_gaps
 
