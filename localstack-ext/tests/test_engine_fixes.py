@@ -290,38 +290,50 @@ def test_lambda_functions_pass_their_kms_key() -> None:
 
 def test_a_declared_vpc_endpoint_policy_is_answered_as_declared(ec2: Any) -> None:
     # LocalStack's DescribeVpcEndpoints strips Version from every policy; a declared one is put
-    # back from what moto stored, the default one (none declared) stays as LocalStack answers it
+    # back from what moto stored, the default one (none declared) stays as LocalStack answers it,
+    # and a declared policy that reads exactly like moto's default is still a declared one
     import json
 
-    from concert_localstack_ext.cfn.shipped_fixes import restore_declared_policies
+    from concert_localstack_ext.cfn.shipped_fixes import apply_fixes, restore_declared_policies
     from moto.ec2.models import ec2_backends
     from moto.ec2.models.vpcs import VPCEndPoint
 
+    apply_fixes()
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     declared = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}],
     }
-    with_policy = ec2.create_vpc_endpoint(
-        VpcId=vpc, ServiceName="com.amazonaws.us-east-1.s3", PolicyDocument=json.dumps(declared)
-    )["VpcEndpoint"]["VpcEndpointId"]
-    without = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.dynamodb")[
-        "VpcEndpoint"
-    ]["VpcEndpointId"]
+    ids = {}
+    for name, service, policy in (
+        ("declared", "s3", json.dumps(declared)),
+        ("none", "dynamodb", None),
+        ("like-the-default", "sqs", json.dumps(VPCEndPoint.DEFAULT_POLICY)),
+    ):
+        extra = {"PolicyDocument": policy} if policy else {}
+        ids[name] = ec2.create_vpc_endpoint(
+            VpcId=vpc, ServiceName=f"com.amazonaws.us-east-1.{service}", **extra
+        )["VpcEndpoint"]["VpcEndpointId"]
     answered = ec2.describe_vpc_endpoints()["VpcEndpoints"]
     for endpoint in answered:  # as LocalStack's provider answers them
         policy = json.loads(endpoint["PolicyDocument"])
         policy.pop("Version", None)
         endpoint["PolicyDocument"] = json.dumps(policy)
-    backend = ec2_backends["123456789012"]["us-east-1"]
-    stored = {
-        e["VpcEndpointId"]: backend.vpc_end_points[e["VpcEndpointId"]].policy_document for e in answered
+    models = ec2_backends["123456789012"]["us-east-1"].vpc_end_points
+    marked = {
+        e["VpcEndpointId"]: models[e["VpcEndpointId"]].policy_document
+        for e in answered
+        if getattr(models[e["VpcEndpointId"]], "_concert_declared_policy", False)
     }
-    assert restore_declared_policies(answered, stored, json.dumps(VPCEndPoint.DEFAULT_POLICY)) == 1
+    assert set(marked) == {ids["declared"], ids["like-the-default"]}
+    assert restore_declared_policies(answered, marked) == 2
     by_id = {e["VpcEndpointId"]: json.loads(e["PolicyDocument"]) for e in answered}
-    assert by_id[with_policy] == declared
-    assert "Version" not in by_id[without]
-    assert restore_declared_policies(answered, stored, json.dumps(VPCEndPoint.DEFAULT_POLICY)) == 0
+    assert by_id[ids["declared"]] == declared
+    assert by_id[ids["like-the-default"]] == VPCEndPoint.DEFAULT_POLICY  # its Version kept
+    assert "Version" not in by_id[ids["none"]]
+    assert restore_declared_policies(answered, marked) == 0
+    ec2.modify_vpc_endpoint(VpcEndpointId=ids["none"], PolicyDocument=json.dumps(declared))
+    assert getattr(models[ids["none"]], "_concert_declared_policy", False)  # declared later
 
 
 def test_describe_vpc_endpoints_stays_a_localstack_handler_once_patched() -> None:
@@ -335,3 +347,48 @@ def test_describe_vpc_endpoints_stays_a_localstack_handler_once_patched() -> Non
         False,
         True,
     )
+
+
+def test_describe_vpc_endpoints_through_localstacks_dispatch_answers_the_declared_policy() -> None:
+    # the wrapper itself, as LocalStack's skeleton dispatches it: moto's state read under the
+    # request's own account and region
+    import json
+
+    from concert_localstack_ext.cfn.shipped_fixes import apply_fixes
+    from localstack.aws.forwarder import create_aws_request_context
+    from localstack.aws.skeleton import create_dispatch_table
+    from localstack.services.ec2.provider import Ec2Provider
+    from localstack.services.moto import call_moto
+
+    apply_fixes()
+    account, region = "000000000042", "eu-west-1"
+
+    def context(action: str, parameters: dict[str, Any]) -> Any:
+        ctx = create_aws_request_context("ec2", action, parameters=parameters, region=region)
+        ctx.account_id = account
+        ctx.request.headers.add("x-moto-account-id", account)
+        return ctx
+
+    declared = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+    vpc = call_moto(context("CreateVpc", {"CidrBlock": "10.0.0.0/16"}))["Vpc"]["VpcId"]
+    with_policy = call_moto(
+        context(
+            "CreateVpcEndpoint",
+            {
+                "VpcId": vpc,
+                "ServiceName": f"com.amazonaws.{region}.s3",
+                "PolicyDocument": json.dumps(declared),
+            },
+        )
+    )["VpcEndpoint"]["VpcEndpointId"]
+    without = call_moto(
+        context("CreateVpcEndpoint", {"VpcId": vpc, "ServiceName": f"com.amazonaws.{region}.dynamodb"})
+    )["VpcEndpoint"]["VpcEndpointId"]
+    table = create_dispatch_table(Ec2Provider())
+    answered = table["DescribeVpcEndpoints"](context("DescribeVpcEndpoints", {}), {})
+    by_id = {e["VpcEndpointId"]: json.loads(e["PolicyDocument"]) for e in answered["VpcEndpoints"]}
+    assert by_id[with_policy] == declared
+    assert "Version" not in by_id[without]  # LocalStack's answer for a default policy, kept

@@ -461,3 +461,41 @@ def test_the_engine_reads_a_functions_resource_policy_as_get_policy_answers_it(
     assert direct is not None and direct == Engine.function_policy(engine, "app-fn")
     assert direct["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
     assert engine.function_policy("no-such-fn") is None
+
+
+def test_a_template_functions_configuration_reads_as_the_api_answers_it(aws: None) -> None:
+    # a Timeout given through a String parameter is "30" in moto's model and 30 on the wire; null
+    # members are left out on the wire: the engine's direct read answers as the API does
+    from concert_platform.engines.base import Engine
+
+    role = boto3.client("iam").create_role(
+        RoleName="cfn-fn",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    boto3.client("s3").create_bucket(Bucket="cfn-fn-code")
+    boto3.client("s3").put_object(Bucket="cfn-fn-code", Key="fn.zip", Body=_package())
+    template = {
+        "Parameters": {"T": {"Type": "String", "Default": "30"}},
+        "Resources": {
+            "F": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "cfn-fn",
+                    "Runtime": "python3.12",
+                    "Handler": "app.handler",
+                    "Role": role,
+                    "Code": {"S3Bucket": "cfn-fn-code", "S3Key": "fn.zip"},
+                    "Timeout": {"Ref": "T"},
+                    "MemorySize": 256,
+                },
+            }
+        },
+    }
+    boto3.client("cloudformation").create_stack(StackName="cfn-fn", TemplateBody=json.dumps(template))
+    engine = MotoEngine()
+    direct = engine.function_configuration("cfn-fn")
+    answered = Engine.function_configuration(engine, "cfn-fn")
+    answered.pop("ResponseMetadata", None)
+    assert direct["Timeout"] == answered["Timeout"] == 30
+    assert {k for k, v in direct.items() if v is None} == set()
+    assert local_invoke._revision(direct) == local_invoke._revision(answered)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
-import json
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -453,11 +453,9 @@ def _patch_security_group_rule_description() -> None:
     SecurityGroupRule.description = property(description)
 
 
-def restore_declared_policies(
-    endpoints: list[dict[str, Any]], stored: dict[str, str | None], default: str
-) -> int:
-    """Put back each endpoint's policy as it was declared (`stored`: endpoint id -> the document
-    moto keeps; `default`: the one moto keeps when none was given). Returns how many it restored.
+def restore_declared_policies(endpoints: list[dict[str, Any]], declared: dict[str, str | None]) -> int:
+    """Put back each endpoint's policy as it was declared (`declared`: endpoint id -> the document
+    its caller gave, None when it was given none). Returns how many it restored.
 
     LocalStack 4.13.1's DescribeVpcEndpoints removes `Version` from every endpoint's policy ("AWS
     parity", recorded for an endpoint created without a policy: AWS's default interface policy has
@@ -466,11 +464,41 @@ def restore_declared_policies(
     so only a declared one is put back; the default stays as LocalStack answers it."""
     restored = 0
     for endpoint in endpoints:
-        document = stored.get(endpoint.get("VpcEndpointId", ""))
-        if document and document != default and endpoint.get("PolicyDocument") != document:
+        document = declared.get(endpoint.get("VpcEndpointId", ""))
+        if document and endpoint.get("PolicyDocument") != document:
             endpoint["PolicyDocument"] = document
             restored += 1
     return restored
+
+
+_DECLARED_POLICY = "_concert_declared_policy"
+
+
+def _mark_declared_policies() -> None:
+    """moto's VPC endpoint keeps `policy_document` with its default filled in: whether the caller
+    gave one (at create, or ModifyVpcEndpoint's PolicyDocument) is kept beside it, so a declared
+    policy that happens to read like the default is still answered as declared."""
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    if getattr(VPCEndPoint.__init__, _PATCHED, False):
+        return
+    init, modify = VPCEndPoint.__init__, VPCEndPoint.modify
+
+    signature = inspect.signature(init)
+
+    def create(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        given = signature.bind(self, *args, **kwargs).arguments.get("policy_document")
+        setattr(self, _DECLARED_POLICY, bool(given))
+
+    def modified(self: Any, policy_doc: Any, *args: Any, **kwargs: Any) -> None:
+        modify(self, policy_doc, *args, **kwargs)
+        if policy_doc:
+            setattr(self, _DECLARED_POLICY, True)
+
+    setattr(create, _PATCHED, True)
+    VPCEndPoint.__init__ = create
+    VPCEndPoint.modify = modified
 
 
 def _copy_handler_marks(wrapper: Any, original: Any) -> None:
@@ -488,23 +516,22 @@ def _patch_vpc_endpoint_policy() -> None:
     `restore_declared_policies`); CreateVpcEndpoint already answers it so."""
     from localstack.services.ec2.provider import Ec2Provider
     from moto.ec2.models import ec2_backends
-    from moto.ec2.models.vpcs import VPCEndPoint
 
+    _mark_declared_policies()
     original = Ec2Provider.describe_vpc_endpoints
     if getattr(original, _PATCHED, False):
         return
-    default = json.dumps(VPCEndPoint.DEFAULT_POLICY)
 
     def describe(self: Any, context: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, context, request, *args, **kwargs)
+        # LocalStack's request handler stores moto's state under the request's account
         backend = ec2_backends[context.account_id][context.region]
-        stored = {
-            endpoint.get("VpcEndpointId", ""): getattr(
-                backend.vpc_end_points.get(endpoint.get("VpcEndpointId", "")), "policy_document", None
-            )
-            for endpoint in result.get("VpcEndpoints") or []
-        }
-        restore_declared_policies(result.get("VpcEndpoints") or [], stored, default)
+        declared: dict[str, str | None] = {}
+        for endpoint in result.get("VpcEndpoints") or []:
+            model = backend.vpc_end_points.get(endpoint.get("VpcEndpointId", ""))
+            if model is not None and getattr(model, _DECLARED_POLICY, False):
+                declared[endpoint["VpcEndpointId"]] = model.policy_document
+        restore_declared_policies(result.get("VpcEndpoints") or [], declared)
         return result
 
     _copy_handler_marks(describe, original)

@@ -207,7 +207,7 @@ class EmbeddedEngine(Engine):
             except Exception:  # moto's own not-found: the API says it properly
                 function = None
             if function is not None:
-                return copy.deepcopy(function.get_configuration())
+                return _as_answered(copy.deepcopy(function.get_configuration()))
         return super().function_configuration(name_or_arn)
 
     def function_policy(self, name_or_arn: str) -> dict[str, Any] | None:
@@ -291,6 +291,17 @@ class EmbeddedEngine(Engine):
             for pattern in sorted(set(granted), key=str.lower)
             if not any(action_matches(pattern, action) for action in used_actions)
         ]
+
+
+def _as_answered(config: dict[str, Any]) -> dict[str, Any]:
+    """moto's configuration as GetFunctionConfiguration answers it: a null member is left out, and
+    the integers a template gave through a String parameter ("30") are integers again."""
+    answered = {key: value for key, value in config.items() if value is not None}
+    for key in ("Timeout", "MemorySize"):
+        value = answered.get(key)
+        if isinstance(value, str) and value.strip().isdigit():
+            answered[key] = int(value)
+    return answered
 
 
 def _dispatch_in_process(request: Any, **_kwargs: Any) -> Any:

@@ -62,7 +62,9 @@ def patch_backend_dict_access() -> None:
 
     moto creates an account's backends on first access and registers the dict for reset; reset
     clears the dicts and that registry together, under the lock, so an account still present is
-    registered. Only a first access (or one after a reset) takes moto's path."""
+    registered. Only a first access (or one after a reset) takes moto's path. What is given up: a
+    request in flight while a reset runs no longer waits for it (the engine resets nothing while
+    it serves; moto's own tests reset between tests, not during requests)."""
     from moto.core.base_backend import BackendDict
 
     original = BackendDict.__getitem__
