@@ -188,47 +188,44 @@ class EmbeddedEngine(Engine):
 
         record_invocation(self, function, log_lines, duration_ms, error)
 
+    def _moto_function(self, name_or_arn: str) -> Any | None:
+        """moto's model of an unqualified function of this engine's account, by name or ARN; None
+        for anything else (a qualified name or ARN, another account, a function moto does not
+        know), which then goes through the API and gets its answer and errors."""
+        from moto.awslambda.models import lambda_backends
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        parts = name_or_arn.split(":")
+        if not (len(parts) == 1 or (len(parts) == 7 and parts[4] == DEFAULT_ACCOUNT_ID)):
+            return None
+        try:
+            return lambda_backends[DEFAULT_ACCOUNT_ID][self.region].get_function(name_or_arn)
+        except Exception:  # moto's own not-found: the API says it properly
+            return None
+
     def function_configuration(self, name_or_arn: str) -> dict[str, Any]:
         """Read from moto's Lambda model, as its GetFunctionConfiguration answers it, without the
         request's serialising and parsing: the Lambda runtime asks twice per API request, and
         through the client that was about a tenth of the engine's time in the smoke run's busiest
-        flows (py-spy, GIL held, 2026-12-04). A qualified name or ARN, another account's ARN, or
-        a function moto does not know goes through the API (its ClientError included)."""
+        flows (py-spy, GIL held, 2026-12-04)."""
         import copy
 
-        from moto.awslambda.models import lambda_backends
-        from moto.core import DEFAULT_ACCOUNT_ID
-
-        parts = name_or_arn.split(":")
-        plain = len(parts) == 1 or (len(parts) == 7 and parts[4] == DEFAULT_ACCOUNT_ID)
-        if plain:
-            try:
-                function = lambda_backends[DEFAULT_ACCOUNT_ID][self.region].get_function(name_or_arn)
-            except Exception:  # moto's own not-found: the API says it properly
-                function = None
-            if function is not None:
-                return _as_answered(copy.deepcopy(function.get_configuration()))
-        return super().function_configuration(name_or_arn)
+        function = self._moto_function(name_or_arn)
+        if function is None:
+            return super().function_configuration(name_or_arn)
+        return _as_answered(copy.deepcopy(function.get_configuration()))
 
     def function_policy(self, name_or_arn: str) -> dict[str, Any] | None:
         """Read from moto's Lambda model (as `function_configuration`): the API stage asks on every
-        request. Moto's document, copied; anything else goes through the API."""
+        request. Moto's document, copied."""
         import copy
 
-        from moto.awslambda.models import lambda_backends
-        from moto.core import DEFAULT_ACCOUNT_ID
-
-        parts = name_or_arn.split(":")
-        if len(parts) == 1 or (len(parts) == 7 and parts[4] == DEFAULT_ACCOUNT_ID):
-            try:
-                function = lambda_backends[DEFAULT_ACCOUNT_ID][self.region].get_function(name_or_arn)
-            except Exception:  # moto's own not-found: the API says it
-                function = None
-            if function is not None:
-                if not function.policy.statements:
-                    return None  # GetPolicy's ResourceNotFoundException
-                return copy.deepcopy(dict(function.policy.get_policy()["Policy"]))
-        return super().function_policy(name_or_arn)
+        function = self._moto_function(name_or_arn)
+        if function is None:
+            return super().function_policy(name_or_arn)
+        if not function.policy.statements:
+            return None  # GetPolicy's ResourceNotFoundException
+        return copy.deepcopy(dict(function.policy.get_policy()["Policy"]))
 
     def lambda_role_gaps(self, config: dict[str, Any], log_stream: str) -> list[Any]:
         from concert_platform.engines.moto_ext.lambda_role import role_gaps
