@@ -180,7 +180,9 @@ class StackOperator:
         self, spec: StackSpec, inputs: Mapping[str, str], artifact_keys: Mapping[str, str]
     ) -> list[dict[str, Any]]:
         resolved: list[dict[str, Any]] = []
-        for item in self.manifest.resolve_parameters(spec.key, self.environment, inputs, artifact_keys):
+        for item in self.manifest.resolve_parameters(
+            spec.key, self.environment, inputs, artifact_keys, outputs=self.outputs
+        ):
             source = spec.parameters[item["ParameterKey"]]
             if source.kind == "input" and source.name not in inputs:
                 # a secret not supplied for an existing stack: keep what CloudFormation has

@@ -1,7 +1,8 @@
 """`concert-platform graph`: the stack dependency graph (stacks, exports, imports) as Mermaid.
 
 Generated from the templates and the manifest, never written by hand: an edge exists because
-a template imports another stack's export.
+a template imports another stack's export, or because the manifest hands an earlier stack's
+output to a parameter (`output: KEY.Name`, labelled "(parameter)").
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def dependency_edges(manifest: Manifest) -> dict[tuple[str, str], list[str]]:
                     f"{spec.template}: import via {parameter} which stacks.yaml does not wire to a stack"
                 )
             edges[(source.name, spec.key)].append(export)
+        for source in spec.parameters.values():
+            if source.kind == "output":
+                upstream, output = source.output_of
+                edges[(upstream, spec.key)].append(f"{output} (parameter)")
     return dict(edges)
 
 

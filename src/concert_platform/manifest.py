@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -18,7 +18,7 @@ import yaml
 from concert_platform.errors import UsageError
 
 MANIFEST_FILE = "stacks.yaml"
-_SOURCE_KINDS = ("environment", "stack", "input", "artifact")
+_SOURCE_KINDS = ("environment", "stack", "input", "artifact", "output")
 
 
 #: the platform the wheel carries (stacks.yaml, templates/, handlers/), copied in by the build (setup.py)
@@ -90,7 +90,13 @@ class ParameterSource:
     """Where one template parameter's value comes from."""
 
     kind: str  # one of _SOURCE_KINDS
-    name: str = ""  # stack key, input name or artifact name
+    name: str = ""  # stack key, input name, artifact name, or KEY.OutputName (an earlier stack's output)
+
+    @property
+    def output_of(self) -> tuple[str, str]:
+        """(stack key, output name) of an `output` source."""
+        stack, _, output = self.name.partition(".")
+        return stack, output
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,9 @@ class StackSpec:
         return {src.name for src in self.parameters.values() if src.kind == "input"}
 
     def upstream_keys(self) -> tuple[str, ...]:
-        return tuple(src.name for src in self.parameters.values() if src.kind == "stack")
+        keys = [src.name if src.kind == "stack" else src.output_of[0] for src in self.parameters.values()
+                if src.kind in ("stack", "output")]  # fmt: skip
+        return tuple(dict.fromkeys(keys))
 
 
 @dataclass(frozen=True)
@@ -218,8 +226,10 @@ class Manifest:
         environment: str,
         inputs: Mapping[str, str],
         artifact_keys: Mapping[str, str],
+        outputs: Callable[[str], Mapping[str, str]] | None = None,
     ) -> list[dict[str, str]]:
-        """CloudFormation Parameters for one stack, in template order."""
+        """CloudFormation Parameters for one stack, in template order. `outputs(stack_key)` answers
+        the deployed outputs of an earlier stack (for `output` sources)."""
         spec = self.stack(key)
         resolved = []
         for param, src in spec.parameters.items():
@@ -229,6 +239,16 @@ class Manifest:
                 value = self.stack_name(src.name, environment)
             elif src.kind == "input":
                 value = inputs.get(src.name, "")
+            elif src.kind == "output":
+                upstream, output = src.output_of
+                found = (outputs(upstream) if outputs is not None else {}).get(output)
+                if not found:
+                    raise UsageError(
+                        f"stack {key}: parameter {param} takes output {output} of the {upstream} stack "
+                        f"({self.stack_name(upstream, environment)}), which has no such output: deploy "
+                        f"{upstream} first (remove --only or add it)"
+                    )
+                value = found
             else:
                 if src.name not in artifact_keys:
                     raise UsageError(f"stack {key}: artifact {src.name!r} has not been built")
@@ -277,6 +297,11 @@ def parse_manifest(data: Mapping[str, Any], root: Path) -> Manifest:
                 raise UsageError(f"{MANIFEST_FILE}: {key}.{param} uses undeclared input {src.name!r}")
             if src.kind == "artifact" and src.name not in artifacts:
                 raise UsageError(f"{MANIFEST_FILE}: {key}.{param} uses undeclared artifact {src.name!r}")
+            if src.kind == "output" and (src.output_of[0] not in seen or not src.output_of[1]):
+                raise UsageError(
+                    f"{MANIFEST_FILE}: {key}.{param} takes output {src.name!r}: write KEY.OutputName, "
+                    "KEY an earlier stack"
+                )
         if key in seen:
             raise UsageError(f"{MANIFEST_FILE}: duplicate stack key {key!r}")
         seen.add(key)

@@ -24,7 +24,7 @@ from concert_platform.update_gate import write_as_a_user
 from concert_platform.update_review import build_review, load_acknowledgements, markdown, snapshot
 from concert_platform.workflow import deploy_environment
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 
 ENVIRON = {"REDSHIFT_MASTER_PASSWORD": "Sup3rSecretPw"}
 ENVIRONMENT = "upd"
@@ -150,6 +150,37 @@ def test_a_renamed_table_is_refused_because_its_export_is_in_use_and_blocked_as_
     )
     assert ("stateful-replacement", "UserPreferencesTable") in blocking(review)
     assert not any(d["lost"] for d in review["data"])  # rolled back: the table and its items are still there
+
+
+def test_a_change_to_the_shared_layer_updates_every_stack_that_uses_it(based: Based) -> None:
+    """The shared layer is a new LayerVersion on every change of its code (Content is create-only).
+    Its ARN reached the chatbot and logging stacks through an export, which CloudFormation refuses
+    to change while imported ("Export ... cannot be updated as it is in use"): no change to the
+    layer could ever have been deployed as an update. The manifest now hands the ARN over as a
+    parameter from the compute stack's output, so each stack takes the new version in turn."""
+    based.edit(
+        "handlers/shared/concert_shared/conversations.py",
+        '"""',
+        '"""Conversation history (edited by the update-gate test). ',
+    )
+    reviews, refusals = {}, {}
+    try:
+        for stack in ("compute", "chatbot", "logging"):
+            refusals[stack], reviews[stack] = based.update(stack)
+            if refusals[stack]:
+                break
+    finally:
+        for stack in ("compute", "chatbot", "logging"):
+            based.put_back(stack)
+    assert not any(refusals.values()), refusals
+    compute = next(row for row in reviews["compute"]["stacks"] if row["key"] == "compute")
+    assert [e["logical_id"] for e in compute["replaced"]] == ["SharedDependenciesLayer"]
+    assert not blocking(reviews["compute"])
+    for stack in ("chatbot", "logging"):
+        row = next(row for row in reviews[stack]["stacks"] if row["key"] == stack)
+        assert not row["replaced"] and not row["removed"], row
+        layered = [e for e in row["modified"] if e["type"] == "AWS::Lambda::Function"]
+        assert layered and all("Layers" in e["properties"] for e in layered), row["modified"]
 
 
 def test_a_key_schema_change_is_refused_as_a_custom_named_replacement(based: Based) -> None:

@@ -43,6 +43,27 @@ def test_resolve_parameters_wires_stack_names_inputs_and_artifacts() -> None:
         manifest.resolve_parameters("compute", "pr-7", {}, {})
 
 
+def test_an_output_source_takes_the_deployed_value_of_an_earlier_stacks_output() -> None:
+    manifest = load_manifest()
+    inputs = {"bedrock_agent_id": "", "bedrock_agent_alias_id": "", "log_retention_days": "7"}
+    artifacts = {"handlers_package": "functions/a.zip"}
+    arn = "arn:aws:lambda:us-east-1:123456789012:layer:concert-shared-dependencies-pr-7:4"
+    asked: list[str] = []
+
+    def outputs(key: str) -> dict[str, str]:
+        asked.append(key)
+        return {"SharedLayerArn": arn} if key == "compute" else {}
+
+    params = manifest.resolve_parameters("chatbot", "pr-7", inputs, artifacts, outputs=outputs)
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in params}["SharedLayerArn"] == arn
+    assert asked == ["compute"]
+    assert "compute" in manifest.stack("chatbot").upstream_keys()
+    with pytest.raises(
+        UsageError, match=r"output SharedLayerArn of the compute stack .*deploy compute first"
+    ):
+        manifest.resolve_parameters("chatbot", "pr-7", inputs, artifacts, outputs=lambda _key: {})
+
+
 def _manifest_data(**stack_overrides: object) -> dict:
     data = yaml.safe_load((load_manifest().root / "stacks.yaml").read_text())
     data["stacks"][1].update(stack_overrides)
@@ -55,6 +76,8 @@ def _manifest_data(**stack_overrides: object) -> dict:
         ({"parameters": {"NetworkStackName": {"stack": "compute"}}}, "not an earlier stack"),
         ({"parameters": {"X": {"input": "nope"}}}, "undeclared input"),
         ({"parameters": {"X": {"magic": 1}}}, "unknown source"),
+        ({"parameters": {"X": {"output": "compute.SharedLayerArn"}}}, "KEY an earlier stack"),
+        ({"parameters": {"X": {"output": "networking"}}}, "write KEY.OutputName"),
         ({"key": "networking"}, "duplicate stack key"),
     ],
 )
