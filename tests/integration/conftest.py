@@ -5,11 +5,17 @@ registered as a `pytest11` entry point) for one deployed platform per session: e
 The planted-fault tests share one way to copy the project and plant a mistake in the copy
 (`project_copy`), one layer cache (`LAYER_CACHE`), and one way to run what the mistake must break:
 `run_e2e` (the command, in this process) or `deploy_planted` (the deploy alone, on the session's
-engine); `planted_e2e` is the three steps in one call."""
+engine); `planted_e2e` is the three steps in one call.
+
+A test marked `own_engine` runs an engine of its own (a fresh embedded one, or `engine serve`) and
+never the session's, so its outcome does not depend on CONCERT_ENGINE. Where the session's engine
+is an external endpoint (LocalStack, a served engine, AWS), such tests would only repeat what
+`tox -e integration` ran: they are deselected, and the report header says so and why."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +35,33 @@ PLANTED_PASSWORD = "Sup3rSecretPw"
 PROJECT_FILES = ("stacks.yaml", "templates", "handlers", "src/concert_platform/sql/schema.sql", "docs/api.md")
 
 Edit = Callable[[str, str, str], None]
+
+
+def _session_engine(config: pytest.Config) -> str:
+    try:
+        chosen = config.getoption("concert_engine")
+    except ValueError:  # the plugin is not loaded (-p no:concert_platform)
+        chosen = None
+    return str(chosen or os.environ.get("CONCERT_ENGINE") or "embedded")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    engine = _session_engine(config)
+    if engine == "embedded":
+        return None
+    return (
+        f"session engine {engine}: tests marked own_engine are deselected (each runs an engine of its "
+        "own, never this one; they run in tox -e integration)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _session_engine(config) == "embedded":
+        return
+    kept = [item for item in items if item.get_closest_marker("own_engine") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
 
 
 def copy_project(destination: Path) -> Edit:

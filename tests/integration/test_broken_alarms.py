@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tests.integration.conftest import copy_project
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tests.integration.conftest import failing_checks
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 CONVERSATIONS = "handlers/shared/concert_shared/conversations.py"
 TTL_CHECK = "contract: items carry their table's TTL attribute in epoch seconds, in the future"
 METRIC_CHECK = "contract: every metric produced is read by an alarm or a dashboard (or listed unwatched)"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from tests.integration.conftest import failing_checks
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path("src/concert_platform/sql/schema.sql")
 

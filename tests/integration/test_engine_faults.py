@@ -15,7 +15,7 @@ from tests.integration.conftest import run_e2e
 
 from concert_platform.engines.moto_ext import faults
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 
 
 def failures(report: dict[str, Any]) -> dict[str, str]:

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from test_ownership_served import _cli, served  # noqa: F401 - the module's engine serve fixture
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 
 ENVIRONMENT = "inv7"
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tests.integration.conftest import failing_checks
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 SERVICES = "handlers/shared/concert_shared/services.py"
 PLATFORM_DATA = "handlers/shared/concert_shared/platform_data.py"
 

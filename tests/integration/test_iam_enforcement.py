@@ -4,7 +4,6 @@ LocalStack's free edition does not enforce IAM)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +11,10 @@ import pytest
 
 from concert_platform.execution_roles import summary_lines
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 WRITES = "dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem"
 
 
-@pytest.mark.skipif(
-    os.environ.get("CONCERT_ENGINE", "embedded") != "embedded",
-    reason="IAM is enforced by the embedded engine",
-)
 def test_a_role_without_the_handlers_dynamodb_writes_fails_e2e(planted_e2e: Any, tmp_path: Path) -> None:
     # the LambdaExecutionRole's ChatbotTables statement keeps reads and deletes only
     code, report = planted_e2e(

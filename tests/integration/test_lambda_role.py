@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tests.integration.conftest import failing_checks
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 
 RUNTIME_CHECK = "every function's execution environment starts"
 ENI_ONLY = """      Policies:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tests.served_engine import served_engine
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 
 CLI = [sys.executable, "-m", "concert_platform.cli"]
 

@@ -23,7 +23,7 @@ from concert_platform.engines import create_engine
 from concert_platform.manifest import load_manifest
 from concert_platform.teardown import RETAINED_BY_DESIGN, confirm_gone, record_inventory
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 THIRD = "sh-qa"

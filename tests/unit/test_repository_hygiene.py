@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import configparser
 import json
 import re
@@ -119,3 +120,30 @@ def test_the_only_test_time_download_of_data_is_pinned_and_hash_checked() -> Non
     populate = (ROOT / "tests" / "policy" / "corpus_templates.py").read_text()
     for flag in ('"--require-hashes"', '"--no-deps"', '"--no-binary", ":all:"'):
         assert flag in populate, f"the corpus download lost {flag}"
+
+
+#: the integration layer's fixtures that hand out the session's engine (the one CONCERT_ENGINE names)
+SESSION_ENGINE_FIXTURES = {"engine", "deployment", "manifest", "concert_engine", "concert_deployment", "concert_target"}
+
+
+def test_a_test_marked_own_engine_never_asks_for_the_sessions_engine() -> None:
+    """`own_engine` tests are deselected where the session's engine is an external endpoint
+    (tests/integration/conftest.py): a test so marked that used the session's engine would silently
+    lose its run on LocalStack. Each must run an engine of its own; each that uses the session's
+    engine must not carry the mark."""
+
+    marked, unmarked = [], []
+    for path in sorted((ROOT / "tests" / "integration").glob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        own = "pytest.mark.own_engine" in path.read_text()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and (node.name.startswith("test_") or _is_fixture(node)):
+                asked = {arg.arg for arg in node.args.args} & SESSION_ENGINE_FIXTURES
+                if asked:
+                    (marked if own else unmarked).append(f"{path.name}::{node.name} asks for {sorted(asked)}")
+    assert not marked, "marked own_engine but uses the session's engine: " + "; ".join(marked)
+    assert unmarked, "no integration test uses the session's engine: the fixture names above are stale"
+
+
+def _is_fixture(node: ast.FunctionDef) -> bool:
+    return any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
