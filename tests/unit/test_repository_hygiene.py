@@ -123,7 +123,14 @@ def test_the_only_test_time_download_of_data_is_pinned_and_hash_checked() -> Non
 
 
 #: the integration layer's fixtures that hand out the session's engine (the one CONCERT_ENGINE names)
-SESSION_ENGINE_FIXTURES = {"engine", "deployment", "manifest", "concert_engine", "concert_deployment", "concert_target"}
+SESSION_ENGINE_FIXTURES = {
+    "engine",
+    "deployment",
+    "manifest",
+    "concert_engine",
+    "concert_deployment",
+    "concert_target",
+}
 
 
 def test_a_test_marked_own_engine_never_asks_for_the_sessions_engine() -> None:
