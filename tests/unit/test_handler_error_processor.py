@@ -207,3 +207,22 @@ def test_control_messages_are_acknowledged(platform, lambda_context):
     payload = {"messageType": "CONTROL_MESSAGE", "logEvents": []}
     event = {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode()}}
     assert error_processor.handler(event, lambda_context)["control"] == 1
+
+
+def test_each_smoke_runs_error_line_is_a_kind_of_failure_of_its_own() -> None:
+    """The smoke run's error line must not be suppressed as a repeat of the last run's: its mark
+    survives the processor's normaliser, so two runs' lines have two fingerprints (with a hex mark,
+    as before, they had one, and a second run within the alert window got no alert)."""
+    from concert_platform.smoke.error_pipeline import run_marker
+
+    def line(marker: str) -> dict[str, str]:
+        return {"level": "ERROR", "message": f"Task timed out after 30.00 seconds ({marker})", "service": "chatbot"}
+
+    group = "/aws/lambda/concert-api-chatbot-dev"
+    first, second = run_marker(), run_marker()
+    assert first != second
+    assert error_processor.fingerprint(group, line(first)) != error_processor.fingerprint(group, line(second))
+    # what the mark was before: folded away, one fingerprint for every run
+    assert error_processor.fingerprint(group, line("209571dbe0b7")) == error_processor.fingerprint(
+        group, line("fdd03ac48730")
+    )
