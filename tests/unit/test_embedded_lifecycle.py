@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -149,3 +150,25 @@ def test_a_type_the_engine_cannot_delete_ends_the_stack_delete_failed_naming_it(
     again = destroy_environment(engine, manifest, "ut-stuck", only=["networking"])
     assert again["ok"], again["failures"]
     assert find_leftovers(engine, "ut-stuck") == []
+
+
+def test_begin_run_starts_a_runs_records_afresh_on_what_is_deployed(
+    engine: EmbeddedEngine, tmp_path: Path
+) -> None:
+    """The fault bed's new run: a fresh runtime (every function cold again), role sessions, IAM
+    ledger and filter errors; without it a planted fault's init failure or denial of one run was
+    still reported by the next (a second smoke run on one deployment failed its runtime check)."""
+    from concert_platform.engines import function_roles
+    from concert_platform.engines.moto_ext.logs import FILTER_ERRORS
+
+    runtime, ledger = engine.function_runtime(tmp_path), engine.iam_ledger()
+    function_roles._RUNS[engine] = function_roles.RoleRuns(roles={"f": "arn:aws:iam::123456789012:role/r"})
+    FILTER_ERRORS.append({"logGroup": "g", "filterName": "f", "error": "planted"})
+    try:
+        engine.begin_run()
+        assert engine.function_runtime(tmp_path) is not runtime
+        assert engine.iam_ledger() is not ledger
+        assert function_roles.role_runs(engine) is None
+        assert engine.unevaluated_filters() == []
+    finally:
+        FILTER_ERRORS.clear()

@@ -161,6 +161,23 @@ class EmbeddedEngine(Engine):
 
         return settle_deliveries()
 
+    def begin_run(self) -> None:
+        """A new run's records on what is deployed (the integration layer's fault bed, which applies
+        planted faults as updates of one deployment): every function's execution environment is
+        stopped, so the next invocation is a cold start of the deployed configuration, as after a
+        deploy; the runtime's records (cold starts, init failures, role gaps), the functions' role
+        sessions, the IAM ledger and the filter-evaluation errors start empty. The resources and
+        their data stay as they are."""
+        from concert_platform.engines.function_roles import forget_runs
+        from concert_platform.engines.local_lambda import close_runtime
+        from concert_platform.engines.moto_ext.logs import FILTER_ERRORS, settle_deliveries
+
+        settle_deliveries(timeout=30.0)
+        close_runtime(self)
+        forget_runs(self)
+        self._ledger = None
+        FILTER_ERRORS.clear()
+
     def stop(self) -> None:
         from concert_platform.engines.moto_ext import lambda_runtime
         from concert_platform.engines.moto_ext.logs import settle_deliveries

@@ -63,6 +63,11 @@ def role_runs(engine: Any) -> RoleRuns | None:
     return _RUNS.get(engine)
 
 
+def forget_runs(engine: Any) -> None:
+    """The next invocation of each function assumes its role afresh (a new run on the engine)."""
+    _RUNS.pop(engine, None)
+
+
 def function_credentials(engine: Any, function: str | dict[str, Any]) -> dict[str, str]:
     """Environment variables carrying the function's execution-role credentials (AssumeRole on the
     engine, once per function and engine); where the engine keeps an IAM ledger, calls made with
