@@ -216,7 +216,11 @@ def test_each_smoke_runs_error_line_is_a_kind_of_failure_of_its_own() -> None:
     from concert_platform.smoke.error_pipeline import run_marker
 
     def line(marker: str) -> dict[str, str]:
-        return {"level": "ERROR", "message": f"Task timed out after 30.00 seconds ({marker})", "service": "chatbot"}
+        return {
+            "level": "ERROR",
+            "message": f"Task timed out after 30.00 seconds ({marker})",
+            "service": "chatbot",
+        }
 
     group = "/aws/lambda/concert-api-chatbot-dev"
     first, second = run_marker(), run_marker()
