@@ -27,7 +27,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from concert_platform.alarm_contract import unemitted_alarm_metrics
-from concert_platform.manifest import load_manifest
 from concert_platform.smoke.platform import FlowResult, Platform
 from concert_platform.smoke.scheduled import scheduled_event
 
@@ -38,7 +37,7 @@ DATA_QUALITY_METRIC = "DataQualityIssues"
 
 def contract_check(platform: Platform, environment: str) -> FlowResult:
     name = "alarm contract: every custom-metric alarm watches an emitted metric"
-    problems = unemitted_alarm_metrics(load_manifest(), environment)
+    problems = unemitted_alarm_metrics(platform.manifest, environment)
     return FlowResult(
         name, not problems, "; ".join(problems) or "every alarm on a custom metric has an emitter"
     )

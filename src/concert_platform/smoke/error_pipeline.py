@@ -8,6 +8,7 @@ import json
 import secrets
 import time
 import uuid
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -15,15 +16,26 @@ from concert_platform.filter_pattern import matches
 from concert_platform.smoke.platform import FlowResult, Platform
 
 
-def undelivered_reason(platform: Platform, log_group: str, line: str, topic: str, marker: str) -> str:
-    """Why an error line produced no alert: which subscription filter failed to match it."""
+def _processor_filters(platform: Platform, log_group: str) -> tuple[str, list[dict[str, Any]]]:
+    """The error processor's ARN and the log group's subscription filters that deliver to it."""
     logs = platform.engine.client("logs")
     processor_arn = platform.outputs.get("logging", {}).get("ErrorProcessorFunctionArn", "")
-    filters = [
+    return processor_arn, [
         f
         for f in logs.describe_subscription_filters(logGroupName=log_group)["subscriptionFilters"]
         if f.get("destinationArn") == processor_arn
     ]
+
+
+def reaches_the_processor(platform: Platform, log_group: str, line: str) -> bool:
+    """Whether a subscription filter of the group delivers `line` to the error processor."""
+    _, filters = _processor_filters(platform, log_group)
+    return any(matches(f.get("filterPattern", ""), line) for f in filters)
+
+
+def undelivered_reason(platform: Platform, log_group: str, line: str, topic: str, marker: str) -> str:
+    """Why an error line produced no alert: which subscription filter failed to match it."""
+    processor_arn, filters = _processor_filters(platform, log_group)
     if not filters:
         return f"no subscription filter on {log_group} delivers to {processor_arn}"
     unmatched = [f for f in filters if not matches(f.get("filterPattern", ""), line)]
@@ -89,6 +101,10 @@ def error_pipeline_check(platform: Platform) -> FlowResult:
         # another process (engine serve) may first cold-start the error processor (Lambda's 10 s
         # init limit); the loop ends as soon as the alert arrives
         platform.engine.settle()
+        if platform.local and not reaches_the_processor(platform, log_group, line):
+            # in this process the deliveries have all run by now (settle), through the filter
+            # language this tool implements: no filter delivers the line, so no alert can come
+            return FlowResult(name, False, undelivered_reason(platform, log_group, line, topic, marker))
         deadline = time.monotonic() + (20 if platform.local else 90)
         while time.monotonic() < deadline:
             for message in sqs.receive_message(

@@ -29,7 +29,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from concert_platform.engines.base import STATEMENT_FAILED, CallFault, EngineLacksCapability
-from concert_platform.manifest import load_manifest
 from concert_platform.smoke.hostile import (
     ApiDoc,
     ApiRoute,
@@ -329,7 +328,7 @@ def failure_checks(platform: Platform) -> list[FlowResult]:
             )
         ]
     try:
-        doc = read_api_doc(load_manifest().root)
+        doc = read_api_doc(platform.manifest.root)
         routes = deployed_routes(platform, doc)
     except (LookupError, ClientError, ValueError) as exc:
         return [FlowResult("dependency failures: the deployed routes", False, str(exc))]

@@ -24,7 +24,6 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from concert_platform import sample_data
-from concert_platform.manifest import load_manifest
 from concert_platform.smoke.platform import FlowResult, HttpResponse, Platform
 
 API_DOC = Path("docs") / "api.md"
@@ -290,7 +289,7 @@ def route_check(platform: Platform, route: ApiRoute, base: dict[str, Any], doc: 
 def hostile_checks(platform: Platform) -> list[FlowResult]:
     """One check per deployed route."""
     try:
-        doc = read_api_doc(load_manifest().root)
+        doc = read_api_doc(platform.manifest.root)
         routes = deployed_routes(platform, doc)
     except (LookupError, ClientError, ValueError) as exc:
         return [FlowResult("hostile input: the deployed routes", False, str(exc))]

@@ -65,6 +65,10 @@ class Platform:
     ) -> None:
         self.engine = engine
         self.environment = environment
+        #: the deployed platform's manifest (templates, api doc): the flows read this one, never the
+        #: default project's, which differs from it under `e2e --base`, the plugin's project option
+        #: and the integration layer's fault bed
+        self.manifest = manifest
         #: (stack key, output key) of every deployed function, read from the templates' outputs
         self.function_outputs = manifest.function_outputs()
         #: the deployed environment: stack names from the manifest, outputs read once
