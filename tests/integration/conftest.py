@@ -166,6 +166,33 @@ def deploy_planted(engine: Any, environment: str) -> Any:
 
 
 @pytest.fixture(scope="session")
+def fault_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One deployment of the working tree per worker, on an embedded engine of its own, to which
+    planted faults are applied as updates and rolled back (tests/integration/fault_bed.py)."""
+    from concert_platform.engines.embedded import EmbeddedEngine
+    from tests.integration.fault_bed import FaultBed
+
+    with EmbeddedEngine("us-east-1") as engine:
+        bed = FaultBed(engine, tmp_path_factory.mktemp("fault-bed"))
+        bed.deploy()
+        yield bed
+        destroyed = bed.destroy()
+        assert not destroyed.get("failures"), f"the fault bed's teardown failed: {destroyed['failures']}"
+        from concert_platform.teardown import find_leftovers
+
+        left = find_leftovers(engine, bed.environment, bed._real())
+        assert not left, f"the fault bed's teardown left: {left}"
+
+
+@pytest.fixture
+def planted_update(fault_bed: Any) -> Callable[..., tuple[int, dict[str, Any]]]:
+    """`planted_update(*plants)`: each (path, old, new) planted in a copy of the project, applied
+    to the worker's fault bed as an update, checked as e2e checks, rolled back; (exit code, report).
+    The report's `environment` is the bed's (names in its messages end with it)."""
+    return fault_bed.run  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
 def manifest(concert_manifest: Any) -> Any:
     return concert_manifest
 

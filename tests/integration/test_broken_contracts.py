@@ -1,5 +1,7 @@
 """The run-time contracts catch a writer that breaks its table's TTL and a metric nobody reads:
-each test plants one mistake in a copy of the project and sees `e2e` exit 1 naming it."""
+each test plants one mistake in a copy of the project, applies it to the worker's fault bed as an
+update (tests/integration/fault_bed.py), and sees the checks `e2e` runs fail naming it; the bed is
+rolled back and verified after each."""
 
 from __future__ import annotations
 
@@ -14,9 +16,8 @@ TTL_CHECK = "contract: items carry their table's TTL attribute in epoch seconds,
 METRIC_CHECK = "contract: every metric produced is read by an alarm or a dashboard (or listed unwatched)"
 
 
-def test_a_handler_writing_the_ttl_under_another_name(planted_e2e: Any) -> None:
-    code, report = planted_e2e(
-        "ct-ttl-name",
+def test_a_handler_writing_the_ttl_under_another_name(planted_update: Any) -> None:
+    code, report = planted_update(
         (
             CONVERSATIONS,
             '        "expires_at": {"N": str(_expiry(now))},\n    }',
@@ -27,14 +28,13 @@ def test_a_handler_writing_the_ttl_under_another_name(planted_e2e: Any) -> None:
     failures = failing_checks(report)
     assert TTL_CHECK in failures, (report.get("reason"), failures)
     detail = failures[TTL_CHECK]
-    assert "concert-conversation-history-ct-ttl-name" in detail
+    assert f"concert-conversation-history-{report['environment']}" in detail
     assert "with no expires_at" in detail
-    assert report["teardown"]["clean"]
+    assert report["rollback"]["clean"]
 
 
-def test_a_handler_writing_the_ttl_in_milliseconds(planted_e2e: Any) -> None:
-    code, report = planted_e2e(
-        "ct-ttl-ms",
+def test_a_handler_writing_the_ttl_in_milliseconds(planted_update: Any) -> None:
+    code, report = planted_update(
         (
             CONVERSATIONS,
             "    return now + bounded_int_env(*SESSION_TTL_HOURS) * 3600",
@@ -46,13 +46,12 @@ def test_a_handler_writing_the_ttl_in_milliseconds(planted_e2e: Any) -> None:
     assert TTL_CHECK in failures, (report.get("reason"), failures)
     detail = failures[TTL_CHECK]
     assert "is in milliseconds, not seconds" in detail
-    assert "concert-session-state-ct-ttl-ms" in detail
-    assert report["teardown"]["clean"]
+    assert f"concert-session-state-{report['environment']}" in detail
+    assert report["rollback"]["clean"]
 
 
-def test_a_metric_filter_emitting_a_metric_nothing_reads(planted_e2e: Any) -> None:
-    code, report = planted_e2e(
-        "ct-metric",
+def test_a_metric_filter_emitting_a_metric_nothing_reads(planted_update: Any) -> None:
+    code, report = planted_update(
         (
             "templates/06-tracing-logging.yaml",
             "  TicketPredictionDataQualityFilter:\n"
@@ -77,6 +76,6 @@ def test_a_metric_filter_emitting_a_metric_nothing_reads(planted_e2e: Any) -> No
     failures = failing_checks(report)
     assert METRIC_CHECK in failures, (report.get("reason"), failures)
     detail = failures[METRIC_CHECK]
-    assert "ConcertPlatform/ct-metric DataQualityIssue (from filter" in detail
+    assert f"ConcertPlatform/{report['environment']} DataQualityIssue (from filter" in detail
     assert "is read by no alarm or dashboard" in detail
-    assert report["teardown"]["clean"]
+    assert report["rollback"]["clean"]

@@ -1,8 +1,9 @@
 """Breaking the warehouse in a copy of the project makes `concert-platform e2e` exit 1 naming it.
 
-Each test copies the project, plants one fault, runs the e2e command in this process against a
-fresh embedded engine, and reads its exit code and its output (the report's error or the failing
-smoke check)."""
+Each test copies the project and plants one fault. A fault in a handler's SQL is applied to the
+worker's fault bed as an update (tests/integration/fault_bed.py); a fault in schema.sql needs a
+fresh deploy (the warehouse keeps its tables through an update), so those two run the e2e command
+in this process against a fresh embedded engine. Each reads the exit code and the failing check."""
 
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path("src/concert_platform/sql/schema.sql")
 
 
-def test_typo_in_a_handlers_sql(planted_e2e: Any) -> None:
-    code, report = planted_e2e(
-        "wh-sql",
+def test_typo_in_a_handlers_sql(planted_update: Any) -> None:
+    code, report = planted_update(
         (
             "handlers/shared/concert_shared/platform_data.py",
             "JOIN ticket_sales s ON s.concert_id = c.concert_id",
@@ -32,7 +32,7 @@ def test_typo_in_a_handlers_sql(planted_e2e: Any) -> None:
     assert "not the warehouse" in failures["api GET /venues/popularity"]
     assert "the warehouse's last failed statement: SELECT" in failures["api GET /venues/popularity"]
     assert "concert_idd" in failures["api GET /venues/popularity"]
-    assert report["teardown"]["clean"]
+    assert report["rollback"]["clean"]
 
 
 def test_broken_schema_statement(planted_e2e: Any) -> None:

@@ -1,5 +1,6 @@
 """The hostile-input and failure flows catch what they exist for: each test plants one mistake in
-a copy of the project and sees `concert-platform e2e` exit 1 with the flow naming it."""
+a copy of the project, applies it to the worker's fault bed as an update
+(tests/integration/fault_bed.py), and sees the checks `e2e` runs fail with the flow naming it."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ SERVICES = "handlers/shared/concert_shared/services.py"
 PLATFORM_DATA = "handlers/shared/concert_shared/platform_data.py"
 
 
-def test_a_handler_that_swallows_a_dependency_error(planted_e2e: Any) -> None:
-    code, report = planted_e2e(
-        "hf-swallow",
+def test_a_handler_that_swallows_a_dependency_error(planted_update: Any) -> None:
+    code, report = planted_update(
         (
             SERVICES,
             "    preferences = user_preferences(user_id)\n    endpoint",
@@ -27,15 +27,14 @@ def test_a_handler_that_swallows_a_dependency_error(planted_e2e: Any) -> None:
     assert code == 1
     failures = failing_checks(report)
     detail = failures["dependency failures GET /recommendations"]
-    assert "dynamodb:GetItem on table/concert-user-preferences-hf-swallow" in detail
+    assert f"dynamodb:GetItem on table/concert-user-preferences-{report['environment']}" in detail
     assert "answered 200 with other data than without the failure" in detail
-    assert report["teardown"]["clean"]
+    assert report["rollback"]["clean"]
 
 
-def test_a_quote_in_a_filter_cannot_widen_the_result(planted_e2e: Any) -> None:
+def test_a_quote_in_a_filter_cannot_widen_the_result(planted_update: Any) -> None:
     # the city reaches the SQL through an f-string instead of a Data API parameter
-    code, report = planted_e2e(
-        "hf-quote",
+    code, report = planted_update(
         (
             PLATFORM_DATA,
             '    if city:\n        parameters["city"] = city\n'
@@ -48,13 +47,12 @@ def test_a_quote_in_a_filter_cannot_widen_the_result(planted_e2e: Any) -> None:
     detail = failures["hostile input GET /venues/popularity"]
     assert "query city (sql quote" in detail
     assert "the filter was widened" in detail
-    assert report["teardown"]["clean"]
+    assert report["rollback"]["clean"]
 
 
-def test_a_broken_fallback_is_found_by_failing_the_primary(planted_e2e: Any) -> None:
+def test_a_broken_fallback_is_found_by_failing_the_primary(planted_update: Any) -> None:
     # the bucket's copy is read from a key nothing writes: only the fallback path is broken
-    code, report = planted_e2e(
-        "hf-fallback",
+    code, report = planted_update(
         (
             PLATFORM_DATA,
             'return f"{REFERENCE_PREFIX}/{table}.json"',
@@ -67,13 +65,12 @@ def test_a_broken_fallback_is_found_by_failing_the_primary(planted_e2e: Any) -> 
     assert (
         "warehouse statements FAILED (fallback on purpose): the documented fallback did not answer" in detail
     )
-    assert report["teardown"]["clean"]
+    assert report["rollback"]["clean"]
 
 
-def test_a_broken_primary_path_hidden_by_its_fallback(planted_e2e: Any) -> None:
+def test_a_broken_primary_path_hidden_by_its_fallback(planted_update: Any) -> None:
     # the recommendations' warehouse query names a column that does not exist: the bucket answers
-    code, report = planted_e2e(
-        "hf-primary",
+    code, report = planted_update(
         (
             PLATFORM_DATA,
             'conditions.append("LOWER(a.genre) IN ("',
@@ -86,4 +83,4 @@ def test_a_broken_primary_path_hidden_by_its_fallback(planted_e2e: Any) -> None:
     assert "answered through the fallback (preferences (processed-bucket)" in detail
     assert "the warehouse, should have served" in detail
     assert "genres" in detail  # the warehouse's failed statement names the broken column
-    assert report["teardown"]["clean"]
+    assert report["rollback"]["clean"]

@@ -1,5 +1,6 @@
 """What Lambda itself does as a function's execution role, planted missing in a copy of the
-project: `concert-platform e2e` fails naming the function, the action and the resource."""
+project and applied to the worker's fault bed as an update (tests/integration/fault_bed.py): the
+checks `e2e` runs fail naming the function, the action and the resource."""
 
 from __future__ import annotations
 
@@ -22,11 +23,10 @@ ENI_ONLY = """      Policies:
 """
 
 
-def test_role_without_log_permissions_fails_the_run(planted_e2e: Any) -> None:
+def test_role_without_log_permissions_fails_the_run(planted_update: Any) -> None:
     # the chatbot jobs' role keeps its ENI permissions (the deploy passes, as on AWS) but loses
     # the managed policy's log writes: on AWS nothing fails, the functions' logs go missing
-    code, report = planted_e2e(
-        "lr-logs",
+    code, report = planted_update(
         (
             "templates/04-chatbot-infrastructure.yaml",
             "      ManagedPolicyArns:\n"
@@ -37,12 +37,12 @@ def test_role_without_log_permissions_fails_the_run(planted_e2e: Any) -> None:
     )
     assert code == 1
     detail = failing_checks(report)[RUNTIME_CHECK]
-    function = "concert-chatbot-maintenance-lr-logs"
+    function = f"concert-chatbot-maintenance-{report['environment']}"
     assert f"{function}: Lambda cannot write the function's logs" in detail, detail
     assert (
         "logs:PutLogEvents on arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/" + function in detail
     )
     assert "logs:CreateLogStream" in detail
     # the API functions' role still has them: only the planted role is named
-    assert "concert-api-health-check-lr-logs" not in detail
-    assert report["teardown"]["clean"]
+    assert f"concert-api-health-check-{report['environment']}" not in detail
+    assert report["rollback"]["clean"]
