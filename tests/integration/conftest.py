@@ -169,8 +169,9 @@ def deploy_planted(engine: Any, environment: str) -> Any:
 def fault_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One deployment of the working tree per worker, on an embedded engine of its own, to which
     planted faults are applied as updates and rolled back (tests/integration/fault_bed.py)."""
-    from concert_platform.engines.embedded import EmbeddedEngine
     from tests.integration.fault_bed import FaultBed
+
+    from concert_platform.engines.embedded import EmbeddedEngine
 
     with EmbeddedEngine("us-east-1") as engine:
         bed = FaultBed(engine, tmp_path_factory.mktemp("fault-bed"))

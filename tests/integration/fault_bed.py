@@ -165,6 +165,10 @@ class FaultBed:
             for item in resources["unverified"]
             if not item.get("exempt")
         ]
-        unverified += [f"{item['stack']} {item['name']}: {item['detail']}" for item in resources["cross_stack"] if not item["ok"]]
+        unverified += [
+            f"{item['stack']} {item['name']}: {item['detail']}"
+            for item in resources["cross_stack"]
+            if not item["ok"]
+        ]
         self.fresh = bool(unverified)
         return {"clean": not unverified, "verified": resources["verified"], "unverified": unverified}
