@@ -37,6 +37,10 @@ PROJECT_FILES = ("stacks.yaml", "templates", "handlers", "src/concert_platform/s
 Edit = Callable[[str, str, str], None]
 
 
+#: how many tests marked own_engine this session deselected (printed in the terminal summary)
+OWN_ENGINE_DESELECTED = pytest.StashKey[int]()
+
+
 def _session_engine(config: pytest.Config) -> str:
     try:
         chosen = config.getoption("concert_engine")
@@ -59,9 +63,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if _session_engine(config) == "embedded":
         return
     kept = [item for item in items if item.get_closest_marker("own_engine") is None]
-    if len(kept) < len(items):
+    deselected = len(items) - len(kept)
+    if deselected:
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
+    config.stash[OWN_ENGINE_DESELECTED] = deselected
+    if hasattr(config, "workeroutput"):  # an xdist worker: the controller prints the count
+        config.workeroutput["own_engine_deselected"] = deselected
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist's controller: each worker collected the same tests, so each says the same count."""
+    count = getattr(node, "workeroutput", {}).get("own_engine_deselected")
+    if count is not None:
+        node.config.stash[OWN_ENGINE_DESELECTED] = count
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    count = config.stash.get(OWN_ENGINE_DESELECTED, 0)
+    if count:
+        terminalreporter.write_line(
+            f"own_engine: {count} tests not run on the {_session_engine(config)} engine (deselected): each "
+            "runs an engine of its own, never the session's; they run in tox -e integration"
+        )
 
 
 def copy_project(destination: Path) -> Edit:
