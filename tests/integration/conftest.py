@@ -152,6 +152,13 @@ def failing_checks(report: dict[str, Any]) -> dict[str, str]:
     return {c["name"]: c["detail"] for c in report["smoke"]["checks"] if not c["ok"]}
 
 
+def only_smoke_failures(report: dict[str, Any]) -> set[str]:
+    """The names of the failed smoke checks, once the report says nothing else failed (a fault on
+    the bed asserts the exact set: what an earlier plant left behind would show here)."""
+    assert {f["phase"] for f in report["failures"]} == {"smoke"}, report["failures"]
+    return set(failing_checks(report))
+
+
 Plant = tuple[str, str, str]  # (relative path, old text, new text)
 
 
@@ -192,15 +199,19 @@ def deploy_planted(engine: Any, environment: str) -> Any:
 
 @pytest.fixture(scope="session")
 def fault_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One deployment of the working tree per worker, on an embedded engine of its own, to which
-    planted faults are applied as updates and rolled back (tests/integration/fault_bed.py)."""
+    """One deployment of the working tree per worker, on an embedded engine in the worker's process,
+    to which planted faults are applied as updates and rolled back (tests/integration/fault_bed.py)."""
     from tests.integration.fault_bed import FaultBed
 
     from concert_platform.engines.embedded import EmbeddedEngine
 
     with EmbeddedEngine("us-east-1") as engine:
         bed = FaultBed(engine, tmp_path_factory.mktemp("fault-bed"))
-        bed.deploy()
+        try:
+            bed.deploy()
+        except BaseException:
+            bed.destroy()  # a bed that is not sound is not left in the process's moto state
+            raise
         yield bed
         destroyed = bed.destroy()
         assert not destroyed.get("failures"), f"the fault bed's teardown failed: {destroyed['failures']}"

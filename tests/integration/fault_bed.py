@@ -11,15 +11,26 @@ A fault run, `FaultBed.run(*plants)`:
    in the report's `update`;
 4. what `e2e` checks after its deploy: verify, the smoke flows, the IAM section; the verdict by the
    e2e's own `collect_failures`;
-5. the rollback: every stack updated back to the working tree, then verified; the report's
-   `rollback` says whether every declared resource verified again. A rollback that did not is
+5. the rollback: every stack updated back to the working tree, then verified, then every alarm's
+   window let pass on the engine's clock; the report's `rollback` says whether every declared
+   resource verified again and no alarm of the bed is left in ALARM. A rollback short of that is
    this run's failure, and the next run deploys a fresh bed.
 
 What it does not do, and where that is proven instead: the engine canaries run once, when the bed
 is deployed (they prove the engine, not the platform); the teardown runs once, at the end of the
 worker's session (proven clean there); a fault in `schema.sql` needs a fresh deploy (the warehouse
-keeps its tables through an update), and an engine fault needs an engine of its own: those run a
-whole `e2e` (test_broken_warehouse, test_engine_faults).
+keeps its tables through an update), an engine fault needs an engine of its own, and a fault that
+writes data or metrics that outlive it (items without their TTL attribute, a metric published
+under another name) would leave them to the next fault run: those run a whole `e2e`
+(test_broken_warehouse, test_engine_faults, test_broken_contracts).
+
+The bed is an embedded engine in the worker's process, beside the pytest plugin's session engine
+and the fresh engines of whole-e2e tests: moto's backends are the process's, so the bed's stacks
+are apart from the others by their environment name (`bed-gw0`), as environments sharing one
+LocalStack are. An engine that stops leaves the warehouse databases and the Lambda deliveries to
+the engines still running (engines/embedded.py, moto_ext/lambda_runtime.py). What a plant leaves
+behind that the rollback's verify does not see shows as a failing check of a later fault run:
+each test on the bed asserts the exact set of checks that fail, so such a leak turns it red.
 """
 
 from __future__ import annotations
@@ -83,8 +94,12 @@ class FaultBed:
         return deployed
 
     def destroy(self) -> dict[str, Any]:
+        """The bed's stacks deleted, as e2e's teardown does after settling the engine: begin_run
+        waits for the log subscription deliveries and stops every function's environment, so
+        nothing still running writes into a bucket emptied for its stack's deletion."""
         from concert_platform.workflow import destroy_environment
 
+        self.engine.begin_run()
         return destroy_environment(self.engine, self._real(), self.environment)
 
     # ---- one fault ----------------------------------------------------------------------------
@@ -98,7 +113,8 @@ class FaultBed:
         from concert_platform.verify import verify_environment
 
         if self.fresh:
-            self.destroy()
+            destroyed = self.destroy()
+            assert not destroyed.get("failures"), f"the fault bed's teardown failed: {destroyed['failures']}"
             self.deploy()
             self.fresh = False
         self.runs += 1
@@ -117,9 +133,9 @@ class FaultBed:
             "iam": None,
             "update": {},
         }
-        self.engine.begin_run()
         change_sets: dict[str, Any] = {}
         try:
+            self.engine.begin_run()
             updated = self._deploy(planted, change_sets, load_sample=False)
         except DeployError as exc:
             report["errors"].append({"phase": "update", "reason": str(exc)})
@@ -128,6 +144,8 @@ class FaultBed:
             report["resources"] = verify_environment(self.engine, planted, self.environment)
             report["smoke"] = run_smoke(self.engine, planted, self.environment)
             report["iam"] = iam_section(self.engine)
+        finally:  # whatever the run raised, the bed is put back (or marked for a fresh deploy)
+            report["rollback"] = self._roll_back()
         report["update"] = {
             key: sorted(
                 change["ResourceChange"]["LogicalResourceId"]
@@ -137,29 +155,58 @@ class FaultBed:
             for key, described in change_sets.items()
         }
         report["failures"] = collect_failures(report)
-        report["ok"] = not report["failures"]
-        report["reason"] = one_line_reason(report["failures"])
-        report["rollback"] = self._roll_back()
         if not report["rollback"]["clean"]:
             report["failures"].append(
                 {"phase": "rollback", "check": "", "reason": "; ".join(report["rollback"]["unverified"])}
             )
-            report["ok"] = False
+        report["ok"] = not report["failures"]
+        report["reason"] = one_line_reason(report["failures"])
         return (0 if report["ok"] else 1), report
 
+    def _settle_alarms(self) -> list[str]:
+        """After the rollback, every alarm's window goes by on the engine's clock, as time passes
+        after a real deploy; then none of the bed's alarms may be in ALARM. An alarm the plant
+        drove, or one the update pointed back at data published under the plant, would otherwise
+        meet the next fault run in ALARM ("already in ALARM before the flow")."""
+        cloudwatch = self.engine.client("cloudwatch")
+
+        def ours() -> list[dict[str, Any]]:
+            pages = cloudwatch.get_paginator("describe_alarms").paginate()
+            suffix = f"-{self.environment}"
+            return [a for page in pages for a in page["MetricAlarms"] if a["AlarmName"].endswith(suffix)]
+
+        def window(alarm: dict[str, Any]) -> int:
+            periods = [int(alarm.get("Period") or 0)]
+            periods += [
+                int(q["MetricStat"]["Period"]) for q in alarm.get("Metrics", []) if q.get("MetricStat")
+            ]
+            return max(periods) * int(alarm.get("EvaluationPeriods") or 1)
+
+        alarms = ours()
+        if not alarms:
+            return ["the bed has no alarms: its monitoring stack is not what the working tree declares"]
+        self.engine.advance_clock(max(window(a) for a in alarms) + 1)
+        self.engine.evaluate_alarms()
+        return [
+            f"alarm {a['AlarmName']} still in ALARM after the rollback"
+            for a in ours()
+            if a["StateValue"] == "ALARM"
+        ]
+
     def _roll_back(self) -> dict[str, Any]:
-        """Every stack updated back to the working tree, then every declared resource verified."""
-        from concert_platform.errors import DeployError
+        """Every stack updated back to the working tree, every declared resource verified, and the
+        bed's alarms settled (`_settle_alarms`); anything short of that marks the bed for a fresh
+        deploy before the next run."""
         from concert_platform.verify import verify_environment
 
         real = self._real()
-        self.engine.begin_run()
         try:
+            self.engine.begin_run()
             self._deploy(real, {}, load_sample=False)
-        except DeployError as exc:
+            resources = verify_environment(self.engine, real, self.environment)
+        except Exception as exc:
             self.fresh = True
             return {"clean": False, "verified": 0, "unverified": [f"the update back failed: {exc}"]}
-        resources = verify_environment(self.engine, real, self.environment)
         unverified = [
             f"{item['stack']}/{item['logical_id']}: {item['reason']}"
             for item in resources["unverified"]
@@ -170,5 +217,9 @@ class FaultBed:
             for item in resources["cross_stack"]
             if not item["ok"]
         ]
+        try:
+            unverified += self._settle_alarms()
+        except Exception as exc:
+            unverified.append(f"the bed's alarms could not be settled: {exc}")
         self.fresh = bool(unverified)
         return {"clean": not unverified, "verified": resources["verified"], "unverified": unverified}

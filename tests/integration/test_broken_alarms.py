@@ -9,14 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.integration.conftest import only_smoke_failures
 
 pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 
 
-def broken(planted_update: Any, template: str, old: str, new: str) -> tuple[int, str, str]:
-    """(exit code, every failure's reason in one line, the bed's environment)."""
+def broken(planted_update: Any, template: str, old: str, new: str, failing: set[str]) -> tuple[int, str, str]:
+    """(exit code, every failure's reason in one line, the bed's environment), once exactly the
+    smoke checks `failing` failed and the bed was rolled back clean."""
     code, report = planted_update((f"templates/{template}", old, new))
     assert report["rollback"]["clean"], report["rollback"]
+    assert only_smoke_failures(report) == failing
     reasons = " ".join(" ".join(f"{f['check']}: {f['reason']}" for f in report["failures"]).split())
     return code, reasons, report["environment"]
 
@@ -28,6 +31,13 @@ def test_an_alarm_whose_metric_nothing_emits(planted_update: Any) -> None:
         "06-tracing-logging.yaml",
         old,
         old.replace("DataQualityIssues", "DataQualityIssue"),
+        {
+            "alarm contract: every custom-metric alarm watches an emitted metric",
+            "alarm flow: data-quality issues",
+            "every alarm on a Lambda or custom metric received data during the run",
+            "alert routing: a driven alarm alerts the subscribers of its action topics and no other",
+            "contract: every metric filter feeding an alarmed metric is driven once and counts",
+        },
     )
     assert code == 1, output[-3000:]
     assert (
@@ -49,6 +59,7 @@ def test_a_subscription_filter_that_no_error_line_matches(planted_update: Any) -
         "06-tracing-logging.yaml",
         old,
         old.replace('$.level = "ERROR" || $.level = "CRITICAL"', '$.level = "FATAL"'),
+        {"error log line reaches the error processor and alerts the critical topic"},
     )
     assert code == 1, output[-3000:]
     assert (
@@ -70,6 +81,7 @@ def test_an_alarm_whose_dimension_names_no_function(planted_update: Any) -> None
             "{'Fn::ImportValue': !Sub '${ComputeStackName}-ChatbotFunctionName'}",
             "!Sub 'concert-api-chat-${Environment}'",
         ),
+        {"every alarm on a Lambda or custom metric received data during the run"},
     )
     assert code == 1, output[-3000:]
     assert (

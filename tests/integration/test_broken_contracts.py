@@ -1,7 +1,5 @@
 """The run-time contracts catch a writer that breaks its table's TTL and a metric nobody reads:
-each test plants one mistake in a copy of the project, applies it to the worker's fault bed as an
-update (tests/integration/fault_bed.py), and sees the checks `e2e` runs fail naming it; the bed is
-rolled back and verified after each."""
+each test plants one mistake in a copy of the project and sees `e2e` exit 1 naming it."""
 
 from __future__ import annotations
 
@@ -16,8 +14,9 @@ TTL_CHECK = "contract: items carry their table's TTL attribute in epoch seconds,
 METRIC_CHECK = "contract: every metric produced is read by an alarm or a dashboard (or listed unwatched)"
 
 
-def test_a_handler_writing_the_ttl_under_another_name(planted_update: Any) -> None:
-    code, report = planted_update(
+def test_a_handler_writing_the_ttl_under_another_name(planted_e2e: Any) -> None:
+    code, report = planted_e2e(
+        "ct-ttl-name",
         (
             CONVERSATIONS,
             '        "expires_at": {"N": str(_expiry(now))},\n    }',
@@ -28,13 +27,14 @@ def test_a_handler_writing_the_ttl_under_another_name(planted_update: Any) -> No
     failures = failing_checks(report)
     assert TTL_CHECK in failures, (report.get("reason"), failures)
     detail = failures[TTL_CHECK]
-    assert f"concert-conversation-history-{report['environment']}" in detail
+    assert "concert-conversation-history-ct-ttl-name" in detail
     assert "with no expires_at" in detail
-    assert report["rollback"]["clean"]
+    assert report["teardown"]["clean"]
 
 
-def test_a_handler_writing_the_ttl_in_milliseconds(planted_update: Any) -> None:
-    code, report = planted_update(
+def test_a_handler_writing_the_ttl_in_milliseconds(planted_e2e: Any) -> None:
+    code, report = planted_e2e(
+        "ct-ttl-ms",
         (
             CONVERSATIONS,
             "    return now + bounded_int_env(*SESSION_TTL_HOURS) * 3600",
@@ -46,12 +46,13 @@ def test_a_handler_writing_the_ttl_in_milliseconds(planted_update: Any) -> None:
     assert TTL_CHECK in failures, (report.get("reason"), failures)
     detail = failures[TTL_CHECK]
     assert "is in milliseconds, not seconds" in detail
-    assert f"concert-session-state-{report['environment']}" in detail
-    assert report["rollback"]["clean"]
+    assert "concert-session-state-ct-ttl-ms" in detail
+    assert report["teardown"]["clean"]
 
 
-def test_a_metric_filter_emitting_a_metric_nothing_reads(planted_update: Any) -> None:
-    code, report = planted_update(
+def test_a_metric_filter_emitting_a_metric_nothing_reads(planted_e2e: Any) -> None:
+    code, report = planted_e2e(
+        "ct-metric",
         (
             "templates/06-tracing-logging.yaml",
             "  TicketPredictionDataQualityFilter:\n"
@@ -76,6 +77,6 @@ def test_a_metric_filter_emitting_a_metric_nothing_reads(planted_update: Any) ->
     failures = failing_checks(report)
     assert METRIC_CHECK in failures, (report.get("reason"), failures)
     detail = failures[METRIC_CHECK]
-    assert f"ConcertPlatform/{report['environment']} DataQualityIssue (from filter" in detail
+    assert "ConcertPlatform/ct-metric DataQualityIssue (from filter" in detail
     assert "is read by no alarm or dashboard" in detail
-    assert report["rollback"]["clean"]
+    assert report["teardown"]["clean"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.conftest import failing_checks
+from tests.integration.conftest import failing_checks, only_smoke_failures
 
 pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +27,10 @@ def test_typo_in_a_handlers_sql(planted_update: Any) -> None:
         ),
     )
     assert code == 1
+    assert only_smoke_failures(report) == {
+        "api GET /venues/popularity",
+        "dependency failures GET /venues/popularity",
+    }
     failures = failing_checks(report)
     assert "api GET /venues/popularity" in failures, failures
     assert "not the warehouse" in failures["api GET /venues/popularity"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.integration.conftest import failing_checks
+from tests.integration.conftest import failing_checks, only_smoke_failures
 
 pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 SERVICES = "handlers/shared/concert_shared/services.py"
@@ -25,6 +25,7 @@ def test_a_handler_that_swallows_a_dependency_error(planted_update: Any) -> None
         ),
     )
     assert code == 1
+    assert only_smoke_failures(report) == {"dependency failures GET /recommendations"}
     failures = failing_checks(report)
     detail = failures["dependency failures GET /recommendations"]
     assert f"dynamodb:GetItem on table/concert-user-preferences-{report['environment']}" in detail
@@ -43,6 +44,7 @@ def test_a_quote_in_a_filter_cannot_widen_the_result(planted_update: Any) -> Non
         ),
     )
     assert code == 1
+    assert only_smoke_failures(report) == {"hostile input GET /venues/popularity"}
     failures = failing_checks(report)
     detail = failures["hostile input GET /venues/popularity"]
     assert "query city (sql quote" in detail
@@ -60,6 +62,11 @@ def test_a_broken_fallback_is_found_by_failing_the_primary(planted_update: Any) 
         ),
     )
     assert code == 1
+    assert only_smoke_failures(report) == {
+        "dependency failures GET /recommendations",
+        "dependency failures GET /venues/popularity",
+        "dependency failures POST /predictions/tickets",
+    }
     failures = failing_checks(report)
     detail = failures["dependency failures GET /venues/popularity"]
     assert (
@@ -78,6 +85,10 @@ def test_a_broken_primary_path_hidden_by_its_fallback(planted_update: Any) -> No
         ),
     )
     assert code == 1
+    assert only_smoke_failures(report) == {
+        "api GET /recommendations",
+        "dependency failures GET /recommendations",
+    }
     failures = failing_checks(report)
     detail = failures["dependency failures GET /recommendations"]
     assert "answered through the fallback (preferences (processed-bucket)" in detail

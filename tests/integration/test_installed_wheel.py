@@ -1,5 +1,5 @@
-"""Installed use (issue 20 item 5): the wheel carries the platform it tests, so after
-`pip install` of the built wheel into a fresh virtual environment, `concert-platform e2e` and a
+"""Installed use (issue 20 item 5): the wheel carries the platform it tests, so after an install
+of the built wheel into a fresh virtual environment (uv here; pip installs the same wheel), `concert-platform e2e` and a
 test using the `concert_deployment` fixture pass from a directory that is no checkout. It builds
 the wheel and installs it with its dependencies into a new environment with uv, from the cache
 the tox environments' own installs (tox-uv) filled: with pip, from an empty pip cache, this test
@@ -15,7 +15,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from uv import find_uv_bin
 
 pytestmark = [pytest.mark.integration, pytest.mark.own_engine]
 
@@ -44,6 +43,8 @@ def test_the_built_wheel_runs_e2e_and_the_plugin_outside_a_checkout(tmp_path: Pa
     }
     # the checkout's layer cache (keyed by its inputs) spares rebuilding the layers' dependencies
     env["CONCERT_PLATFORM_CACHE"] = str(ROOT / "build" / "layer-cache")
+    from uv import find_uv_bin  # the test extra's; imported here, so collecting never needs it
+
     uv = find_uv_bin()
     dist = tmp_path / "dist"
     built = _run([uv, "build", "--wheel", "--quiet", "--out-dir", str(dist), str(ROOT)], tmp_path, env, 900)

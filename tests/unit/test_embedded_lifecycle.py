@@ -172,3 +172,20 @@ def test_begin_run_starts_a_runs_records_afresh_on_what_is_deployed(
         assert engine.unevaluated_filters() == []
     finally:
         FILTER_ERRORS.clear()
+
+
+def test_an_engine_that_stops_leaves_the_others_of_its_process_their_warehouse_and_deliveries(
+    engine: EmbeddedEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's backends are the process's: a second embedded engine that stops (a whole-e2e test's,
+    beside the plugin's session engine or the fault bed) closed every warehouse database and left
+    the Lambda deliveries unbound, so the engine still running lost its tables and its alerts."""
+    from concert_platform.engines.moto_ext import lambda_runtime, redshift_data
+
+    closed: list[bool] = []
+    monkeypatch.setattr(redshift_data, "close_databases", lambda: closed.append(True))
+    lambda_runtime.bind(engine)
+    with EmbeddedEngine("us-east-1") as second:
+        assert lambda_runtime.bound_engine() is second
+    assert lambda_runtime.bound_engine() is engine
+    assert closed == [], "the databases were closed while another engine still runs"

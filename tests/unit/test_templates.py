@@ -163,6 +163,26 @@ def test_every_import_names_an_export_of_the_stack_it_points_to() -> None:
             )
 
 
+def test_every_output_source_names_an_output_of_the_stack_it_points_to() -> None:
+    """`output: KEY.Name` in stacks.yaml is read from the deployed stack at deploy time: a name its
+    template does not declare would surface only then, as a refused deploy."""
+    manifest = load_manifest()
+    all_templates = templates()
+    sources = [
+        (spec.key, parameter, source)
+        for spec in manifest.stacks
+        for parameter, source in spec.parameters.items()
+        if source.kind == "output"
+    ]
+    assert sources, "no output source in stacks.yaml: this test checks nothing"
+    for key, parameter, source in sources:
+        upstream, output = source.output_of
+        assert output in all_templates[upstream]["Outputs"], (
+            f"{key}.{parameter}: {upstream} has no output {output}"
+        )
+        assert parameter in all_templates[key]["Parameters"], f"{key} declares no parameter {parameter}"
+
+
 def test_redshift_password_is_noecho_without_default_and_never_leaves_the_secret() -> None:
     storage = templates()["storage"]
     password = storage["Parameters"]["RedshiftMasterPassword"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -38,6 +39,10 @@ _AWS_URLS = Config(
     use_fips_endpoint=False,
     use_dualstack_endpoint=False,
 )
+
+
+#: the embedded engines of this process that are running (started, not yet stopped)
+_RUNNING: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class EmbeddedEngine(Engine):
@@ -149,6 +154,7 @@ class EmbeddedEngine(Engine):
         host, port = server.get_host_and_port()
         self._server = server
         self.endpoint_url = f"http://{host}:{port}"
+        _RUNNING.add(self)
         lambda_runtime.bind(self)  # functions the engine's services invoke run against it
 
     def version(self) -> str | None:
@@ -170,13 +176,16 @@ class EmbeddedEngine(Engine):
         their data stay as they are."""
         from concert_platform.engines.function_roles import forget_runs
         from concert_platform.engines.local_lambda import close_runtime
+        from concert_platform.engines.moto_ext import lambda_runtime
         from concert_platform.engines.moto_ext.logs import FILTER_ERRORS, settle_deliveries
 
-        settle_deliveries(timeout=30.0)
+        if not settle_deliveries(timeout=30.0):
+            raise RuntimeError("a log subscription delivery was still running 30 s after the last run")
         close_runtime(self)
         forget_runs(self)
         self._ledger = None
         FILTER_ERRORS.clear()
+        lambda_runtime.bind(self)  # the deliveries of this run are this engine's
 
     def stop(self) -> None:
         from concert_platform.engines.moto_ext import lambda_runtime
@@ -188,9 +197,15 @@ class EmbeddedEngine(Engine):
         if self._server is not None:
             self._server.stop()
             self._server = None
+            _RUNNING.discard(self)
             from concert_platform.engines.moto_ext.redshift_data import close_databases
 
-            close_databases()  # the warehouse's databases live as long as the engine
+            # the warehouse's databases live as long as the engines of this process: moto's
+            # backends are the process's, so another embedded engine still running (the pytest
+            # plugin's session engine beside a test's own) keeps them; a deleted workgroup's
+            # database goes when the next one is opened (redshift_data `_forget_deleted_owners`)
+            if not _RUNNING:
+                close_databases()
 
     # ---- what the harness asks beyond AWS's APIs ------------------------------------------------
     def deployed_code(self) -> DeployedCode:

@@ -6,8 +6,11 @@ Lambda runtime (concert_platform.engines.local_lambda, `engine.function_runtime(
 function's own execution environment, role, Timeout and memory size. The invocation is recorded
 like any other (logs, Lambda metrics: moto_ext.lambda_telemetry).
 
-The engine binds itself when it starts (`bind`), so deliveries know its endpoint. Every delivery
-is kept in DELIVERIES, which the smoke run and the tests read.
+The engine binds itself when it starts (`bind`), so deliveries know its endpoint. Several
+embedded engines may live in one process at once (the pytest plugin's session engine beside a
+test's own); moto's backends are the process's, so a delivery runs on the engine bound last that
+is still running: one stopping unbinds only itself, and the one bound before it serves again.
+Every delivery is kept in DELIVERIES, which the smoke run and the tests read.
 """
 
 from __future__ import annotations
@@ -15,20 +18,27 @@ from __future__ import annotations
 from typing import Any
 
 _engine: Any = None
+_BOUND: list[Any] = []  # the running engines, in the order they were bound; _engine is the last
 
 #: every function the engine ran for one of its services: {"source", "function", "ok", "error", ...}
 DELIVERIES: list[dict[str, Any]] = []
 
 
 def bind(engine: Any) -> None:
+    """`engine` serves the deliveries from now on (again, when it was bound before)."""
     global _engine
+    if engine in _BOUND:
+        _BOUND.remove(engine)
+    _BOUND.append(engine)
     _engine = engine
 
 
 def unbind(engine: Any) -> None:
+    """`engine` stops: the engine bound before it, if still running, serves again."""
     global _engine
-    if _engine is engine:
-        _engine = None
+    if engine in _BOUND:
+        _BOUND.remove(engine)
+    _engine = _BOUND[-1] if _BOUND else None
 
 
 def bound_engine() -> Any:
