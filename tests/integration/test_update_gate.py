@@ -164,11 +164,13 @@ def test_a_change_to_the_shared_layer_updates_every_stack_that_uses_it(based: Ba
         '"""Conversation history (edited by the update-gate test). ',
     )
     reviews, refusals = {}, {}
+    before, after = layers_in_use(based), None
     try:
         for stack in ("compute", "chatbot", "logging"):
             refusals[stack], reviews[stack] = based.update(stack)
             if refusals[stack]:
                 break
+        after = layers_in_use(based)
     finally:
         for stack in ("compute", "chatbot", "logging"):
             based.put_back(stack)
@@ -181,6 +183,25 @@ def test_a_change_to_the_shared_layer_updates_every_stack_that_uses_it(based: Ba
         assert not row["replaced"] and not row["removed"], row
         layered = [e for e in row["modified"] if e["type"] == "AWS::Lambda::Function"]
         assert layered and all("Layers" in e["properties"] for e in layered), row["modified"]
+    # every function of both stacks runs on the version compute now exports, a new one
+    assert after is not None and after["output"] != before["output"]
+    assert set(after["functions"].values()) == {after["output"]}, after
+
+
+def layers_in_use(based: Based) -> dict[str, Any]:
+    """Compute's SharedLayerArn output, and the layer each chatbot and logging function runs on."""
+    cloudformation, lambda_client = based.engine.client("cloudformation"), based.engine.client("lambda")
+    (stack,) = cloudformation.describe_stacks(StackName=f"concert-platform-compute-{ENVIRONMENT}")["Stacks"]
+    output = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "SharedLayerArn")
+    functions = {}
+    for key in ("chatbot", "logging"):
+        resources = cloudformation.describe_stack_resources(StackName=f"concert-platform-{key}-{ENVIRONMENT}")
+        for resource in resources["StackResources"]:
+            if resource["ResourceType"] == "AWS::Lambda::Function":
+                name = resource["PhysicalResourceId"]
+                config = lambda_client.get_function_configuration(FunctionName=name)
+                functions[name] = next(layer["Arn"] for layer in config["Layers"] if "shared" in layer["Arn"])
+    return {"output": output, "functions": functions}
 
 
 def test_a_key_schema_change_is_refused_as_a_custom_named_replacement(based: Based) -> None:
