@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import configparser
 import json
 import re
@@ -133,24 +132,43 @@ SESSION_ENGINE_FIXTURES = {
 }
 
 
+#: collects the integration layer in a child pytest and prints, per test, its own_engine mark and
+#: the fixtures it needs with everything they need in turn (pytest's fixture closure)
+_COLLECT = """
+import sys, pytest
+class Report:
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            own = item.get_closest_marker("own_engine") is not None
+            print("ITEM", item.nodeid, int(own), ",".join(sorted(item.fixturenames)))
+sys.exit(pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "tests/integration"],
+                     plugins=[Report()]))
+"""
+
+
 def test_a_test_marked_own_engine_never_asks_for_the_sessions_engine() -> None:
     """`own_engine` tests are deselected where the session's engine is an external endpoint
-    (tests/integration/conftest.py): a test so marked that used the session's engine would silently
-    lose its run on LocalStack. Each must run an engine of its own; each that uses the session's
-    engine must not carry the mark."""
+    (tests/integration/conftest.py): a test so marked that used the session's engine, directly or
+    through a fixture that does, would silently lose its run on LocalStack. Each must run an engine
+    of its own; each that uses the session's engine must not carry the mark."""
+    import os
+    import subprocess
+    import sys
 
-    marked, unmarked = [], []
-    for path in sorted((ROOT / "tests" / "integration").glob("test_*.py")):
-        tree = ast.parse(path.read_text())
-        own = "pytest.mark.own_engine" in path.read_text()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and (node.name.startswith("test_") or _is_fixture(node)):
-                asked = {arg.arg for arg in node.args.args} & SESSION_ENGINE_FIXTURES
-                if asked:
-                    (marked if own else unmarked).append(f"{path.name}::{node.name} asks for {sorted(asked)}")
+    env = {k: v for k, v in os.environ.items() if k != "CONCERT_ENGINE"}  # collect all of them
+    found = subprocess.run(
+        [sys.executable, "-c", _COLLECT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert found.returncode == 0, found.stdout[-2000:] + found.stderr[-2000:]
+    marked, unmarked, items = [], [], 0
+    for line in found.stdout.splitlines():
+        if not line.startswith("ITEM "):
+            continue
+        _, nodeid, own, fixtures = line.split(" ", 3)
+        items += 1
+        asked = set(fixtures.split(",")) & SESSION_ENGINE_FIXTURES
+        if asked:
+            (marked if own == "1" else unmarked).append(f"{nodeid} needs {sorted(asked)}")
+    assert items, "no integration test was collected"
     assert not marked, "marked own_engine but uses the session's engine: " + "; ".join(marked)
     assert unmarked, "no integration test uses the session's engine: the fixture names above are stale"
-
-
-def _is_fixture(node: ast.FunctionDef) -> bool:
-    return any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
