@@ -14,6 +14,7 @@ is an external endpoint (LocalStack, a served engine, AWS), such tests would onl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -204,13 +205,16 @@ def fault_bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.integration.fault_bed import FaultBed
 
     from concert_platform.engines.embedded import EmbeddedEngine
+    from concert_platform.engines.moto_ext import lambda_runtime
 
     with EmbeddedEngine("us-east-1") as engine:
+        lambda_runtime.unbind(engine)  # it takes the deliveries only while it works (FaultBed._bound)
         bed = FaultBed(engine, tmp_path_factory.mktemp("fault-bed"))
         try:
             bed.deploy()
         except BaseException:
-            bed.destroy()  # a bed that is not sound is not left in the process's moto state
+            with contextlib.suppress(Exception):  # the deploy's own failure is the one to report
+                bed.destroy()  # a bed that is not sound is not left in the process's moto state
             raise
         yield bed
         destroyed = bed.destroy()

@@ -28,7 +28,11 @@ The bed is an embedded engine in the worker's process, beside the pytest plugin'
 and the fresh engines of whole-e2e tests: moto's backends are the process's, so the bed's stacks
 are apart from the others by their environment name (`bed-gw0`), as environments sharing one
 LocalStack are. An engine that stops leaves the warehouse databases and the Lambda deliveries to
-the engines still running (engines/embedded.py, moto_ext/lambda_runtime.py). What a plant leaves
+the engines still running (engines/embedded.py, moto_ext/lambda_runtime.py), and the bed's engine
+takes the Lambda invocations only while the bed works (`lambda_runtime.bound`), so the session
+engine's stay in its own runtime and IAM ledger between the bed's runs. After each rollback, time
+passes as it would: every alarm's window on the engine's clock, and the items whose TTL is past
+deleted, as DynamoDB does in time (the error processor's alert windows expire 10 minutes on). What a plant leaves
 behind that the rollback's verify does not see shows as a failing check of a later fault run:
 each test on the bed asserts the exact set of checks that fail, so such a leak turns it red.
 """
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +86,10 @@ class FaultBed:
         )
 
     def deploy(self) -> dict[str, Any]:
+        with self._bound():
+            return self._deploy_bed()
+
+    def _deploy_bed(self) -> dict[str, Any]:
         """The working tree with the sample data, and the engine canaries once; raises when either
         fails (no fault run on a bed that is not sound)."""
         from concert_platform import canaries
@@ -93,7 +102,19 @@ class FaultBed:
         assert not proven, f"the fault bed's engine canaries failed: {proven}"
         return deployed
 
+    def _bound(self) -> Any:
+        """The bed's engine takes the Lambda deliveries only while the bed works: between its runs,
+        the invocations of the plugin's session engine (beside it in this process) stay that
+        engine's (its runtime, its IAM ledger)."""
+        from concert_platform.engines.moto_ext import lambda_runtime
+
+        return lambda_runtime.bound(self.engine)
+
     def destroy(self) -> dict[str, Any]:
+        with self._bound():
+            return self._destroy_bed()
+
+    def _destroy_bed(self) -> dict[str, Any]:
         """The bed's stacks deleted, as e2e's teardown does after settling the engine: begin_run
         waits for the log subscription deliveries and stops every function's environment, so
         nothing still running writes into a bucket emptied for its stack's deletion."""
@@ -105,6 +126,10 @@ class FaultBed:
     # ---- one fault ----------------------------------------------------------------------------
     def run(self, *plants: Plant) -> tuple[int, dict[str, Any]]:
         """Apply `plants` as an update, check as e2e does, roll back; (exit code as e2e's, report)."""
+        with self._bound():
+            return self._run(*plants)
+
+    def _run(self, *plants: Plant) -> tuple[int, dict[str, Any]]:
         from concert_platform.e2e import collect_failures, one_line_reason
         from concert_platform.errors import DeployError
         from concert_platform.execution_roles import iam_section
@@ -113,10 +138,10 @@ class FaultBed:
         from concert_platform.verify import verify_environment
 
         if self.fresh:
-            destroyed = self.destroy()
+            destroyed = self._destroy_bed()
             assert not destroyed.get("failures"), f"the fault bed's teardown failed: {destroyed['failures']}"
-            self.deploy()
-            self.fresh = False
+            self._deploy_bed()
+        self.fresh = True  # until a rollback proves the bed sound again, whatever this run raises
         self.runs += 1
         root = self.scratch / f"plant-{next(self._copies)}"
         edit = copy_project(root)
@@ -193,14 +218,37 @@ class FaultBed:
             if a["StateValue"] == "ALARM"
         ]
 
+    def _expire_items(self) -> None:
+        """What DynamoDB's TTL does in time, done now: the bed's items whose TTL attribute is past
+        are deleted (moto never expires them). The error processor's alert windows, for one, expire
+        10 minutes after each run; on a bed that lives longer, the next run's TTL contract would
+        find them "already past". An item a plant writes with a past TTL is that run's finding
+        (the contract runs in the run), not the next one's."""
+        dynamodb = self.engine.client("dynamodb")
+        now = time.time()
+        for table in dynamodb.list_tables()["TableNames"]:
+            if not table.endswith(f"-{self.environment}"):
+                continue
+            ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+            if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+                continue
+            keys = [
+                k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+            ]
+            for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+                for item in page["Items"]:
+                    value = item.get(ttl["AttributeName"], {}).get("N")
+                    if value is not None and float(value) <= now:
+                        dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+
     def _roll_back(self) -> dict[str, Any]:
         """Every stack updated back to the working tree, every declared resource verified, and the
         bed's alarms settled (`_settle_alarms`); anything short of that marks the bed for a fresh
         deploy before the next run."""
         from concert_platform.verify import verify_environment
 
-        real = self._real()
         try:
+            real = self._real()
             self.engine.begin_run()
             self._deploy(real, {}, load_sample=False)
             resources = verify_environment(self.engine, real, self.environment)
@@ -219,7 +267,8 @@ class FaultBed:
         ]
         try:
             unverified += self._settle_alarms()
+            self._expire_items()
         except Exception as exc:
-            unverified.append(f"the bed's alarms could not be settled: {exc}")
+            unverified.append(f"the bed's alarms and items could not be settled: {exc}")
         self.fresh = bool(unverified)
         return {"clean": not unverified, "verified": resources["verified"], "unverified": unverified}

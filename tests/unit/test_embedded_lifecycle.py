@@ -189,3 +189,10 @@ def test_an_engine_that_stops_leaves_the_others_of_its_process_their_warehouse_a
         assert lambda_runtime.bound_engine() is second
     assert lambda_runtime.bound_engine() is engine
     assert closed == [], "the databases were closed while another engine still runs"
+    # the fault bed's engine takes the deliveries only for the length of its work
+    with EmbeddedEngine("us-east-1") as bed:
+        lambda_runtime.unbind(bed)
+        assert lambda_runtime.bound_engine() is engine
+        with lambda_runtime.bound(bed):
+            assert lambda_runtime.bound_engine() is bed
+        assert lambda_runtime.bound_engine() is engine

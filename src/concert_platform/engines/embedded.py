@@ -176,7 +176,6 @@ class EmbeddedEngine(Engine):
         their data stay as they are."""
         from concert_platform.engines.function_roles import forget_runs
         from concert_platform.engines.local_lambda import close_runtime
-        from concert_platform.engines.moto_ext import lambda_runtime
         from concert_platform.engines.moto_ext.logs import FILTER_ERRORS, settle_deliveries
 
         if not settle_deliveries(timeout=30.0):
@@ -185,7 +184,6 @@ class EmbeddedEngine(Engine):
         forget_runs(self)
         self._ledger = None
         FILTER_ERRORS.clear()
-        lambda_runtime.bind(self)  # the deliveries of this run are this engine's
 
     def stop(self) -> None:
         from concert_platform.engines.moto_ext import lambda_runtime

@@ -15,6 +15,8 @@ Every delivery is kept in DELIVERIES, which the smoke run and the tests read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _engine: Any = None
@@ -39,6 +41,21 @@ def unbind(engine: Any) -> None:
     if engine in _BOUND:
         _BOUND.remove(engine)
     _engine = _BOUND[-1] if _BOUND else None
+
+
+@contextmanager
+def bound(engine: Any) -> Iterator[None]:
+    """`engine` serves the deliveries for the length of the block, then the bindings are as they
+    were (the integration layer's fault bed, whose engine lives beside the plugin's session engine
+    and must not take that engine's invocations between its own runs)."""
+    global _engine
+    saved = list(_BOUND)
+    bind(engine)
+    try:
+        yield
+    finally:
+        _BOUND[:] = saved
+        _engine = _BOUND[-1] if _BOUND else None
 
 
 def bound_engine() -> Any:
