@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,6 +153,28 @@ def test_past_its_timeout_the_invocation_fails_and_the_environment_is_replaced(
     assert after.result["pid"] != before.result["pid"]
     stats = runtime.report()["functions"][0]
     assert (stats["cold_starts"], stats["timeouts"]) == (2, 1)
+
+
+def test_a_reply_read_late_is_judged_by_the_handlers_own_run_time(
+    runtime: LocalLambdaRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This process may be starved of CPU between sending the event and waiting for the reply (a
+    loaded CI machine: an engine canary once saw a 1 s Timeout 'not enforced'): by then a handler
+    that ran past its Timeout has already replied. Its own run time, measured in the worker,
+    decides: Lambda would have stopped it."""
+    from concert_platform.engines import local_lambda
+
+    runtime.invoke("app-fn", {})  # warm: the wait below is the invocation's, not a cold start's
+    original = local_lambda.Worker.receive
+
+    def starved(self: Any, timeout: float) -> Any:
+        time.sleep(3.5)  # the handler (sleep 3) has replied before this process waits
+        return original(self, timeout)
+
+    monkeypatch.setattr(local_lambda.Worker, "receive", starved)
+    late = runtime.invoke("app-fn", {"sleep": 3})
+    assert late.error_type == "Sandbox.Timedout", late
+    assert late.error_message.endswith("Task timed out after 1.00 seconds")
 
 
 def test_a_crashed_environment_is_replaced(runtime: LocalLambdaRuntime) -> None:

@@ -556,6 +556,14 @@ class LocalLambdaRuntime:
             limit += _UNENFORCED_TIMEOUT_SECONDS
         try:
             reply = worker.receive(limit)
+            # a reply read after the deadline still counts as in time only if the handler itself ran
+            # within the Timeout (its own measure, from the worker): when this process is starved of
+            # CPU, the wait above can start after the handler has already run past its Timeout
+            ran = float((reply or {}).get("seconds", 0.0))
+            if ran > function.timeout + _PROTOCOL_GRACE_SECONDS and not (
+                breaks is not None and breaks("timeout")
+            ):
+                raise TimeoutError
         except TimeoutError:
             worker.stop()  # the environment is not reused after a timeout
             self._workers.pop(function.name, None)
