@@ -151,9 +151,14 @@ class Deployment:
         return dict(self._reach().invoke(stack, function_output, event))
 
 
+def engine_name(config: pytest.Config) -> str:
+    """The session's engine: --concert-engine, else $CONCERT_ENGINE, else embedded."""
+    return str(config.getoption("concert_engine", None) or os.environ.get("CONCERT_ENGINE") or "embedded")
+
+
 @pytest.fixture(scope="session")
 def concert_engine_name(pytestconfig: pytest.Config) -> str:
-    return str(pytestconfig.getoption("concert_engine") or os.environ.get("CONCERT_ENGINE") or "embedded")
+    return engine_name(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,11 +42,9 @@ OWN_ENGINE_DESELECTED = pytest.StashKey[int]()
 
 
 def _session_engine(config: pytest.Config) -> str:
-    try:
-        chosen = config.getoption("concert_engine")
-    except ValueError:  # the plugin is not loaded (-p no:concert_platform)
-        chosen = None
-    return str(chosen or os.environ.get("CONCERT_ENGINE") or "embedded")
+    from concert_platform.pytest_plugin import engine_name
+
+    return engine_name(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

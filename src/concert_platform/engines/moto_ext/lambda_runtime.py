@@ -19,8 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_engine: Any = None
-_BOUND: list[Any] = []  # the running engines, in the order they were bound; _engine is the last
+_BOUND: list[Any] = []  # the running engines, in the order they were bound; the last one serves
 
 #: every function the engine ran for one of its services: {"source", "function", "ok", "error", ...}
 DELIVERIES: list[dict[str, Any]] = []
@@ -28,19 +27,15 @@ DELIVERIES: list[dict[str, Any]] = []
 
 def bind(engine: Any) -> None:
     """`engine` serves the deliveries from now on (again, when it was bound before)."""
-    global _engine
     if engine in _BOUND:
         _BOUND.remove(engine)
     _BOUND.append(engine)
-    _engine = engine
 
 
 def unbind(engine: Any) -> None:
     """`engine` stops: the engine bound before it, if still running, serves again."""
-    global _engine
     if engine in _BOUND:
         _BOUND.remove(engine)
-    _engine = _BOUND[-1] if _BOUND else None
 
 
 @contextmanager
@@ -48,18 +43,16 @@ def bound(engine: Any) -> Iterator[None]:
     """`engine` serves the deliveries for the length of the block, then the bindings are as they
     were (the integration layer's fault bed, whose engine lives beside the plugin's session engine
     and must not take that engine's invocations between its own runs)."""
-    global _engine
     saved = list(_BOUND)
     bind(engine)
     try:
         yield
     finally:
         _BOUND[:] = saved
-        _engine = _BOUND[-1] if _BOUND else None
 
 
 def bound_engine() -> Any:
-    return _engine
+    return _BOUND[-1] if _BOUND else None
 
 
 def run_function(
@@ -67,12 +60,13 @@ def run_function(
 ) -> dict[str, Any]:
     """Invoke a deployed function for an engine service; the outcome is kept in DELIVERIES."""
     record: dict[str, Any] = {"source": source, "function": function_ref, **details}
-    if _engine is None:
+    engine = bound_engine()
+    if engine is None:
         record.update(ok=False, error="no embedded engine is running to invoke the function")
         DELIVERIES.append(record)
         return {"errorType": "EngineNotBound", "errorMessage": record["error"]}
     try:
-        invocation = _engine.function_runtime().invoke(function_ref, event)
+        invocation = engine.function_runtime().invoke(function_ref, event)
         outcome: dict[str, Any] = (
             {"result": invocation.result}
             if invocation.ok
